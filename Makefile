@@ -1,0 +1,112 @@
+# pktlens build: BPF objects and skeletons, user space, tests, demo, bench.
+BUILD      ?= build
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+CC         ?= cc
+ARCH       := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN       := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -DPKTLENS_VERSION='"$(VERSION)"'
+CPPFLAGS   += -Iinclude -Isrc -Ibpf -I$(BUILD)
+LDLIBS     += -lbpf -lelf -lz -lncursesw -lpcap -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Wall -Werror \
+	      -Iinclude -Ibpf -I$(BUILD)
+
+BPF_SRCS   := bpf/pktlens.bpf.c bpf/bench/empty.bpf.c
+BPF_HDRS   := $(wildcard bpf/*/*.h bpf/*.h include/shared/*.h)
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+CORE_SRCS  := $(wildcard src/core/*.c)
+UI_SRCS    := $(wildcard src/ui/*.c)
+APP_SRCS   := $(wildcard src/app/*.c)
+CORE_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+UI_OBJS    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(UI_SRCS))
+APP_OBJS   := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(APP_SRCS))
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BPFT_SRCS  := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all deps test unit check format format-check demo bench clean
+all: $(BUILD)/pktlens
+
+deps:
+	$(Q)scripts/deps.sh
+
+$(BUILD)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(notdir $(basename $(basename $<)))) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: src/%.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/pktlens: $(CORE_OBJS) $(UI_OBJS) $(APP_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(UI_OBJS) | $(SKELS)
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/bpf/%.c $(CORE_OBJS) | $(SKELS)
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: tests/bench/%.c $(CORE_OBJS) | $(SKELS)
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+unit: $(UNIT_BINS) $(BPFT_BINS)
+
+test: deps all unit
+	$(Q)tests/run.sh
+
+check: format-check
+	$(Q)! grep -rlE '#include *[<"](n?curses|panel|menu)\.h' src | grep -v '^src/ui/' || \
+		{ echo "curses included outside src/ui" >&2; exit 1; }
+	$(Q)! grep -rlE '#include *[<"]bpf/' src/ui || { echo "libbpf included in src/ui" >&2; exit 1; }
+
+FMT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	$(Q)clang-format -i $(FMT_SRCS)
+format-check:
+	$(Q)clang-format --dry-run --Werror $(FMT_SRCS)
+
+demo: deps all
+	$(Q)scripts/demo.sh
+
+bench: deps all $(BENCH_BINS)
+	$(Q)scripts/bench.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -1,0 +1,307 @@
+/* The one packet parser: Ethernet/VLAN/IPv4/IPv6/TCP/UDP/ICMP, verifier-safe, shared by BPF and host tests. */
+#ifndef PKTLENS_PARSE_H
+#define PKTLENS_PARSE_H
+
+/*
+ * No helper calls and no globals: every read is preceded by a bounds check
+ * against data_end, so the verifier accepts it and a host test can feed it
+ * any byte sequence. Callers include vmlinux.h (BPF) or <linux/types.h>
+ * (host) first, and shared/flow.h for the malformed kinds.
+ */
+#include "shared/flow.h"
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define pl_ntohs(x) __builtin_bswap16(x)
+#define pl_ntohl(x) __builtin_bswap32(x)
+#else
+#define pl_ntohs(x) (x)
+#define pl_ntohl(x) (x)
+#endif
+
+#define PL_ETH_P_IP 0x0800
+#define PL_ETH_P_IPV6 0x86DD
+#define PL_ETH_P_8021Q 0x8100
+#define PL_ETH_P_8021AD 0x88A8
+
+#define PL_IPPROTO_HOPOPTS 0
+#define PL_IPPROTO_ICMP 1
+#define PL_IPPROTO_TCP 6
+#define PL_IPPROTO_UDP 17
+#define PL_IPPROTO_ROUTING 43
+#define PL_IPPROTO_FRAGMENT 44
+#define PL_IPPROTO_ICMPV6 58
+#define PL_IPPROTO_DSTOPTS 60
+
+/* Extension headers followed before giving up; a longer chain is malformed. */
+#define PL_IP6_EXT_MAX 6
+
+/* Packet templates, in wire order, packed so that host tests can build frames with them. */
+struct pl_ethhdr {
+	__u8 dst[6];
+	__u8 src[6];
+	__u16 proto;
+} __attribute__((packed));
+
+struct pl_vlanhdr {
+	__u16 tci;
+	__u16 proto;
+} __attribute__((packed));
+
+struct pl_iphdr {
+	__u8 ver_ihl;
+	__u8 tos;
+	__u16 tot_len;
+	__u16 id;
+	__u16 frag_off;
+	__u8 ttl;
+	__u8 protocol;
+	__u16 check;
+	__u8 saddr[4];
+	__u8 daddr[4];
+} __attribute__((packed));
+
+struct pl_ipv6hdr {
+	__u32 ver_tc_flow;
+	__u16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	__u8 saddr[16];
+	__u8 daddr[16];
+} __attribute__((packed));
+
+struct pl_ip6_ext {
+	__u8 nexthdr;
+	__u8 hdrlen; /* in 8-octet units, not counting the first 8 */
+} __attribute__((packed));
+
+struct pl_ip6_frag {
+	__u8 nexthdr;
+	__u8 reserved;
+	__u16 frag_off; /* offset << 3 | M */
+	__u32 id;
+} __attribute__((packed));
+
+struct pl_tcphdr {
+	__u16 source;
+	__u16 dest;
+	__u32 seq;
+	__u32 ack_seq;
+	__u8 doff_res; /* data offset in the high nibble */
+	__u8 flags;
+	__u16 window;
+	__u16 check;
+	__u16 urg_ptr;
+} __attribute__((packed));
+
+struct pl_udphdr {
+	__u16 source;
+	__u16 dest;
+	__u16 len;
+	__u16 check;
+} __attribute__((packed));
+
+struct pl_icmphdr {
+	__u8 type;
+	__u8 code;
+	__u16 check;
+	__u16 id;
+	__u16 seq;
+} __attribute__((packed));
+
+/* What the parser found. Offsets are from the start of the frame. */
+struct pl_pkt {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 eth_proto; /* innermost EtherType, host order */
+	__u16 sport;	 /* host order; ICMP echo: id in both */
+	__u16 dport;
+	__u16 l3_off;
+	__u16 l4_off;
+	__u16 payload_off; /* TCP/UDP payload start; 0 when there are no ports */
+	__u16 vlan[2];	   /* TCI of outer, inner tag */
+	__u8 vlan_depth;
+	__u8 family;	/* 0 (not IP), PL_AF_INET, PL_AF_INET6 */
+	__u8 proto;	/* transport protocol after extension headers */
+	__u8 has_ports; /* TCP/UDP header read (first fragment or unfragmented) */
+	__u8 frag;	/* 0 none, 1 first fragment, 2 later fragment */
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u16 window;
+	__u32 seq;
+	__u32 ack;
+	__u32 ip_len; /* IPv4 total length or IPv6 payload + 40 */
+};
+
+static __always_inline void pl_copy4(__u8 *dst16, const __u8 *src4)
+{
+	dst16[0] = src4[0];
+	dst16[1] = src4[1];
+	dst16[2] = src4[2];
+	dst16[3] = src4[3];
+#pragma unroll
+	for (int i = 4; i < 16; i++)
+		dst16[i] = 0;
+}
+
+static __always_inline void pl_copy16(__u8 *dst, const __u8 *src)
+{
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		dst[i] = src[i];
+}
+
+/* Transport header at cur; returns a malformed kind or PL_M_NONE. */
+static __always_inline int pl_parse_l4(const __u8 *start, const __u8 *cur, const __u8 *end,
+				       struct pl_pkt *p)
+{
+	p->l4_off = (__u16)(cur - start);
+	if (p->proto == PL_IPPROTO_TCP) {
+		const struct pl_tcphdr *th = (const void *)cur;
+		if ((const __u8 *)(th + 1) > end)
+			return PL_M_TCP_TRUNC;
+		__u32 doff = (th->doff_res >> 4) * 4;
+		if (doff < sizeof(*th) || cur + doff > end)
+			return PL_M_TCP_DOFF;
+		p->sport = pl_ntohs(th->source);
+		p->dport = pl_ntohs(th->dest);
+		p->seq = pl_ntohl(th->seq);
+		p->ack = pl_ntohl(th->ack_seq);
+		p->window = pl_ntohs(th->window);
+		p->tcp_flags = th->flags;
+		p->payload_off = (__u16)(cur + doff - start);
+		p->has_ports = 1;
+	} else if (p->proto == PL_IPPROTO_UDP) {
+		const struct pl_udphdr *uh = (const void *)cur;
+		if ((const __u8 *)(uh + 1) > end)
+			return PL_M_UDP_TRUNC;
+		p->sport = pl_ntohs(uh->source);
+		p->dport = pl_ntohs(uh->dest);
+		p->payload_off = (__u16)((const __u8 *)(uh + 1) - start);
+		p->has_ports = 1;
+	} else if (p->proto == PL_IPPROTO_ICMP || p->proto == PL_IPPROTO_ICMPV6) {
+		const struct pl_icmphdr *ih = (const void *)cur;
+		/* type, code and checksum are the minimum; id/seq only exist for echo */
+		if (cur + 4 > end)
+			return PL_M_ICMP_TRUNC;
+		p->icmp_type = ih->type;
+		p->icmp_code = ih->code;
+		int echo = (p->proto == PL_IPPROTO_ICMP) ? (ih->type == 0 || ih->type == 8)
+							 : (ih->type == 128 || ih->type == 129);
+		if (echo && (const __u8 *)(ih + 1) <= end) {
+			p->sport = pl_ntohs(ih->id);
+			p->dport = p->sport;
+		}
+	}
+	return PL_M_NONE;
+}
+
+/*
+ * Parses one frame. Returns PL_M_NONE when the headers that exist are
+ * consistent (p->family is 0 for non-IP frames), else the malformed kind of
+ * the first bad header; fields parsed before it stay valid.
+ */
+static __always_inline int pl_parse(const void *data, const void *data_end, struct pl_pkt *p)
+{
+	const __u8 *start = data;
+	const __u8 *end = data_end;
+	const __u8 *cur = start;
+
+	const struct pl_ethhdr *eth = (const void *)cur;
+	if ((const __u8 *)(eth + 1) > end)
+		return PL_M_ETH_TRUNC;
+	__u16 proto = pl_ntohs(eth->proto);
+	cur = (const __u8 *)(eth + 1);
+
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		if (proto != PL_ETH_P_8021Q && proto != PL_ETH_P_8021AD)
+			break;
+		const struct pl_vlanhdr *vh = (const void *)cur;
+		if ((const __u8 *)(vh + 1) > end)
+			return PL_M_VLAN_TRUNC;
+		p->vlan[i] = pl_ntohs(vh->tci);
+		p->vlan_depth = i + 1;
+		proto = pl_ntohs(vh->proto);
+		cur = (const __u8 *)(vh + 1);
+	}
+	p->eth_proto = proto;
+	p->l3_off = (__u16)(cur - start);
+
+	if (proto == PL_ETH_P_IP) {
+		const struct pl_iphdr *ih = (const void *)cur;
+		if ((const __u8 *)(ih + 1) > end)
+			return PL_M_IP4_TRUNC;
+		__u32 ihl = (ih->ver_ihl & 0x0f) * 4;
+		if ((ih->ver_ihl >> 4) != 4 || ihl < sizeof(*ih) || cur + ihl > end)
+			return PL_M_IP4_IHL;
+		__u32 tot = pl_ntohs(ih->tot_len);
+		if (tot < ihl)
+			return PL_M_IP4_LEN;
+		p->family = PL_AF_INET;
+		p->proto = ih->protocol;
+		p->ip_len = tot;
+		pl_copy4(p->saddr, ih->saddr);
+		pl_copy4(p->daddr, ih->daddr);
+		__u16 fo = pl_ntohs(ih->frag_off);
+		if (fo & 0x1fff)
+			p->frag = 2;
+		else if (fo & 0x2000)
+			p->frag = 1;
+		if (p->frag == 2)
+			return PL_M_NONE;
+		return pl_parse_l4(start, cur + ihl, end, p);
+	}
+
+	if (proto == PL_ETH_P_IPV6) {
+		const struct pl_ipv6hdr *ih = (const void *)cur;
+		if ((const __u8 *)(ih + 1) > end)
+			return PL_M_IP6_TRUNC;
+		p->family = PL_AF_INET6;
+		p->ip_len = pl_ntohs(ih->payload_len) + sizeof(*ih);
+		pl_copy16(p->saddr, ih->saddr);
+		pl_copy16(p->daddr, ih->daddr);
+		__u8 nh = ih->nexthdr;
+		cur = (const __u8 *)(ih + 1);
+#pragma unroll
+		for (int i = 0; i < PL_IP6_EXT_MAX; i++) {
+			if (nh == PL_IPPROTO_FRAGMENT) {
+				const struct pl_ip6_frag *fh = (const void *)cur;
+				if ((const __u8 *)(fh + 1) > end)
+					return PL_M_IP6_EXT;
+				__u16 fo = pl_ntohs(fh->frag_off);
+				p->frag = (fo & 0xfff8) ? 2 : 1;
+				nh = fh->nexthdr;
+				cur = (const __u8 *)(fh + 1);
+			} else if (nh == PL_IPPROTO_HOPOPTS || nh == PL_IPPROTO_ROUTING ||
+				   nh == PL_IPPROTO_DSTOPTS) {
+				const struct pl_ip6_ext *eh = (const void *)cur;
+				if ((const __u8 *)(eh + 1) > end)
+					return PL_M_IP6_EXT;
+				__u32 len = ((__u32)eh->hdrlen + 1) * 8;
+				if (cur + len > end)
+					return PL_M_IP6_EXT;
+				nh = eh->nexthdr;
+				cur += len;
+			} else {
+				break;
+			}
+			if (p->frag == 2)
+				break;
+		}
+		p->proto = nh;
+		if (p->frag == 2)
+			return PL_M_NONE;
+		if (nh == PL_IPPROTO_FRAGMENT || nh == PL_IPPROTO_HOPOPTS ||
+		    nh == PL_IPPROTO_ROUTING || nh == PL_IPPROTO_DSTOPTS)
+			return PL_M_IP6_EXT; /* chain longer than PL_IP6_EXT_MAX */
+		return pl_parse_l4(start, cur, end, p);
+	}
+	return PL_M_NONE;
+}
+
+#endif

@@ -1,0 +1,127 @@
+/* Data contract between the packet programs (XDP, tc) and user space: flow keys, values, counters, events. */
+#ifndef PKTLENS_SHARED_FLOW_H
+#define PKTLENS_SHARED_FLOW_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u8..__u64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define PL_AF_INET 4
+#define PL_AF_INET6 6
+
+/* Hook that saw the packet; also the direction: XDP and tc ingress are rx, tc egress is tx. */
+enum pl_hook {
+	PL_HOOK_XDP = 0,
+	PL_HOOK_TC_INGRESS = 1,
+	PL_HOOK_TC_EGRESS = 2,
+};
+
+enum pl_dir {
+	PL_DIR_RX = 0,
+	PL_DIR_TX = 1,
+};
+
+/*
+ * One conversation on one interface. "local" is this host's side: the
+ * destination of an incoming packet and the source of an outgoing one, so
+ * both directions of a conversation land on the same key without sorting.
+ * IPv4 addresses live in the first 4 bytes of the 16, the rest zero.
+ */
+struct flow_key {
+	__u8 local[16];
+	__u8 remote[16];
+	__u32 ifindex;
+	__u16 local_port;  /* host byte order; ICMP: id for echo, else 0 */
+	__u16 remote_port; /* host byte order; ICMP: type << 8 | code of the first packet seen */
+	__u8 family;	   /* PL_AF_INET or PL_AF_INET6 */
+	__u8 proto;	   /* IPPROTO_* */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct flow_key) == 44, "flow_key layout");
+
+/* Values are shared by all CPUs: every field is updated with atomics, never a plain +=. */
+struct flow_val {
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 first_seen_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 last_seen_ns;
+	__u32 tcp_flags; /* OR of every TCP flag byte seen, both directions */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct flow_val) == 56, "flow_val layout");
+
+/* Protocol buckets of the global packet counter. */
+enum pl_proto_bucket {
+	PL_P_TCP = 0,
+	PL_P_UDP,
+	PL_P_ICMP,
+	PL_P_ICMP6,
+	PL_P_OTHER_IP, /* IP with another transport, or a non-first fragment */
+	PL_P_NON_IP,   /* ARP, LLDP, ... */
+	PL_P_MAX,
+};
+
+/* Malformed kinds: the first header that was truncated or inconsistent. */
+enum pl_malformed {
+	PL_M_NONE = 0,
+	PL_M_ETH_TRUNC,	 /* shorter than an Ethernet header */
+	PL_M_VLAN_TRUNC, /* VLAN tag cut short */
+	PL_M_IP4_TRUNC,	 /* IPv4 header cut short */
+	PL_M_IP4_IHL,	 /* IHL < 5 or beyond the packet / total length */
+	PL_M_IP4_LEN,	 /* total length < header length */
+	PL_M_IP6_TRUNC,	 /* IPv6 fixed header cut short */
+	PL_M_IP6_EXT,	 /* extension header cut short, or chain too long */
+	PL_M_TCP_TRUNC,	 /* TCP header cut short */
+	PL_M_TCP_DOFF,	 /* data offset < 5 or beyond the packet */
+	PL_M_UDP_TRUNC,
+	PL_M_ICMP_TRUNC,
+	PL_M_MAX,
+};
+
+struct pl_counters {
+	__u64 packets[PL_P_MAX];
+	__u64 bytes[PL_P_MAX];
+	__u64 malformed[PL_M_MAX];
+	__u64 flow_table_full; /* flow insert failed (not an LRU eviction) */
+	__u64 events_lost;     /* ring buffer full when a watched packet was captured */
+	__u64 xdp_passes;
+};
+_Static_assert(sizeof(struct pl_counters) == (6 + 6 + 12 + 3) * 8, "pl_counters layout");
+
+/* Per interface: which hook counts received packets, so XDP + tc ingress never count twice. */
+enum pl_rx_owner {
+	PL_RX_TC = 0,
+	PL_RX_XDP = 1,
+};
+
+/* One packet of a watched flow, sent through the ring buffer only while a drill-down is open. */
+struct pkt_event {
+	__u64 ts_ns;
+	struct flow_key key;
+	__u32 len;
+	__u32 seq;
+	__u32 ack;
+	__u16 window;
+	__u8 dir;  /* enum pl_dir */
+	__u8 hook; /* enum pl_hook */
+	__u8 tcp_flags;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct pkt_event) == 72, "pkt_event layout");
+
+#define PL_TCP_FIN 0x01
+#define PL_TCP_SYN 0x02
+#define PL_TCP_RST 0x04
+#define PL_TCP_PSH 0x08
+#define PL_TCP_ACK 0x10
+#define PL_TCP_URG 0x20
+#define PL_TCP_ECE 0x40
+#define PL_TCP_CWR 0x80
+
+#define PL_WATCH_MAX 16
+
+#endif

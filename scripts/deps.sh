@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian package that pktlens' build, tests, demo and benchmarks need (idempotent).
+set -eu
+pkgs=(
+	make clang llvm libbpf-dev libelf-dev zlib1g-dev libncurses-dev pkg-config
+	bpftool libcmocka-dev libpcap-dev
+	iproute2 nftables tmux tshark python3 curl iperf3 procps jq
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages (${missing[*]}); run as root to install them" >&2
+	exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer once, non-interactively.
+echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+if [ ! -f /var/lib/apt/periodic/pktlens-updated ] || [ -n "${CI:-}" ]; then
+	apt-get update -qq
+	mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/pktlens-updated
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

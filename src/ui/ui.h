@@ -1,0 +1,58 @@
+/* The terminal UI's interface to the app: it renders snapshots and reports actions; it never touches BPF. */
+#ifndef PKTLENS_UI_H
+#define PKTLENS_UI_H
+
+#include <stddef.h>
+
+#include "core/snapshot.h"
+
+/*
+ * What the UI asks of the engine. The app fills this with functions that
+ * call into core; tests fill it with fakes. Every call returns 0 or a
+ * negative errno and then writes one plain sentence into err.
+ */
+struct ui_actions {
+	void *ctx;
+	/* attach if detached, detach if attached */
+	int (*probe_toggle)(void *ctx, const char *probe_id, char *err, size_t errlen);
+	/* spec: "xdp:IFACE", "tc-ingress:IFACE", "tc-egress:IFACE", "tracepoint:CAT:NAME",
+	 * "kprobe:FUNC", "kretprobe:FUNC", "uprobe:BINARY:SYMBOL", "uretprobe:BINARY:SYMBOL" */
+	int (*probe_add)(void *ctx, const char *spec, char *err, size_t errlen);
+	/* start/stop capturing this flow's packets through the ring buffer */
+	int (*flow_watch)(void *ctx, const struct flow_key *key, int on, char *err, size_t errlen);
+	/* most recent captured packets of a watched flow, oldest first; returns the count */
+	size_t (*flow_packets)(void *ctx, const struct flow_key *key, struct pkt_event *out,
+			       size_t max);
+	/* the refresh interval changed (seconds) */
+	void (*set_interval)(void *ctx, double seconds);
+	/* completion candidates for the add-probe prompt: interface names, tracepoints */
+	size_t (*complete)(void *ctx, const char *prefix, char out[][64], size_t max);
+};
+
+struct ui_opts {
+	const char *theme; /* name in themes/ or a path; NULL = default */
+	const char *theme_dir;
+	double interval_s;
+	int no_color; /* NO_COLOR set */
+};
+
+struct ui;
+
+/* Takes over the terminal. Returns NULL and writes one sentence into err on failure (bad theme...). */
+struct ui *ui__new(const struct ui_opts *opts, const struct ui_actions *act, char *err,
+		   size_t errlen);
+/* Restores the terminal; safe to call twice and from atexit. */
+void ui__free(struct ui *ui);
+/* Restores the terminal of whatever UI is live (signal and crash paths). */
+void ui_emergency_restore(void);
+
+/* Reads every pending key/mouse/resize event from stdin; returns 1 when the user asked to quit. */
+int ui_handle_input(struct ui *ui);
+/* New data; the UI keeps a reference (unless paused, when it keeps the old one). */
+void ui_update(struct ui *ui, struct snapshot *snap);
+/* Draws if anything changed since the last draw. */
+void ui_render(struct ui *ui);
+/* Puts a sentence on the status line (errors from the engine, "attached xdp:veth0"). */
+void ui_status(struct ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
