@@ -14,12 +14,13 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-WARN       := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+WARN       := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+	      -Wno-format-truncation
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -DPKTLENS_VERSION='"$(VERSION)"'
 CPPFLAGS   += -Iinclude -Isrc -Ibpf -I$(BUILD)
 LDLIBS     += -lbpf -lelf -lz -lncursesw -lpcap -lm
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Wall -Werror \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Wall -Werror \
 	      -Iinclude -Ibpf -I$(BUILD)
 
 BPF_SRCS   := bpf/pktlens.bpf.c bpf/bench/empty.bpf.c
@@ -58,7 +59,7 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(notdir $(basename $(basename $<)))) > $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .,_,$(notdir $(basename $<))) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/%.o: src/%.c | $(SKELS)
 	$(call msg,CC,$@)

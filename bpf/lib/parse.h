@@ -14,6 +14,13 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/* Loops are unrolled for the verifier; host compilers other than clang do as they like. */
+#ifdef __clang__
+#define PL_UNROLL _Pragma("unroll")
+#else
+#define PL_UNROLL
+#endif
+
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define pl_ntohs(x) __builtin_bswap16(x)
 #define pl_ntohl(x) __builtin_bswap32(x)
@@ -143,14 +150,14 @@ static __always_inline void pl_copy4(__u8 *dst16, const __u8 *src4)
 	dst16[1] = src4[1];
 	dst16[2] = src4[2];
 	dst16[3] = src4[3];
-#pragma unroll
+	PL_UNROLL
 	for (int i = 4; i < 16; i++)
 		dst16[i] = 0;
 }
 
 static __always_inline void pl_copy16(__u8 *dst, const __u8 *src)
 {
-#pragma unroll
+	PL_UNROLL
 	for (int i = 0; i < 16; i++)
 		dst[i] = src[i];
 }
@@ -217,7 +224,7 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 	__u16 proto = pl_ntohs(eth->proto);
 	cur = (const __u8 *)(eth + 1);
 
-#pragma unroll
+	PL_UNROLL
 	for (int i = 0; i < 2; i++) {
 		if (proto != PL_ETH_P_8021Q && proto != PL_ETH_P_8021AD)
 			break;
@@ -252,12 +259,8 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 			p->frag = 2;
 		else if (fo & 0x2000)
 			p->frag = 1;
-		if (p->frag == 2)
-			return PL_M_NONE;
-		return pl_parse_l4(start, cur + ihl, end, p);
-	}
-
-	if (proto == PL_ETH_P_IPV6) {
+		cur += ihl;
+	} else if (proto == PL_ETH_P_IPV6) {
 		const struct pl_ipv6hdr *ih = (const void *)cur;
 		if ((const __u8 *)(ih + 1) > end)
 			return PL_M_IP6_TRUNC;
@@ -267,7 +270,7 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 		pl_copy16(p->daddr, ih->daddr);
 		__u8 nh = ih->nexthdr;
 		cur = (const __u8 *)(ih + 1);
-#pragma unroll
+		PL_UNROLL
 		for (int i = 0; i < PL_IP6_EXT_MAX; i++) {
 			if (nh == PL_IPPROTO_FRAGMENT) {
 				const struct pl_ip6_frag *fh = (const void *)cur;
@@ -294,14 +297,16 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 				break;
 		}
 		p->proto = nh;
-		if (p->frag == 2)
-			return PL_M_NONE;
-		if (nh == PL_IPPROTO_FRAGMENT || nh == PL_IPPROTO_HOPOPTS ||
-		    nh == PL_IPPROTO_ROUTING || nh == PL_IPPROTO_DSTOPTS)
+		if (p->frag != 2 && (nh == PL_IPPROTO_FRAGMENT || nh == PL_IPPROTO_HOPOPTS ||
+				     nh == PL_IPPROTO_ROUTING || nh == PL_IPPROTO_DSTOPTS))
 			return PL_M_IP6_EXT; /* chain longer than PL_IP6_EXT_MAX */
-		return pl_parse_l4(start, cur, end, p);
+	} else {
+		return PL_M_NONE;
 	}
-	return PL_M_NONE;
+	/* Later fragments carry no transport header. */
+	if (p->frag == 2)
+		return PL_M_NONE;
+	return pl_parse_l4(start, cur, end, p);
 }
 
 #endif

@@ -1,0 +1,131 @@
+/* Flow accounting shared by the XDP and tc programs: parse, count, update the flow, capture watched packets. */
+#ifndef PKTLENS_ACCOUNT_BPF_H
+#define PKTLENS_ACCOUNT_BPF_H
+
+#include "lib/parse.h"
+#include "lib/maps.bpf.h"
+
+static __always_inline int pl_bucket(const struct pl_pkt *p)
+{
+	if (!p->family)
+		return PL_P_NON_IP;
+	switch (p->proto) {
+	case PL_IPPROTO_TCP:
+		return PL_P_TCP;
+	case PL_IPPROTO_UDP:
+		return PL_P_UDP;
+	case PL_IPPROTO_ICMP:
+		return PL_P_ICMP;
+	case PL_IPPROTO_ICMPV6:
+		return PL_P_ICMP6;
+	}
+	return PL_P_OTHER_IP;
+}
+
+static __always_inline void pl_emit(const struct flow_key *key, const struct pl_pkt *p, __u64 now,
+				    __u32 len, int dir, int hook, struct pl_counters *c)
+{
+	if (!bpf_map_lookup_elem(&watch, key))
+		return;
+	struct pkt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		c->events_lost++;
+		return;
+	}
+	e->ts_ns = now;
+	__builtin_memcpy(&e->key, key, sizeof(*key));
+	e->len = len;
+	e->seq = p->seq;
+	e->ack = p->ack;
+	e->window = p->window;
+	e->dir = dir;
+	e->hook = hook;
+	e->tcp_flags = p->tcp_flags;
+	e->pad[0] = e->pad[1] = e->pad[2] = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Counts one packet (or a GSO/GRO aggregate of segs wire packets) of len
+ * bytes. Counters in `counters` are per-CPU, so plain increments are exact;
+ * flow values are shared, so they take atomics.
+ * Returns the malformed kind so that tc can retry after pulling headers.
+ */
+static __always_inline int pl_account(const void *data, const void *data_end, __u32 ifindex,
+				      __u32 len, __u32 segs, int dir, int hook, int final)
+{
+	struct pl_counters *c = pl_counters_get();
+	if (!c)
+		return PL_M_NONE;
+
+	struct pl_pkt p;
+	__builtin_memset(&p, 0, sizeof(p));
+	int m = pl_parse(data, data_end, &p);
+	if (m != PL_M_NONE) {
+		if (!final)
+			return m;
+		if (m > 0 && m < PL_M_MAX)
+			c->malformed[m] += segs;
+		return m;
+	}
+
+	int b = pl_bucket(&p);
+	if (p.frag == 2 && b != PL_P_NON_IP)
+		b = PL_P_OTHER_IP;
+	c->packets[b] += segs;
+	c->bytes[b] += len;
+	if (!p.family)
+		return PL_M_NONE;
+
+	struct flow_key key;
+	__builtin_memset(&key, 0, sizeof(key));
+	key.ifindex = ifindex;
+	key.family = p.family;
+	key.proto = p.proto;
+	if (dir == PL_DIR_RX) {
+		__builtin_memcpy(key.local, p.daddr, 16);
+		__builtin_memcpy(key.remote, p.saddr, 16);
+		key.local_port = p.dport;
+		key.remote_port = p.sport;
+	} else {
+		__builtin_memcpy(key.local, p.saddr, 16);
+		__builtin_memcpy(key.remote, p.daddr, 16);
+		key.local_port = p.sport;
+		key.remote_port = p.dport;
+	}
+
+	__u64 now = bpf_ktime_get_ns();
+	struct flow_val *v = bpf_map_lookup_elem(&flows, &key);
+	if (!v) {
+		struct flow_val nv;
+		__builtin_memset(&nv, 0, sizeof(nv));
+		nv.first_seen_ns = now;
+		long err = bpf_map_update_elem(&flows, &key, &nv, BPF_NOEXIST);
+		if (err && err != -17 /* EEXIST: another CPU inserted it first */) {
+			c->flow_table_full++;
+			return PL_M_NONE;
+		}
+		v = bpf_map_lookup_elem(&flows, &key);
+		if (!v) {
+			c->flow_table_full++;
+			return PL_M_NONE;
+		}
+	}
+	if (dir == PL_DIR_RX) {
+		__sync_fetch_and_add(&v->rx_packets, segs);
+		__sync_fetch_and_add(&v->rx_bytes, len);
+	} else {
+		__sync_fetch_and_add(&v->tx_packets, segs);
+		__sync_fetch_and_add(&v->tx_bytes, len);
+	}
+	/* A racing store of a timestamp is harmless: any of the racing values is right. */
+	v->last_seen_ns = now;
+	if (p.tcp_flags && (v->tcp_flags | p.tcp_flags) != v->tcp_flags)
+		__sync_fetch_and_or(&v->tcp_flags, p.tcp_flags);
+
+	if (watch_count)
+		pl_emit(&key, &p, now, len, dir, hook, c);
+	return PL_M_NONE;
+}
+
+#endif

@@ -1,0 +1,11 @@
+/* The pktlens BPF object: every program and map, so that all hooks share one flow table. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#include "xdp/flows.bpf.h"
+#include "tc/flows.bpf.h"
+#include "tracepoint/tcp.bpf.h"
+#include "tracepoint/adhoc.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,299 @@
+/* pktlens entry point: options, the one event loop (epoll over stdin, timer, ring buffer, signals), headless JSON. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/options.h"
+#include "core/engine.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "ui/ui.h"
+
+#ifndef PKTLENS_VERSION
+#define PKTLENS_VERSION "dev"
+#endif
+
+struct app {
+	struct options opt;
+	struct engine *eng;
+	struct ui *ui;
+	int timer_fd;
+	double interval_s;
+};
+
+static struct app *the_app;
+
+/* Crash path: give the terminal back and take our tc filters off, then die as before. */
+static void on_fatal(int sig)
+{
+	ui_emergency_restore();
+	engine_emergency_detach();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void at_exit(void)
+{
+	ui_emergency_restore();
+}
+
+static int set_timer(int fd, double s)
+{
+	struct itimerspec its = { 0 };
+	its.it_value.tv_sec = (time_t)s;
+	its.it_value.tv_nsec = (long)((s - (double)(time_t)s) * 1e9);
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	its.it_interval = its.it_value;
+	return timerfd_settime(fd, 0, &its, NULL);
+}
+
+/* UI actions, carried out by the engine. */
+static int act_toggle(void *ctx, const char *id, char *err, size_t errlen)
+{
+	return engine_probe_toggle(((struct app *)ctx)->eng, id, err, errlen);
+}
+static int act_add(void *ctx, const char *spec, char *err, size_t errlen)
+{
+	return engine_probe_add(((struct app *)ctx)->eng, spec, err, errlen);
+}
+static int act_watch(void *ctx, const struct flow_key *k, int on, char *err, size_t errlen)
+{
+	return engine_flow_watch(((struct app *)ctx)->eng, k, on, err, errlen);
+}
+static size_t act_packets(void *ctx, const struct flow_key *k, struct pkt_event *out, size_t max)
+{
+	return engine_flow_packets(((struct app *)ctx)->eng, k, out, max);
+}
+static void act_interval(void *ctx, double s)
+{
+	struct app *a = ctx;
+	a->interval_s = s;
+	set_timer(a->timer_fd, s);
+}
+static size_t act_complete(void *ctx, const char *prefix, char out[][64], size_t max)
+{
+	return engine_complete(((struct app *)ctx)->eng, prefix, out, max);
+}
+
+static int run_loop(struct app *a)
+{
+	int ret = 0;
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (sig_fd < 0 || ep < 0 || a->timer_fd < 0 || set_timer(a->timer_fd, a->interval_s)) {
+		fprintf(stderr, "pktlens: setting up the event loop failed: %s\n", strerror(errno));
+		ret = 1;
+		goto cleanup;
+	}
+	struct epoll_event ev = { .events = EPOLLIN };
+	ev.data.fd = sig_fd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sig_fd, &ev);
+	ev.data.fd = a->timer_fd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, a->timer_fd, &ev);
+	int rb_fd = engine_events_fd(a->eng);
+	if (rb_fd >= 0) {
+		ev.data.fd = rb_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, rb_fd, &ev);
+	}
+	if (a->ui) {
+		ev.data.fd = STDIN_FILENO;
+		epoll_ctl(ep, EPOLL_CTL_ADD, STDIN_FILENO, &ev);
+	}
+
+	/* A first reading gives the rates of the first interval a base. */
+	struct snapshot *s = engine_refresh(a->eng);
+	if (a->ui && s) {
+		ui_update(a->ui, s);
+		ui_render(a->ui);
+	}
+	snapshot_put(s);
+
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bool done = false;
+	while (!done) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(ep, evs, 8, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = 1;
+			break;
+		}
+		for (int i = 0; i < n && !done; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == sig_fd) {
+				struct signalfd_siginfo si;
+				if (read(sig_fd, &si, sizeof(si)) > 0)
+					done = true;
+			} else if (fd == a->timer_fd) {
+				uint64_t ticks;
+				if (read(a->timer_fd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				s = engine_refresh(a->eng);
+				if (!s)
+					continue;
+				if (a->ui) {
+					ui_update(a->ui, s);
+					ui_render(a->ui);
+				} else {
+					json_write_snapshot(stdout, s);
+				}
+				snapshot_put(s);
+				struct timespec t1;
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				double el = (double)(t1.tv_sec - t0.tv_sec) +
+					    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+				if (a->opt.duration_s > 0 && el + 1e-3 >= a->opt.duration_s)
+					done = true;
+			} else if (fd == rb_fd) {
+				engine_poll_events(a->eng);
+			} else if (fd == STDIN_FILENO && a->ui) {
+				if (ui_handle_input(a->ui))
+					done = true;
+				else
+					ui_render(a->ui);
+			}
+		}
+	}
+	/* The last object on exit, so a script always gets the final counts. */
+	if (!a->ui) {
+		s = engine_refresh(a->eng);
+		if (s)
+			json_write_snapshot(stdout, s);
+		snapshot_put(s);
+	}
+cleanup:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	if (ep >= 0)
+		close(ep);
+	if (a->timer_fd >= 0)
+		close(a->timer_fd);
+	return ret;
+}
+
+/* Theme files live in ../share/pktlens/themes when installed, ../themes next to build/. */
+static void theme_dir(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		const char *cands[] = { "/../themes", "/../share/pktlens/themes" };
+		for (size_t i = 0; i < 2; i++) {
+			snprintf(out, len, "%s%s", exe, cands[i]);
+			if (access(out, R_OK) == 0)
+				return;
+		}
+	}
+	snprintf(out, len, "themes");
+}
+
+int main(int argc, char **argv)
+{
+	static struct app app;
+	char err[512] = "";
+	if (options_parse(&app.opt, argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "pktlens: %s\n", err);
+		return 2;
+	}
+	if (app.opt.help) {
+		options_usage(stdout);
+		return 0;
+	}
+	if (app.opt.version) {
+		printf("pktlens %s\n", PKTLENS_VERSION);
+		return 0;
+	}
+	the_app = &app;
+	app.interval_s = app.opt.interval_s;
+	app.timer_fd = -1;
+	bool tui = !app.opt.json && !app.opt.list_probes;
+	if (tui && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		fprintf(stderr, "pktlens: the terminal UI needs a terminal; use --json for "
+				"headless output\n");
+		return 2;
+	}
+	const char *dbg = getenv("PKTLENS_DEBUG");
+	/* While curses owns the screen, messages go nowhere unless a log file is asked for. */
+	FILE *logf = stderr;
+	if (tui) {
+		const char *lp = getenv("PKTLENS_LOG");
+		logf = lp ? fopen(lp, "a") : NULL;
+	}
+	log_init(logf, dbg && *dbg == '1' ? LOG_DEBUG : LOG_WARN);
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		signal(fatal[i], on_fatal);
+	atexit(at_exit);
+
+	app.opt.eng.filter = app.opt.filter;
+	app.eng = engine__new(&app.opt.eng, err, sizeof(err));
+	if (!app.eng) {
+		fprintf(stderr, "pktlens: %s\n", err);
+		return 1;
+	}
+	if (app.opt.list_probes) {
+		engine_print_probes(app.eng, stdout);
+		engine__free(app.eng);
+		return 0;
+	}
+	int ret = 0;
+	if (tui) {
+		char tdir[PATH_MAX];
+		theme_dir(tdir, sizeof(tdir));
+		const char *nc = getenv("NO_COLOR");
+		struct ui_opts uo = { .theme = app.opt.theme,
+				      .theme_dir = tdir,
+				      .interval_s = app.interval_s,
+				      .no_color = nc && *nc };
+		struct ui_actions act = { .ctx = &app,
+					  .probe_toggle = act_toggle,
+					  .probe_add = act_add,
+					  .flow_watch = act_watch,
+					  .flow_packets = act_packets,
+					  .set_interval = act_interval,
+					  .complete = act_complete };
+		app.ui = ui__new(&uo, &act, err, sizeof(err));
+		if (!app.ui) {
+			engine__free(app.eng);
+			fprintf(stderr, "pktlens: %s\n", err);
+			return 1;
+		}
+	}
+	ret = run_loop(&app);
+	ui__free(app.ui);
+	engine__free(app.eng);
+	if (logf && logf != stderr)
+		fclose(logf);
+	return ret;
+}

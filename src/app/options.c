@@ -1,0 +1,175 @@
+/* Command-line parsing: one table maps each option onto the config struct, usage is printed from it. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/options.h"
+
+enum opt_type { OT_FLAG, OT_STR, OT_SECONDS, OT_UINT, OT_IFACE };
+
+struct opt_def {
+	const char *name;
+	int short_name;
+	enum opt_type type;
+	size_t offset;
+	const char *arg;
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct options, f)
+
+static const struct opt_def defs[] = {
+	{ "iface", 'i', OT_IFACE, 0, "IFACE",
+	  "watch this interface (repeatable; default: all up, except lo)" },
+	{ "netns", 'n', OT_STR, OFF(eng.netns), "NETNS",
+	  "enter this named network namespace first" },
+	{ "filter", 'f', OT_STR, OFF(filter), "FILTER", "show only flows matching this text" },
+	{ "probes", 'P', OT_STR, OFF(eng.probes), "LIST",
+	  "probes to attach: default,tc,tc-ingress,tc-egress,xdp,tracepoints,none or KIND:TARGET; "
+	  "-X removes" },
+	{ "theme", 't', OT_STR, OFF(theme), "NAME", "colour theme name or file" },
+	{ "interval", 'I', OT_SECONDS, OFF(interval_s), "SEC", "refresh interval (default 1)" },
+	{ "duration", 'd', OT_SECONDS, OFF(duration_s), "SEC", "stop after this many seconds" },
+	{ "flows", 'F', OT_UINT, OFF(eng.flow_entries), "N", "flow table size (default 65536)" },
+	{ "idle", 'A', OT_SECONDS, OFF(eng.idle_timeout_s), "SEC",
+	  "forget flows idle this long (default 300, 0 = never)" },
+	{ "json", 'j', OT_FLAG, OFF(json), NULL, "headless: one JSON object per interval" },
+	{ "list-probes", 'L', OT_FLAG, OFF(list_probes), NULL,
+	  "print every probe with its state and exit" },
+	{ "version", 'V', OT_FLAG, OFF(version), NULL, "print the version and exit" },
+	{ "help", 'h', OT_FLAG, OFF(help), NULL, "print this help and exit" },
+};
+#define N_DEFS (sizeof(defs) / sizeof(defs[0]))
+
+void options_usage(FILE *f)
+{
+	fprintf(f, "usage: pktlens [-i IFACE]... [-n NETNS] [-f FILTER] [--probes LIST] "
+		   "[--theme NAME]\n"
+		   "               [--interval SEC] [--duration SEC] [--json] [--list-probes]\n\n");
+	for (size_t i = 0; i < N_DEFS; i++) {
+		char left[48];
+		snprintf(left, sizeof(left), "--%s%s%s", defs[i].name, defs[i].arg ? " " : "",
+			 defs[i].arg ? defs[i].arg : "");
+		if (strchr("inf", defs[i].short_name))
+			fprintf(f, "  -%c, %-22s %s\n", defs[i].short_name, left, defs[i].help);
+		else
+			fprintf(f, "      %-22s %s\n", left, defs[i].help);
+	}
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1e6)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int options_parse(struct options *o, int argc, char **argv, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->interval_s = 1;
+	o->eng.flow_entries = 65536;
+	o->eng.idle_timeout_s = 300;
+
+	struct option longs[N_DEFS + 1];
+	char shorts[3 * N_DEFS + 2] = ":";
+	for (size_t i = 0; i < N_DEFS; i++) {
+		longs[i] =
+		    (struct option){ defs[i].name,
+				     defs[i].type == OT_FLAG ? no_argument : required_argument,
+				     NULL, defs[i].short_name };
+		if (strchr("inf", defs[i].short_name)) {
+			size_t l = strlen(shorts);
+			shorts[l] = (char)defs[i].short_name;
+			shorts[l + 1] = defs[i].type == OT_FLAG ? '\0' : ':';
+			shorts[l + 2] = '\0';
+		}
+	}
+	longs[N_DEFS] = (struct option){ 0 };
+
+	optind = 0; /* reset getopt so parsing can run more than once (tests) */
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		if (c == '?') {
+			if (optopt)
+				snprintf(err, errlen, "unknown option '-%c' (see --help)", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s' (see --help)",
+					 argv[optind - 1]);
+			return -1;
+		}
+		if (c == ':') {
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return -1;
+		}
+		const struct opt_def *d = NULL;
+		for (size_t i = 0; i < N_DEFS; i++)
+			if (defs[i].short_name == c)
+				d = &defs[i];
+		if (!d)
+			continue;
+		char *field = (char *)o + d->offset;
+		switch (d->type) {
+		case OT_FLAG:
+			*(int *)field = 1;
+			break;
+		case OT_STR:
+			if (!*optarg) {
+				snprintf(err, errlen, "--%s needs a non-empty value", d->name);
+				return -1;
+			}
+			*(const char **)field = optarg;
+			break;
+		case OT_SECONDS:
+			if (parse_seconds(optarg, (double *)field)) {
+				snprintf(err, errlen, "--%s: '%s' is not a number of seconds",
+					 d->name, optarg);
+				return -1;
+			}
+			break;
+		case OT_UINT: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 16 || v > (1UL << 24)) {
+				snprintf(err, errlen,
+					 "--%s: '%s' is not a count between 16 and %lu", d->name,
+					 optarg, 1UL << 24);
+				return -1;
+			}
+			*(unsigned *)field = (unsigned)v;
+			break;
+		}
+		case OT_IFACE:
+			if (o->eng.n_ifaces == PL_MAX_IFACES) {
+				snprintf(err, errlen, "at most %d interfaces with -i",
+					 PL_MAX_IFACES);
+				return -1;
+			}
+			if (!*optarg || strlen(optarg) >= 16) {
+				snprintf(err, errlen, "interface name '%s' is not valid", optarg);
+				return -1;
+			}
+			o->eng.ifaces[o->eng.n_ifaces++] = optarg;
+			break;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+		return -1;
+	}
+	if (o->interval_s < 0.1) {
+		snprintf(err, errlen, "--interval must be at least 0.1 seconds");
+		return -1;
+	}
+	o->eng.list_only = o->list_probes;
+	return 0;
+}

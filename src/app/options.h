@@ -1,0 +1,25 @@
+/* Command-line options (the stable contract in DESIGN.md), parsed from a table onto a config struct. */
+#ifndef PKTLENS_OPTIONS_H
+#define PKTLENS_OPTIONS_H
+
+#include <stddef.h>
+
+#include "core/engine.h"
+
+struct options {
+	struct engine_opts eng;
+	const char *filter;
+	const char *theme;
+	double interval_s;
+	double duration_s; /* 0 = until interrupted */
+	int json;
+	int list_probes;
+	int help;
+	int version;
+};
+
+/* Returns 0, or -1 with one sentence in err. argv is not modified. */
+int options_parse(struct options *o, int argc, char **argv, char *err, size_t errlen);
+void options_usage(FILE *f);
+
+#endif

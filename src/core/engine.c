@@ -1,0 +1,611 @@
+/* The engine: loads the BPF object, reads its maps in batches, keeps flows, and builds snapshots. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "core/internal.h"
+#include "shared/tcp.h"
+#include "core/log.h"
+
+/* The live engine, for the crash path that must still remove tc filters. */
+static struct engine *live_engine;
+
+static int enter_netns(struct engine *e, const char *name, char *err, size_t errlen)
+{
+	char path[256];
+	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+		snprintf(err, errlen, "network namespace name '%s' is not valid", name);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "network namespace '%s' does not exist (see ip netns list)",
+			 name);
+		return -ENOENT;
+	}
+	int ret = setns(fd, CLONE_NEWNET);
+	close(fd);
+	if (ret) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot enter network namespace '%s': %s", name,
+			 strerror(-ret));
+		return ret;
+	}
+	snprintf(e->netns, sizeof(e->netns), "%s", name);
+	return 0;
+}
+
+/* Every interface that is up, except loopback: what an operator means by "all". */
+static int default_ifaces(struct engine *e)
+{
+	struct ifaddrs *ifa, *i;
+	if (getifaddrs(&ifa))
+		return -errno;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (iface_index(e, i->ifa_name) >= 0 || e->n_ifaces == PL_MAX_IFACES)
+			continue;
+		struct iface *f = &e->ifaces[e->n_ifaces++];
+		snprintf(f->name, sizeof(f->name), "%s", i->ifa_name);
+		f->ifindex = (int)if_nametoindex(i->ifa_name);
+	}
+	freeifaddrs(ifa);
+	return 0;
+}
+
+static int handle_event(void *ctx, void *data, size_t len)
+{
+	struct engine *e = ctx;
+	if (len < sizeof(struct pkt_event))
+		return 0;
+	const struct pkt_event *ev = data;
+	for (int i = 0; i < PL_WATCH_MAX; i++) {
+		struct watch_buf *w = &e->watches[i];
+		if (!w->used || memcmp(&w->key, &ev->key, sizeof(w->key)))
+			continue;
+		w->ring[w->head] = *ev;
+		w->head = (w->head + 1) % PL_WATCH_RING;
+		if (w->count < PL_WATCH_RING)
+			w->count++;
+		break;
+	}
+	return 0;
+}
+
+struct engine *engine__new(const struct engine_opts *opts, char *err, size_t errlen)
+{
+	if (geteuid() != 0) {
+		snprintf(err, errlen,
+			 "pktlens must run as root (it needs CAP_BPF, CAP_NET_ADMIN and "
+			 "CAP_PERFMON)");
+		return NULL;
+	}
+	struct engine *e = calloc(1, sizeof(*e));
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	e->opts = *opts;
+	e->stats_fd = -1;
+	flowstore_init(&e->fs);
+	gethostname(e->host, sizeof(e->host) - 1);
+
+	if (opts->filter && !(e->filter = pfilter__new(opts->filter, err, errlen)))
+		goto fail;
+	if (opts->netns && enter_netns(e, opts->netns, err, errlen))
+		goto fail;
+	struct stat st;
+	if (!stat("/proc/self/ns/net", &st))
+		e->netns_ino = st.st_ino;
+
+	for (int i = 0; i < opts->n_ifaces; i++) {
+		const char *name = opts->ifaces[i];
+		unsigned idx = strlen(name) < IF_NAMESIZE ? if_nametoindex(name) : 0;
+		if (!idx) {
+			snprintf(err, errlen, "interface '%s' does not exist%s%s", name,
+				 e->netns[0] ? " in network namespace " : "", e->netns);
+			goto fail;
+		}
+		if (iface_index(e, name) >= 0)
+			continue;
+		struct iface *f = &e->ifaces[e->n_ifaces++];
+		snprintf(f->name, sizeof(f->name), "%s", name);
+		f->ifindex = (int)idx;
+	}
+	if (!opts->n_ifaces && default_ifaces(e)) {
+		snprintf(err, errlen, "cannot list network interfaces: %s", strerror(errno));
+		goto fail;
+	}
+
+	features_probe(&e->feat);
+	if (!e->feat.btf) {
+		snprintf(err, errlen,
+			 "this kernel has no BTF (/sys/kernel/btf/vmlinux); pktlens needs "
+			 "CONFIG_DEBUG_INFO_BTF");
+		goto fail;
+	}
+	if (btf_enum_load(&e->tcp_states, NULL, "TCP_ESTABLISHED", "TCP_"))
+		pr_warn("TCP state names not found in the kernel's BTF");
+
+	e->skel = pktlens_bpf__open();
+	if (!e->skel) {
+		snprintf(err, errlen, "opening the BPF object failed: %s", strerror(errno));
+		goto fail;
+	}
+	bpf_map__set_max_entries(e->skel->maps.flows, opts->flow_entries);
+	e->skel->rodata->netns_ino = opts->netns ? e->netns_ino : 0;
+	if (!e->feat.kprobe_prog)
+		bpf_program__set_autoload(e->skel->progs.probe_adhoc_count, false);
+	int ret = pktlens_bpf__load(e->skel);
+	if (ret) {
+		snprintf(err, errlen,
+			 "the kernel refused pktlens' BPF programs (%s); run with PKTLENS_DEBUG=1 "
+			 "to see the verifier log",
+			 strerror(-ret));
+		goto fail;
+	}
+	if (probes_build(e, err, errlen))
+		goto fail;
+	if (opts->list_only)
+		return e;
+
+	probes_remove_stale(e);
+	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), handle_event, e, NULL);
+	if (!e->rb) {
+		snprintf(err, errlen, "creating the ring buffer failed: %s", strerror(errno));
+		goto fail;
+	}
+	/* Run-time stats cost a little per run: on only while pktlens runs (closing the fd). */
+	e->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (e->stats_fd < 0)
+		pr_info("BPF run-time statistics unavailable: %s", strerror(errno));
+
+	live_engine = e;
+	e->start_mono_ns = mono_ns();
+	if (probes_apply_list(e, opts->probes, err, errlen))
+		goto fail;
+	return e;
+fail:
+	engine__free(e);
+	return NULL;
+}
+
+void engine__free(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->skel)
+		probes_detach_all(e);
+	if (live_engine == e)
+		live_engine = NULL;
+	ring_buffer__free(e->rb);
+	if (e->stats_fd >= 0)
+		close(e->stats_fd);
+	pktlens_bpf__destroy(e->skel);
+	free(e->probes);
+	free(e->keys);
+	free(e->vals);
+	flowstore_free(&e->fs);
+	btf_enum_free(&e->tcp_states);
+	pfilter__free(e->filter);
+	free(e);
+}
+
+void engine_emergency_detach(void)
+{
+	if (live_engine)
+		probes_detach_all(live_engine);
+}
+
+int engine_events_fd(struct engine *e)
+{
+	return e->rb ? ring_buffer__epoll_fd(e->rb) : -1;
+}
+
+int engine_poll_events(struct engine *e)
+{
+	return e->rb ? ring_buffer__consume(e->rb) : 0;
+}
+
+static int grow_bufs(struct engine *e, size_t need)
+{
+	if (need <= e->buf_cap)
+		return 0;
+	struct flow_key *k = realloc(e->keys, need * sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	e->keys = k;
+	struct flow_val *v = realloc(e->vals, need * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	e->vals = v;
+	e->buf_cap = need;
+	return 0;
+}
+
+/*
+ * Reads a whole hash map: batches where the kernel has them, else
+ * get_next_key. A map that changes while it is read may yield a key twice or
+ * miss a new one; the next reading corrects that.
+ */
+static size_t read_map(int fd, void *keys, void *vals, size_t ksz, size_t vsz, size_t max)
+{
+	size_t n = 0;
+	__u64 in = 0, out = 0;
+	bool first = true;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	while (n < max) {
+		__u32 cnt = (__u32)(max - n < 4096 ? max - n : 4096);
+		int ret = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, (char *)keys + n * ksz,
+					       (char *)vals + n * vsz, &cnt, &bo);
+		if (ret && errno != ENOENT) {
+			if (first && (errno == EINVAL || errno == EOPNOTSUPP))
+				goto fallback;
+			break;
+		}
+		n += cnt;
+		if (ret)
+			break; /* ENOENT: that was the last batch */
+		in = out;
+		first = false;
+	}
+	return n;
+fallback:
+	n = 0;
+	char prev[64], cur[64];
+	void *pk = NULL;
+	while (n < max && ksz <= sizeof(cur) && !bpf_map_get_next_key(fd, pk, cur)) {
+		if (!bpf_map_lookup_elem(fd, cur, (char *)vals + n * vsz)) {
+			memcpy((char *)keys + n * ksz, cur, ksz);
+			n++;
+		}
+		memcpy(prev, cur, ksz);
+		pk = prev;
+	}
+	return n;
+}
+
+static int sock_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sock_key));
+}
+
+static void fmt_addr(const uint8_t *a, uint8_t family, char *out, size_t len)
+{
+	if (!inet_ntop(family == PL_AF_INET ? AF_INET : AF_INET6, a, out, (socklen_t)len))
+		snprintf(out, len, "?");
+}
+
+static const char *iface_name(struct engine *e, uint32_t ifindex, char *buf)
+{
+	for (int i = 0; i < e->n_ifaces; i++)
+		if ((uint32_t)e->ifaces[i].ifindex == ifindex)
+			return e->ifaces[i].name;
+	if (!if_indextoname(ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "if%u", ifindex);
+	return buf;
+}
+
+static void fill_probes(struct engine *e, struct snapshot *s)
+{
+	s->probes = calloc(e->n_probes ? e->n_probes : 1, sizeof(*s->probes));
+	if (!s->probes)
+		return;
+	s->n_probes = e->n_probes;
+	int hits_fd = bpf_map__fd(e->skel->maps.probe_hits);
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *percpu = ncpu > 0 ? calloc((size_t)ncpu, sizeof(__u64)) : NULL;
+	for (size_t i = 0; i < e->n_probes; i++) {
+		struct probe *p = &e->probes[i];
+		s->probes[i] = p->info;
+		int fd = p->prog ? bpf_program__fd(p->prog) : -1;
+		if (fd >= 0) {
+			struct bpf_prog_info info = { 0 };
+			__u32 ilen = sizeof(info);
+			if (!bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+				s->probes[i].run_cnt = info.run_cnt;
+				s->probes[i].run_time_ns = info.run_time_ns;
+			}
+		}
+		if (p->cookie && percpu && !bpf_map_lookup_elem(hits_fd, &p->cookie, percpu)) {
+			for (int c = 0; c < ncpu; c++)
+				s->probes[i].hits += percpu[c];
+		}
+	}
+	free(percpu);
+}
+
+static void fill_totals(struct engine *e, struct snapshot *s)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return;
+	struct pl_counters *pc = calloc((size_t)ncpu, sizeof(*pc));
+	__u32 zero = 0;
+	if (pc && !bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.counters), &zero, pc)) {
+		for (int c = 0; c < ncpu; c++) {
+			for (int i = 0; i < PL_P_MAX; i++)
+				s->tot.packets[i] += pc[c].packets[i];
+			for (int i = 0; i < PL_M_MAX; i++)
+				s->tot.malformed[i] += pc[c].malformed[i];
+			s->tot.flow_table_full += pc[c].flow_table_full;
+			s->tot.events_lost += pc[c].events_lost;
+		}
+		for (int i = 0; i < PL_M_MAX; i++)
+			s->tot.malformed_total += s->tot.malformed[i];
+	}
+	free(pc);
+}
+
+struct snapshot *engine_refresh(struct engine *e)
+{
+	struct snapshot *s = snapshot__new();
+	if (!s)
+		return NULL;
+	uint64_t now = mono_ns();
+	double dt = e->last_refresh_ns ? (double)(now - e->last_refresh_ns) / 1e9 : 0;
+	e->last_refresh_ns = now;
+
+	size_t max = bpf_map__max_entries(e->skel->maps.flows);
+	size_t n = 0;
+	if (!grow_bufs(e, max)) {
+		int fd = bpf_map__fd(e->skel->maps.flows);
+		n = read_map(fd, e->keys, e->vals, sizeof(*e->keys), sizeof(*e->vals), max);
+		/* Age idle flows out of the map, keeping the array compact. */
+		size_t w = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (flow_is_idle(e->vals[i].last_seen_ns, now, e->opts.idle_timeout_s)) {
+				bpf_map_delete_elem(fd, &e->keys[i]);
+				continue;
+			}
+			e->keys[w] = e->keys[i];
+			e->vals[w++] = e->vals[i];
+		}
+		n = w;
+	}
+	flowstore_update(&e->fs, e->keys, e->vals, n, dt);
+
+	/* TCP socket state, joined to flows by addresses and ports. */
+	size_t smax = bpf_map__max_entries(e->skel->maps.socks);
+	struct sock_key *sk = calloc(smax, sizeof(*sk));
+	struct sock_val *sv = calloc(smax, sizeof(*sv));
+	size_t ns = 0;
+	struct {
+		struct sock_key k;
+		struct sock_val v;
+	} *sj = NULL;
+	if (sk && sv) {
+		ns = read_map(bpf_map__fd(e->skel->maps.socks), sk, sv, sizeof(*sk), sizeof(*sv),
+			      smax);
+		sj = calloc(ns ? ns : 1, sizeof(*sj));
+		for (size_t i = 0; sj && i < ns; i++) {
+			sj[i].k = sk[i];
+			sj[i].v = sv[i];
+		}
+		if (sj)
+			qsort(sj, ns, sizeof(*sj), sock_key_cmp);
+	}
+	free(sk);
+	free(sv);
+
+	s->uptime_s = (double)(now - e->start_mono_ns) / 1e9;
+	s->interval_s = dt;
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	s->time_unix_ns = (int64_t)rt.tv_sec * 1000000000LL + rt.tv_nsec;
+	snprintf(s->host, sizeof(s->host), "%s", e->host);
+	snprintf(s->netns, sizeof(s->netns), "%s", e->netns);
+	for (int i = 0; i < e->n_ifaces; i++) {
+		size_t l = strlen(s->ifaces);
+		snprintf(s->ifaces + l, sizeof(s->ifaces) - l, "%s%s", i ? "," : "",
+			 e->ifaces[i].name);
+	}
+
+	s->flows = calloc(n ? n : 1, sizeof(*s->flows));
+	if (s->flows) {
+		size_t k = 0;
+		for (size_t i = 0; i < e->fs.cap; i++) {
+			const struct fs_entry *fe = &e->fs.tab[i];
+			if (!fe->used)
+				continue;
+			s->tot.rx_pps += fe->rx_pps;
+			s->tot.rx_bps += fe->rx_bps;
+			s->tot.tx_pps += fe->tx_pps;
+			s->tot.tx_bps += fe->tx_bps;
+			s->tot.rx_packets += fe->val.rx_packets;
+			s->tot.rx_bytes += fe->val.rx_bytes;
+			s->tot.tx_packets += fe->val.tx_packets;
+			s->tot.tx_bytes += fe->val.tx_bytes;
+			if (e->filter && !pfilter_match(e->filter, &fe->key))
+				continue;
+			struct flow_row *r = &s->flows[k++];
+			char ifb[IF_NAMESIZE];
+			r->key = fe->key;
+			snprintf(r->iface, sizeof(r->iface), "%s",
+				 iface_name(e, fe->key.ifindex, ifb));
+			fmt_addr(fe->key.local, fe->key.family, r->local, sizeof(r->local));
+			fmt_addr(fe->key.remote, fe->key.family, r->remote, sizeof(r->remote));
+			r->rx_packets = fe->val.rx_packets;
+			r->rx_bytes = fe->val.rx_bytes;
+			r->tx_packets = fe->val.tx_packets;
+			r->tx_bytes = fe->val.tx_bytes;
+			r->rx_pps = fe->rx_pps;
+			r->rx_bps = fe->rx_bps;
+			r->tx_pps = fe->tx_pps;
+			r->tx_bps = fe->tx_bps;
+			r->tcp_flags = fe->val.tcp_flags;
+			r->first_seen =
+			    ((double)fe->val.first_seen_ns - (double)e->start_mono_ns) / 1e9;
+			r->last_seen =
+			    ((double)fe->val.last_seen_ns - (double)e->start_mono_ns) / 1e9;
+			memcpy(r->rx_hist, fe->rx_hist, sizeof(r->rx_hist));
+			memcpy(r->tx_hist, fe->tx_hist, sizeof(r->tx_hist));
+			r->hist_len = fe->hist_len;
+			if (fe->key.proto == 6 && sj) {
+				struct sock_key q = { 0 };
+				memcpy(q.local, fe->key.local, 16);
+				memcpy(q.remote, fe->key.remote, 16);
+				q.local_port = fe->key.local_port;
+				q.remote_port = fe->key.remote_port;
+				q.family = fe->key.family;
+				const struct sock_val *v = NULL;
+				const void *hit = bsearch(&q, sj, ns, sizeof(*sj), sock_key_cmp);
+				if (hit)
+					v = (const struct sock_val *)((const char *)hit +
+								      sizeof(struct sock_key));
+				if (v) {
+					if (v->state_ns)
+						snprintf(r->state, sizeof(r->state), "%s",
+							 btf_enum_name(&e->tcp_states, v->state));
+					r->srtt_us = v->srtt_us;
+					r->cwnd = v->cwnd;
+					r->retrans = v->retrans;
+				}
+			}
+		}
+		s->n_flows = k;
+	}
+	free(sj);
+	fill_probes(e, s);
+	fill_totals(e, s);
+	return s;
+}
+
+int engine_probe_toggle(struct engine *e, const char *id, char *err, size_t errlen)
+{
+	struct probe *p = probe_find(e, id);
+	if (!p) {
+		snprintf(err, errlen, "no probe '%s'", id);
+		return -ENOENT;
+	}
+	if (p->info.state == PS_ATTACHED) {
+		probe_detach(e, p);
+		return 0;
+	}
+	return probe_attach(e, p, err, errlen);
+}
+
+int engine_probe_add(struct engine *e, const char *spec, char *err, size_t errlen)
+{
+	struct probe *p = probe_add_spec(e, spec, err, errlen);
+	if (!p)
+		return -EINVAL;
+	if (p->info.kind == PK_TC_INGRESS || p->info.kind == PK_TC_EGRESS || p->info.kind == PK_XDP)
+		probes_remove_stale(e);
+	return probe_attach(e, p, err, errlen);
+}
+
+static void sync_watch_count(struct engine *e)
+{
+	uint32_t n = 0;
+	for (int i = 0; i < PL_WATCH_MAX; i++)
+		n += e->watches[i].used;
+	e->skel->bss->watch_count = n;
+}
+
+int engine_flow_watch(struct engine *e, const struct flow_key *key, int on, char *err,
+		      size_t errlen)
+{
+	int fd = bpf_map__fd(e->skel->maps.watch);
+	struct watch_buf *free_slot = NULL;
+	for (int i = 0; i < PL_WATCH_MAX; i++) {
+		struct watch_buf *w = &e->watches[i];
+		if (w->used && !memcmp(&w->key, key, sizeof(*key))) {
+			if (!on) {
+				bpf_map_delete_elem(fd, key);
+				w->used = false;
+				sync_watch_count(e);
+			}
+			return 0;
+		}
+		if (!w->used && !free_slot)
+			free_slot = w;
+	}
+	if (!on)
+		return 0;
+	if (!free_slot) {
+		snprintf(err, errlen, "at most %d flows can be watched at once", PL_WATCH_MAX);
+		return -ENOSPC;
+	}
+	__u32 one = 1;
+	if (bpf_map_update_elem(fd, key, &one, BPF_ANY)) {
+		int ret = -errno;
+		snprintf(err, errlen, "watching the flow failed: %s", strerror(-ret));
+		return ret;
+	}
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->used = true;
+	free_slot->key = *key;
+	sync_watch_count(e);
+	return 0;
+}
+
+size_t engine_flow_packets(struct engine *e, const struct flow_key *key, struct pkt_event *out,
+			   size_t max)
+{
+	engine_poll_events(e);
+	for (int i = 0; i < PL_WATCH_MAX; i++) {
+		struct watch_buf *w = &e->watches[i];
+		if (!w->used || memcmp(&w->key, key, sizeof(*key)))
+			continue;
+		size_t n = w->count < max ? w->count : max;
+		uint32_t start = (w->head + PL_WATCH_RING - n) % PL_WATCH_RING;
+		for (size_t j = 0; j < n; j++)
+			out[j] = w->ring[(start + j) % PL_WATCH_RING];
+		return n;
+	}
+	return 0;
+}
+
+/* Candidates for the add-probe prompt: probe kinds, then interfaces after an interface kind. */
+size_t engine_complete(struct engine *e, const char *prefix, char out[][64], size_t max)
+{
+	size_t n = 0;
+	const char *colon = strchr(prefix, ':');
+	if (!colon) {
+		for (int k = 0; k < PK_SOCKET_FILTER && n < max; k++) {
+			const char *name = probe_kind_name(k);
+			if (!strncmp(name, prefix, strlen(prefix)))
+				snprintf(out[n++], 64, "%s:", name);
+		}
+		return n;
+	}
+	size_t kl = (size_t)(colon - prefix);
+	const char *rest = colon + 1;
+	if (!strncmp(prefix, "xdp", kl) || !strncmp(prefix, "tc-ingress", kl) ||
+	    !strncmp(prefix, "tc-egress", kl)) {
+		struct if_nameindex *ni = if_nameindex(), *i;
+		for (i = ni; i && i->if_index && n < max; i++)
+			if (!strncmp(i->if_name, rest, strlen(rest)))
+				snprintf(out[n++], 64, "%.*s:%.40s", (int)kl, prefix, i->if_name);
+		if (ni)
+			if_freenameindex(ni);
+	}
+	return n;
+}
+
+void engine_print_probes(struct engine *e, FILE *f)
+{
+	fprintf(f, "%-44s %-12s %-12s %s\n", "PROBE", "KIND", "STATE", "REASON");
+	for (size_t i = 0; i < e->n_probes; i++) {
+		const struct probe_info *p = &e->probes[i].info;
+		fprintf(f, "%-44s %-12s %-12s %s\n", p->id, probe_kind_name(p->kind),
+			probe_state_name(p->state), p->reason);
+	}
+	fprintf(f, "kernel: BTF %s, tracefs %s, kprobes %s, uprobes %s, XDP %s, lockdown %s\n",
+		e->feat.btf ? "yes" : "no", e->feat.tracefs ? "yes" : "no",
+		e->feat.kprobe ? "yes" : "no", e->feat.uprobe ? "yes" : "no",
+		e->feat.xdp ? "yes" : "no", e->feat.lockdown[0] ? e->feat.lockdown : "none");
+}

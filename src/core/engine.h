@@ -1,0 +1,52 @@
+/* The engine: owns the BPF object, the probes, the flow store and the ring buffer; makes snapshots. */
+#ifndef PKTLENS_ENGINE_H
+#define PKTLENS_ENGINE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/snapshot.h"
+
+#define PL_MAX_IFACES 32
+
+struct engine_opts {
+	const char *ifaces[PL_MAX_IFACES]; /* empty: every interface that is up, except lo */
+	int n_ifaces;
+	const char *netns;  /* name under /run/netns, or NULL */
+	const char *probes; /* --probes LIST, or NULL for the default set */
+	const char *filter; /* tcpdump-syntax flow filter, or NULL */
+	unsigned flow_entries;
+	double idle_timeout_s; /* flows idle this long leave the map and the store */
+	int list_only;	       /* --list-probes: probe the kernel, attach nothing */
+};
+
+struct engine;
+
+/* Enters the netns, checks privileges and interfaces, loads BPF, attaches the start set.
+ * On failure returns NULL with one sentence in err and nothing left attached. */
+struct engine *engine__new(const struct engine_opts *opts, char *err, size_t errlen);
+/* Detaches everything pktlens attached (tc filters, links), frees all. */
+void engine__free(struct engine *e);
+
+/* Reads the maps and returns a new snapshot (caller owns one reference). */
+struct snapshot *engine_refresh(struct engine *e);
+
+int engine_events_fd(struct engine *e);
+/* Drains the ring buffer; returns events consumed or a negative errno. */
+int engine_poll_events(struct engine *e);
+
+int engine_probe_toggle(struct engine *e, const char *id, char *err, size_t errlen);
+int engine_probe_add(struct engine *e, const char *spec, char *err, size_t errlen);
+int engine_flow_watch(struct engine *e, const struct flow_key *key, int on, char *err,
+		      size_t errlen);
+size_t engine_flow_packets(struct engine *e, const struct flow_key *key, struct pkt_event *out,
+			   size_t max);
+size_t engine_complete(struct engine *e, const char *prefix, char out[][64], size_t max);
+
+/* --list-probes output. */
+void engine_print_probes(struct engine *e, FILE *f);
+
+/* Detaches tc filters from a signal handler path (async-signal-tolerant best effort). */
+void engine_emergency_detach(void);
+
+#endif

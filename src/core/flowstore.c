@@ -1,0 +1,115 @@
+/* User-space flow store: open-addressed table rebuilt on each reading, so aging and eviction need no deletes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/flowstore.h"
+
+void flowstore_init(struct flowstore *fs)
+{
+	memset(fs, 0, sizeof(*fs));
+}
+
+void flowstore_free(struct flowstore *fs)
+{
+	free(fs->tab);
+	memset(fs, 0, sizeof(*fs));
+}
+
+/* FNV-1a over the key bytes; the key has explicit zero padding so equal flows hash equal. */
+uint64_t flow_key_hash(const struct flow_key *k)
+{
+	const unsigned char *p = (const unsigned char *)k;
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < sizeof(*k); i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+double rate_per_s(uint64_t prev, uint64_t now, double dt)
+{
+	if (dt <= 0 || now < prev)
+		return 0;
+	return (double)(now - prev) / dt;
+}
+
+int flow_is_idle(uint64_t last_seen_ns, uint64_t now_ns, double idle_s)
+{
+	if (idle_s <= 0 || now_ns <= last_seen_ns)
+		return 0;
+	return (double)(now_ns - last_seen_ns) / 1e9 >= idle_s;
+}
+
+static struct fs_entry *slot(struct fs_entry *tab, size_t cap, const struct flow_key *key)
+{
+	size_t mask = cap - 1;
+	size_t i = flow_key_hash(key) & mask;
+	while (tab[i].used && memcmp(&tab[i].key, key, sizeof(*key)) != 0)
+		i = (i + 1) & mask;
+	return &tab[i];
+}
+
+const struct fs_entry *flowstore_find(const struct flowstore *fs, const struct flow_key *key)
+{
+	if (!fs->cap)
+		return NULL;
+	const struct fs_entry *e = slot(fs->tab, fs->cap, key);
+	return e->used ? e : NULL;
+}
+
+static void push_hist(float *hist, uint32_t *len, float v)
+{
+	if (*len < PL_HIST_LEN) {
+		hist[PL_HIST_LEN - 1 - *len] = 0;
+		(*len)++;
+	}
+	memmove(hist, hist + 1, (PL_HIST_LEN - 1) * sizeof(*hist));
+	hist[PL_HIST_LEN - 1] = v;
+}
+
+int flowstore_update(struct flowstore *fs, const struct flow_key *keys, const struct flow_val *vals,
+		     size_t n, double dt)
+{
+	size_t cap = 16;
+	while (cap < n * 2)
+		cap <<= 1;
+	struct fs_entry *tab = calloc(cap, sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+
+	for (size_t i = 0; i < n; i++) {
+		struct fs_entry *e = slot(tab, cap, &keys[i]);
+		const struct flow_val *v = &vals[i];
+		const struct fs_entry *old = flowstore_find(fs, &keys[i]);
+		static const struct flow_val zero;
+		/* A flow missing from the previous reading was created since then, and one whose
+		 * counters went down was evicted and re-created: either way all it counted
+		 * happened within dt, so its rate starts from zero counters. */
+		const struct flow_val *p = &zero;
+		if (old) {
+			*e = *old;
+			if (v->rx_packets >= old->val.rx_packets &&
+			    v->tx_packets >= old->val.tx_packets)
+				p = &old->val;
+		} else {
+			memset(e, 0, sizeof(*e));
+			e->key = keys[i];
+		}
+		e->rx_pps = rate_per_s(p->rx_packets, v->rx_packets, dt);
+		e->rx_bps = 8 * rate_per_s(p->rx_bytes, v->rx_bytes, dt);
+		e->tx_pps = rate_per_s(p->tx_packets, v->tx_packets, dt);
+		e->tx_bps = 8 * rate_per_s(p->tx_bytes, v->tx_bytes, dt);
+		e->val = *v;
+		e->used = 1;
+		push_hist(e->rx_hist, &e->hist_len, (float)e->rx_bps);
+		e->hist_len--; /* push_hist counted it already; tx shares the same length */
+		push_hist(e->tx_hist, &e->hist_len, (float)e->tx_bps);
+	}
+	free(fs->tab);
+	fs->tab = tab;
+	fs->cap = cap;
+	fs->n = n;
+	return 0;
+}

@@ -1,0 +1,152 @@
+/* Writes a snapshot as one line of JSON, every key of contract version 1 present even when empty. */
+#include <inttypes.h>
+#include <time.h>
+
+#include "core/escape.h"
+#include "core/json.h"
+
+static void kv_str(FILE *f, const char *k, const char *v, int comma)
+{
+	fprintf(f, "%s\"%s\":", comma ? "," : "", k);
+	json_write_string(f, v);
+}
+
+/* JSON has no NaN or infinity; rates are finite but guard anyway. */
+static void kv_num(FILE *f, const char *k, double v)
+{
+	if (v != v || v > 1e300 || v < -1e300)
+		v = 0;
+	fprintf(f, ",\"%s\":%.3f", k, v);
+}
+
+static void kv_u64(FILE *f, const char *k, uint64_t v)
+{
+	fprintf(f, ",\"%s\":%" PRIu64, k, v);
+}
+
+static void write_time(FILE *f, int64_t unix_ns)
+{
+	time_t t = (time_t)(unix_ns / 1000000000LL);
+	struct tm tm;
+	char buf[64];
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "\"time\":\"%s.%03dZ\"", buf, (int)((unix_ns / 1000000LL) % 1000));
+}
+
+static void write_probes(FILE *f, const struct snapshot *s)
+{
+	fputs(",\"probes\":[", f);
+	for (size_t i = 0; i < s->n_probes; i++) {
+		const struct probe_info *p = &s->probes[i];
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "id", p->id, 0);
+		kv_str(f, "kind", probe_kind_name(p->kind), 1);
+		kv_str(f, "target", p->target, 1);
+		kv_str(f, "state", probe_state_name(p->state), 1);
+		kv_str(f, "reason", p->reason, 1);
+		kv_str(f, "mode", p->detail, 1);
+		kv_u64(f, "run_cnt", p->run_cnt);
+		kv_u64(f, "run_time_ns", p->run_time_ns);
+		kv_u64(f, "hits", p->hits);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void write_flows(FILE *f, const struct snapshot *s)
+{
+	fputs(",\"flows\":[", f);
+	for (size_t i = 0; i < s->n_flows; i++) {
+		const struct flow_row *r = &s->flows[i];
+		char flags[9];
+		flow_flags_str(r->tcp_flags, flags);
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "iface", r->iface, 0);
+		kv_str(f, "proto", proto_name(r->key.proto), 1);
+		kv_str(f, "local", r->local, 1);
+		kv_u64(f, "local_port", r->key.local_port);
+		kv_str(f, "remote", r->remote, 1);
+		kv_u64(f, "remote_port", r->key.remote_port);
+		kv_u64(f, "rx_packets", r->rx_packets);
+		kv_u64(f, "rx_bytes", r->rx_bytes);
+		kv_u64(f, "tx_packets", r->tx_packets);
+		kv_u64(f, "tx_bytes", r->tx_bytes);
+		kv_num(f, "rx_pps", r->rx_pps);
+		kv_num(f, "rx_bps", r->rx_bps);
+		kv_num(f, "tx_pps", r->tx_pps);
+		kv_num(f, "tx_bps", r->tx_bps);
+		kv_str(f, "tcp_flags", flags, 1);
+		kv_str(f, "state", r->state, 1);
+		kv_u64(f, "srtt_us", r->srtt_us);
+		kv_u64(f, "cwnd", r->cwnd);
+		kv_u64(f, "retrans", r->retrans);
+		kv_u64(f, "drops", r->drops);
+		kv_str(f, "l7", r->l7, 1);
+		kv_u64(f, "pid", r->pid);
+		kv_str(f, "comm", r->comm, 1);
+		kv_num(f, "first_seen", r->first_seen);
+		kv_num(f, "last_seen", r->last_seen);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static const char *const malformed_names[PL_M_MAX] = {
+	[PL_M_ETH_TRUNC] = "eth_trunc",	  [PL_M_VLAN_TRUNC] = "vlan_trunc",
+	[PL_M_IP4_TRUNC] = "ip4_trunc",	  [PL_M_IP4_IHL] = "ip4_ihl",
+	[PL_M_IP4_LEN] = "ip4_len",	  [PL_M_IP6_TRUNC] = "ip6_trunc",
+	[PL_M_IP6_EXT] = "ip6_ext",	  [PL_M_TCP_TRUNC] = "tcp_trunc",
+	[PL_M_TCP_DOFF] = "tcp_doff",	  [PL_M_UDP_TRUNC] = "udp_trunc",
+	[PL_M_ICMP_TRUNC] = "icmp_trunc",
+};
+
+static const char *const bucket_names[PL_P_MAX] = { "tcp",   "udp",	 "icmp",
+						    "icmp6", "other_ip", "non_ip" };
+
+void json_write_snapshot(FILE *f, const struct snapshot *s)
+{
+	fputs("{\"version\":1,", f);
+	write_time(f, s->time_unix_ns);
+	kv_num(f, "uptime_s", s->uptime_s);
+	kv_str(f, "host", s->host, 1);
+	kv_str(f, "netns", s->netns, 1);
+	write_probes(f, s);
+	write_flows(f, s);
+	fputs(",\"retransmits\":{\"total\":", f);
+	uint64_t rt = 0;
+	for (size_t i = 0; i < s->n_flows; i++)
+		rt += s->flows[i].retrans;
+	fprintf(f, "%" PRIu64 ",\"recent\":[]}", rt);
+	fputs(",\"drops\":{\"total\":0,\"by_reason\":[],\"by_location\":[]}", f);
+	fputs(",\"http\":{\"requests\":0,\"responses\":0,\"by_status\":{},\"endpoints\":[]}", f);
+	fputs(",\"dns\":{\"queries\":0,\"names\":[]}", f);
+	fputs(",\"tls\":{\"handshakes\":0,\"sni\":[]}", f);
+	fputs(",\"processes\":[],\"alerts\":[]", f);
+	fputs(",\"totals\":{", f);
+	fprintf(f, "\"rx_packets\":%" PRIu64, s->tot.rx_packets);
+	kv_u64(f, "rx_bytes", s->tot.rx_bytes);
+	kv_u64(f, "tx_packets", s->tot.tx_packets);
+	kv_u64(f, "tx_bytes", s->tot.tx_bytes);
+	kv_num(f, "rx_pps", s->tot.rx_pps);
+	kv_num(f, "rx_bps", s->tot.rx_bps);
+	kv_num(f, "tx_pps", s->tot.tx_pps);
+	kv_num(f, "tx_bps", s->tot.tx_bps);
+	fputs(",\"packets_by_proto\":{", f);
+	for (int i = 0; i < PL_P_MAX; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", bucket_names[i], s->tot.packets[i]);
+	fputs("}}", f);
+	fputs(",\"stats\":{", f);
+	fprintf(f, "\"events_lost\":%" PRIu64, s->tot.events_lost);
+	kv_u64(f, "flow_table_full", s->tot.flow_table_full);
+	kv_u64(f, "malformed", s->tot.malformed_total);
+	fputs(",\"malformed_by_kind\":{", f);
+	int first = 1;
+	for (int i = 1; i < PL_M_MAX; i++) {
+		fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", malformed_names[i],
+			s->tot.malformed[i]);
+		first = 0;
+	}
+	fputs("}}}\n", f);
+	fflush(f);
+}

@@ -1,0 +1,739 @@
+/* The probe registry: what can be attached here, feature probing of the running kernel, attach and detach. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "core/internal.h"
+#include "core/log.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static bool path_exists(const char *p)
+{
+	return access(p, F_OK) == 0;
+}
+
+/* Built-in tracepoints: category, name, program. */
+struct builtin_tp {
+	const char *cat, *name;
+	struct bpf_program *(*prog)(struct pktlens_bpf *s);
+};
+
+static struct bpf_program *prog_sock_state(struct pktlens_bpf *s)
+{
+	return s->progs.tp_sock_state;
+}
+static struct bpf_program *prog_tcp_probe(struct pktlens_bpf *s)
+{
+	return s->progs.tp_tcp_probe;
+}
+static struct bpf_program *prog_tcp_retrans(struct pktlens_bpf *s)
+{
+	return s->progs.tp_tcp_retransmit;
+}
+
+static const struct builtin_tp builtin_tps[] = {
+	{ "sock", "inet_sock_set_state", prog_sock_state },
+	{ "tcp", "tcp_probe", prog_tcp_probe },
+	{ "tcp", "tcp_retransmit_skb", prog_tcp_retrans },
+};
+
+/*
+ * Support is decided by looking at the running kernel, never its version:
+ * kprobes need the kprobe PMU or tracefs' kprobe_events; tracepoints need
+ * tracefs (mounted here if nobody did, since libbpf reads event ids there).
+ */
+void features_probe(struct features *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->btf = path_exists("/sys/kernel/btf/vmlinux");
+	if (!path_exists(TRACEFS "/events")) {
+		if (mount("nodev", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY)
+			pr_debug("mounting tracefs at %s: %s", TRACEFS, strerror(errno));
+	}
+	f->tracefs = path_exists(TRACEFS "/events");
+	f->kprobe = path_exists("/sys/bus/event_source/devices/kprobe/type") ||
+		    path_exists(TRACEFS "/kprobe_events");
+	f->uprobe = path_exists("/sys/bus/event_source/devices/uprobe/type") ||
+		    path_exists(TRACEFS "/uprobe_events");
+	f->xdp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) == 1;
+	f->kprobe_prog = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_KPROBE, NULL) == 1;
+	if (!f->kprobe)
+		snprintf(f->kprobe_why, sizeof(f->kprobe_why),
+			 "kernel built without kprobes (no kprobe PMU, no kprobe_events)");
+
+	FILE *lf = fopen("/sys/kernel/security/lockdown", "r");
+	if (lf) {
+		char buf[128] = "";
+		if (fgets(buf, sizeof(buf), lf)) {
+			char *a = strchr(buf, '['), *b = a ? strchr(a, ']') : NULL;
+			if (a && b && b - a - 1 < (long)sizeof(f->lockdown)) {
+				memcpy(f->lockdown, a + 1, b - a - 1);
+				f->lockdown[b - a - 1] = '\0';
+			}
+		}
+		fclose(lf);
+	}
+	if (!strcmp(f->lockdown, "confidentiality") && f->kprobe) {
+		f->kprobe = false;
+		snprintf(f->kprobe_why, sizeof(f->kprobe_why),
+			 "lockdown=confidentiality forbids kprobes from reading kernel memory");
+	}
+}
+
+int iface_index(struct engine *e, const char *name)
+{
+	for (int i = 0; i < e->n_ifaces; i++)
+		if (!strcmp(e->ifaces[i].name, name))
+			return i;
+	return -1;
+}
+
+static struct probe *probe_new(struct engine *e, enum probe_kind kind, const char *target)
+{
+	if (e->n_probes == e->cap_probes) {
+		size_t cap = e->cap_probes ? e->cap_probes * 2 : 32;
+		struct probe *np = realloc(e->probes, cap * sizeof(*np));
+		if (!np)
+			return NULL;
+		e->probes = np;
+		e->cap_probes = cap;
+	}
+	struct probe *p = &e->probes[e->n_probes++];
+	memset(p, 0, sizeof(*p));
+	p->info.kind = kind;
+	p->info.state = PS_DETACHED;
+	snprintf(p->info.target, sizeof(p->info.target), "%s", target);
+	snprintf(p->info.id, sizeof(p->info.id), "%s:%s", probe_kind_name(kind), target);
+	return p;
+}
+
+struct probe *probe_find(struct engine *e, const char *id)
+{
+	for (size_t i = 0; i < e->n_probes; i++)
+		if (!strcmp(e->probes[i].info.id, id))
+			return &e->probes[i];
+	return NULL;
+}
+
+static void set_state(struct probe *p, enum probe_state st, const char *reason)
+{
+	p->info.state = st;
+	snprintf(p->info.reason, sizeof(p->info.reason), "%s", reason ? reason : "");
+}
+
+static void add_iface_probes(struct engine *e, struct iface *ifc)
+{
+	struct probe *p = probe_new(e, PK_XDP, ifc->name);
+	if (p) {
+		p->builtin = true;
+		p->ifindex = ifc->ifindex;
+		p->prog = e->skel->progs.xdp_flows;
+		if (!e->feat.xdp)
+			set_state(p, PS_UNSUPPORTED, "kernel refuses XDP programs");
+	}
+	for (int k = PK_TC_INGRESS; k <= PK_TC_EGRESS; k++) {
+		p = probe_new(e, k, ifc->name);
+		if (!p)
+			continue;
+		p->builtin = true;
+		p->ifindex = ifc->ifindex;
+		p->prog = k == PK_TC_INGRESS ? e->skel->progs.tc_ingress_flows
+					     : e->skel->progs.tc_egress_flows;
+	}
+}
+
+static void tp_support(struct engine *e, struct probe *p)
+{
+	char path[PATH_MAX];
+	if (!e->feat.tracefs) {
+		set_state(p, PS_UNSUPPORTED, "tracefs is not mounted and could not be mounted");
+		return;
+	}
+	snprintf(path, sizeof(path), TRACEFS "/events/%s/%s/id", p->cat, p->name);
+	if (!path_exists(path))
+		set_state(p, PS_UNSUPPORTED, "this kernel has no such tracepoint");
+}
+
+/* Resolves a library name like ldconfig does (standard directories), or a program via PATH. */
+static int resolve_binary(const char *name, char *out, size_t len)
+{
+	if (strchr(name, '/')) {
+		if (!path_exists(name))
+			return -ENOENT;
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	static const char *dirs[] = { "/lib/x86_64-linux-gnu",
+				      "/usr/lib/x86_64-linux-gnu",
+				      "/lib/aarch64-linux-gnu",
+				      "/usr/lib/aarch64-linux-gnu",
+				      "/lib64",
+				      "/usr/lib64",
+				      "/lib",
+				      "/usr/lib",
+				      "/usr/local/lib" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(out, len, "%s/%s", dirs[i], name);
+		if (path_exists(out))
+			return 0;
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/sbin:/usr/bin:/sbin:/bin";
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *sv, *d = strtok_r(buf, ":", &sv); d; d = strtok_r(NULL, ":", &sv)) {
+		snprintf(out, len, "%s/%s", d, name);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static void kprobe_support(struct engine *e, struct probe *p)
+{
+	if (!e->feat.kprobe)
+		set_state(p, PS_UNSUPPORTED, e->feat.kprobe_why);
+	else if (!e->feat.kprobe_prog)
+		set_state(p, PS_UNSUPPORTED, "kernel refuses kprobe programs");
+}
+
+static void uprobe_support(struct engine *e, struct probe *p)
+{
+	if (!e->feat.uprobe)
+		set_state(p, PS_UNSUPPORTED, "kernel built without uprobes");
+	else if (!e->feat.kprobe_prog)
+		set_state(p, PS_UNSUPPORTED, "kernel refuses uprobe programs");
+}
+
+/* "kind:target" as the Probes pane and --probes take it. */
+struct probe *probe_add_spec(struct engine *e, const char *spec, char *err, size_t errlen)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", spec);
+	char *colon = strchr(buf, ':');
+	if (!colon || !colon[1]) {
+		snprintf(err, errlen,
+			 "probe '%s' must be KIND:TARGET (xdp:IFACE, tc-ingress:IFACE, "
+			 "tc-egress:IFACE, tracepoint:CAT:NAME, kprobe:FUNC, uprobe:BINARY:SYMBOL)",
+			 spec);
+		return NULL;
+	}
+	*colon = '\0';
+	const char *kind_s = buf, *target = colon + 1;
+	int kind = -1;
+	for (int k = 0; k < PK_MAX; k++)
+		if (!strcmp(kind_s, probe_kind_name(k)))
+			kind = k;
+	if (kind < 0) {
+		snprintf(err, errlen, "unknown probe kind '%s'", kind_s);
+		return NULL;
+	}
+
+	struct probe *p;
+	char id[512];
+	if (kind == PK_XDP || kind == PK_TC_INGRESS || kind == PK_TC_EGRESS) {
+		snprintf(id, sizeof(id), "%s:%s", kind_s, target);
+		if ((p = probe_find(e, id)))
+			return p;
+		if (!if_nametoindex(target)) {
+			snprintf(err, errlen, "interface '%s' does not exist%s%s", target,
+				 e->netns[0] ? " in network namespace " : "", e->netns);
+			return NULL;
+		}
+		if (e->n_ifaces == PL_MAX_IFACES) {
+			snprintf(err, errlen, "too many interfaces (at most %d)", PL_MAX_IFACES);
+			return NULL;
+		}
+		struct iface *ifc = &e->ifaces[e->n_ifaces++];
+		memset(ifc, 0, sizeof(*ifc));
+		snprintf(ifc->name, sizeof(ifc->name), "%s", target);
+		ifc->ifindex = (int)if_nametoindex(target);
+		add_iface_probes(e, ifc);
+		return probe_find(e, id);
+	}
+
+	if (kind == PK_TRACEPOINT) {
+		char *sep = strchr(target, ':');
+		if (!sep || !sep[1] || sep == target) {
+			snprintf(err, errlen, "tracepoint must be tracepoint:CATEGORY:NAME");
+			return NULL;
+		}
+		snprintf(id, sizeof(id), "tracepoint:%s", target);
+		if ((p = probe_find(e, id)))
+			return p;
+		if (!(p = probe_new(e, PK_TRACEPOINT, target)))
+			goto nomem;
+		snprintf(p->cat, sizeof(p->cat), "%.*s", (int)(sep - target), target);
+		snprintf(p->name, sizeof(p->name), "%s", sep + 1);
+		p->prog = e->skel->progs.tp_adhoc_count;
+		p->cookie = ++e->next_cookie;
+		tp_support(e, p);
+		return p;
+	}
+
+	if (kind == PK_KPROBE || kind == PK_KRETPROBE) {
+		snprintf(id, sizeof(id), "%s:%s", kind_s, target);
+		if ((p = probe_find(e, id)))
+			return p;
+		if (!(p = probe_new(e, kind, target)))
+			goto nomem;
+		snprintf(p->name, sizeof(p->name), "%s", target);
+		p->prog = e->skel->progs.probe_adhoc_count;
+		p->cookie = ++e->next_cookie;
+		kprobe_support(e, p);
+		return p;
+	}
+
+	if (kind == PK_UPROBE || kind == PK_URETPROBE) {
+		char *sep = strrchr(target, ':');
+		if (!sep || !sep[1] || sep == target) {
+			snprintf(err, errlen, "%s must be %s:BINARY:SYMBOL", kind_s, kind_s);
+			return NULL;
+		}
+		char bin[256], path[256];
+		snprintf(bin, sizeof(bin), "%.*s", (int)(sep - target), target);
+		if (resolve_binary(bin, path, sizeof(path))) {
+			snprintf(err, errlen, "cannot find binary or library '%s'", bin);
+			return NULL;
+		}
+		char tgt[512];
+		snprintf(tgt, sizeof(tgt), "%s:%s", path, sep + 1);
+		snprintf(id, sizeof(id), "%s:%s", kind_s, tgt);
+		if ((p = probe_find(e, id)))
+			return p;
+		if (!(p = probe_new(e, kind, tgt)))
+			goto nomem;
+		snprintf(p->binary, sizeof(p->binary), "%s", path);
+		snprintf(p->symbol, sizeof(p->symbol), "%s", sep + 1);
+		p->prog = e->skel->progs.probe_adhoc_count;
+		p->cookie = ++e->next_cookie;
+		uprobe_support(e, p);
+		return p;
+	}
+	snprintf(err, errlen, "probes of kind '%s' cannot be added here", kind_s);
+	return NULL;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+int probes_build(struct engine *e, char *err, size_t errlen)
+{
+	for (int i = 0; i < e->n_ifaces; i++)
+		add_iface_probes(e, &e->ifaces[i]);
+	for (size_t i = 0; i < sizeof(builtin_tps) / sizeof(builtin_tps[0]); i++) {
+		char tgt[160];
+		snprintf(tgt, sizeof(tgt), "%s:%s", builtin_tps[i].cat, builtin_tps[i].name);
+		struct probe *p = probe_new(e, PK_TRACEPOINT, tgt);
+		if (!p)
+			goto nomem;
+		p->builtin = true;
+		snprintf(p->cat, sizeof(p->cat), "%s", builtin_tps[i].cat);
+		snprintf(p->name, sizeof(p->name), "%s", builtin_tps[i].name);
+		p->prog = builtin_tps[i].prog(e->skel);
+		tp_support(e, p);
+	}
+	/* Receive-path hit counter: shows what kprobes give where the kernel has them. */
+	struct probe *p = probe_add_spec(e, "kprobe:tcp_v4_rcv", err, errlen);
+	if (!p)
+		return -EINVAL;
+	p->builtin = true;
+	/* TLS plaintext needs libssl; list it only where the library exists. */
+	char path[256];
+	if (!resolve_binary("libssl.so.3", path, sizeof(path))) {
+		p = probe_add_spec(e, "uprobe:libssl.so.3:SSL_write", err, errlen);
+		if (p)
+			p->builtin = true;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+static int prog_name_of_id(__u32 id, char *name, size_t len)
+{
+	int fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	struct bpf_prog_info info = { 0 };
+	__u32 ilen = sizeof(info);
+	int err = bpf_obj_get_info_by_fd(fd, &info, &ilen);
+	close(fd);
+	if (err)
+		return err;
+	snprintf(name, len, "%s", info.name);
+	return 0;
+}
+
+/* Another live pktlens (not us): its filters are not stale. */
+static int other_pktlens_pid(void)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return 0;
+	int found = 0;
+	struct dirent *de;
+	while (!found && (de = readdir(d))) {
+		int pid = atoi(de->d_name);
+		if (pid <= 0 || pid == getpid())
+			continue;
+		char path[64], comm[32] = "";
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "pktlens\n"))
+			found = pid;
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Our program names as the kernel keeps them (BPF_OBJ_NAME_LEN - 1 characters). */
+static bool is_our_tc_prog(const char *name)
+{
+	return !strncmp(name, "tc_ingress_flows", 15) || !strncmp(name, "tc_egress_flows", 15);
+}
+
+/*
+ * tc filters attached through netlink outlive their process. A filter with
+ * our handle and priority whose program is one of ours, while no other
+ * pktlens runs, was left by a pktlens that died: remove it. Anything else
+ * is someone else's and stays.
+ */
+void probes_remove_stale(struct engine *e)
+{
+	int other = -1;
+	for (int i = 0; i < e->n_ifaces; i++) {
+		for (int pt = 0; pt < 2; pt++) {
+			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = e->ifaces[i].ifindex,
+				    .attach_point = pt ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+			LIBBPF_OPTS(bpf_tc_opts, q, .handle = PL_TC_HANDLE, .priority = PL_TC_PRIO);
+			if (bpf_tc_query(&hook, &q))
+				continue;
+			char name[32] = "";
+			if (prog_name_of_id(q.prog_id, name, sizeof(name)) || !is_our_tc_prog(name))
+				continue;
+			if (other < 0)
+				other = other_pktlens_pid();
+			if (other) {
+				pr_warn("%s: tc filter of pktlens pid %d left in place",
+					e->ifaces[i].name, other);
+				continue;
+			}
+			LIBBPF_OPTS(bpf_tc_opts, d, .handle = PL_TC_HANDLE, .priority = PL_TC_PRIO);
+			if (bpf_tc_detach(&hook, &d) == 0)
+				pr_info("%s: removed a stale tc filter of a pktlens that died",
+					e->ifaces[i].name);
+		}
+	}
+}
+
+static void update_xdp_owner(struct engine *e, int ifindex, bool xdp)
+{
+	__u32 key = (__u32)ifindex, val = PL_RX_XDP;
+	int fd = bpf_map__fd(e->skel->maps.rx_owner);
+	if (xdp) {
+		if (!bpf_map_update_elem(fd, &key, &val, BPF_ANY))
+			e->xdp_count++;
+	} else if (!bpf_map_delete_elem(fd, &key)) {
+		e->xdp_count--;
+	}
+	e->skel->bss->xdp_count = e->xdp_count;
+}
+
+static int attach_xdp(struct engine *e, struct probe *p, char *err, size_t errlen)
+{
+	__u32 id = 0;
+	if (!bpf_xdp_query_id(p->ifindex, 0, &id) && id) {
+		char name[32] = "?";
+		prog_name_of_id(id, name, sizeof(name));
+		snprintf(err, errlen,
+			 "%s already has XDP program '%s' (id %u) that pktlens did not load; "
+			 "pktlens never replaces it",
+			 p->info.target, name, id);
+		return -EBUSY;
+	}
+	p->link = bpf_program__attach_xdp(p->prog, p->ifindex);
+	if (!p->link) {
+		int ret = -errno;
+		snprintf(err, errlen, "attaching XDP to %s failed: %s", p->info.target,
+			 strerror(-ret));
+		return ret;
+	}
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	if (!bpf_xdp_query(p->ifindex, 0, &q))
+		snprintf(p->info.detail, sizeof(p->info.detail), "%s",
+			 q.attach_mode == XDP_ATTACHED_DRV   ? "native"
+			 : q.attach_mode == XDP_ATTACHED_SKB ? "generic"
+			 : q.attach_mode == XDP_ATTACHED_HW  ? "offload"
+							     : "");
+	update_xdp_owner(e, p->ifindex, true);
+	return 0;
+}
+
+static int attach_tc(struct engine *e, struct probe *p, char *err, size_t errlen)
+{
+	int i = iface_index(e, p->info.target);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = p->ifindex,
+		    .attach_point = p->info.kind == PK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	int ret = bpf_tc_hook_create(&hook);
+	if (ret == 0 && i >= 0)
+		e->ifaces[i].created_qdisc = true;
+	else if (ret && ret != -EEXIST) {
+		snprintf(err, errlen, "creating the clsact qdisc on %s failed: %s", p->info.target,
+			 strerror(-ret));
+		return ret;
+	}
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = PL_TC_HANDLE, .priority = PL_TC_PRIO,
+		    .prog_fd = bpf_program__fd(p->prog));
+	ret = bpf_tc_attach(&hook, &o);
+	if (ret == -EEXIST) {
+		int other = other_pktlens_pid();
+		snprintf(err, errlen, "%s already has a pktlens tc filter%s", p->info.target,
+			 other ? " (another pktlens is running)" : "");
+		return ret;
+	}
+	if (ret) {
+		snprintf(err, errlen, "attaching tc %s to %s failed: %s",
+			 p->info.kind == PK_TC_INGRESS ? "ingress" : "egress", p->info.target,
+			 strerror(-ret));
+		return ret;
+	}
+	p->tc_attached = 1;
+	return 0;
+}
+
+static int attach_other(struct engine *e, struct probe *p, char *err, size_t errlen)
+{
+	switch (p->info.kind) {
+	case PK_TRACEPOINT: {
+		LIBBPF_OPTS(bpf_tracepoint_opts, o, .bpf_cookie = p->cookie);
+		p->link = bpf_program__attach_tracepoint_opts(p->prog, p->cat, p->name, &o);
+		break;
+	}
+	case PK_KPROBE:
+	case PK_KRETPROBE: {
+		LIBBPF_OPTS(bpf_kprobe_opts, o, .bpf_cookie = p->cookie,
+			    .retprobe = p->info.kind == PK_KRETPROBE);
+		p->link = bpf_program__attach_kprobe_opts(p->prog, p->name, &o);
+		break;
+	}
+	case PK_UPROBE:
+	case PK_URETPROBE: {
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = p->cookie, .func_name = p->symbol,
+			    .retprobe = p->info.kind == PK_URETPROBE);
+		p->link = bpf_program__attach_uprobe_opts(p->prog, -1, p->binary, 0, &o);
+		break;
+	}
+	default:
+		snprintf(err, errlen, "cannot attach probes of this kind");
+		return -EINVAL;
+	}
+	if (!p->link) {
+		int ret = -errno;
+		if (ret == -ENOENT && (p->info.kind == PK_UPROBE || p->info.kind == PK_URETPROBE))
+			snprintf(err, errlen, "symbol '%s' not found in %s", p->symbol, p->binary);
+		else if (ret == -ENOENT)
+			snprintf(err, errlen, "%s: no such %s in this kernel", p->info.target,
+				 probe_kind_name(p->info.kind));
+		else
+			snprintf(err, errlen, "attaching %s failed: %s", p->info.id,
+				 strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+int probe_attach(struct engine *e, struct probe *p, char *err, size_t errlen)
+{
+	if (p->info.state == PS_ATTACHED)
+		return 0;
+	if (p->info.state == PS_UNSUPPORTED) {
+		snprintf(err, errlen, "%s is unsupported: %s", p->info.id, p->info.reason);
+		return -EOPNOTSUPP;
+	}
+	if (!p->prog || bpf_program__fd(p->prog) < 0) {
+		snprintf(err, errlen, "%s: its program is not loaded on this kernel", p->info.id);
+		set_state(p, PS_UNSUPPORTED, "program not loaded on this kernel");
+		return -EOPNOTSUPP;
+	}
+	int ret;
+	if (p->info.kind == PK_XDP)
+		ret = attach_xdp(e, p, err, errlen);
+	else if (p->info.kind == PK_TC_INGRESS || p->info.kind == PK_TC_EGRESS)
+		ret = attach_tc(e, p, err, errlen);
+	else
+		ret = attach_other(e, p, err, errlen);
+	if (ret) {
+		set_state(p, PS_ERROR, err);
+		return ret;
+	}
+	set_state(p, PS_ATTACHED, "");
+	return 0;
+}
+
+void probe_detach(struct engine *e, struct probe *p)
+{
+	if (p->link) {
+		bpf_link__destroy(p->link);
+		p->link = NULL;
+		if (p->info.kind == PK_XDP) {
+			update_xdp_owner(e, p->ifindex, false);
+			p->info.detail[0] = '\0';
+		}
+	}
+	if (p->tc_attached) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = p->ifindex,
+			    .attach_point =
+				p->info.kind == PK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, o, .handle = PL_TC_HANDLE, .priority = PL_TC_PRIO);
+		int ret = bpf_tc_detach(&hook, &o);
+		if (ret && ret != -ENOENT)
+			pr_warn("detaching %s: %s", p->info.id, strerror(-ret));
+		p->tc_attached = 0;
+	}
+	if (p->info.state == PS_ATTACHED || p->info.state == PS_ERROR)
+		set_state(p, PS_DETACHED, "");
+}
+
+void probes_detach_all(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_probes; i++)
+		probe_detach(e, &e->probes[i]);
+	/* Only a clsact that pktlens created goes, and only once our filters are gone. */
+	for (int i = 0; i < e->n_ifaces; i++) {
+		if (!e->ifaces[i].created_qdisc)
+			continue;
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = e->ifaces[i].ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+		bpf_tc_hook_destroy(&hook);
+		e->ifaces[i].created_qdisc = false;
+	}
+}
+
+static void mark_kind(struct engine *e, bool *want, enum probe_kind kind, bool on)
+{
+	for (size_t i = 0; i < e->n_probes; i++)
+		if (e->probes[i].info.kind == kind && e->probes[i].builtin)
+			want[i] = on;
+}
+
+/*
+ * --probes LIST: comma-separated words (default, tc, tc-ingress, tc-egress,
+ * xdp, tracepoints, none) or KIND:TARGET specs; "-WORD" takes away. Probes
+ * named explicitly must attach; the default set tolerates what this kernel
+ * lacks.
+ */
+int probes_apply_list(struct engine *e, const char *list, char *err, size_t errlen)
+{
+	char buf[2048];
+	snprintf(buf, sizeof(buf), "%s", list ? list : "default");
+	/* Specs may add probes, so size `want` after parsing: first pass creates them. */
+	for (int pass = 0; pass < 2; pass++) {
+		bool *want = calloc(e->n_probes + 1, sizeof(*want));
+		bool *explicit_ = calloc(e->n_probes + 1, sizeof(*explicit_));
+		if (!want || !explicit_) {
+			free(want);
+			free(explicit_);
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		char tmp[2048];
+		snprintf(tmp, sizeof(tmp), "%s", buf);
+		int ret = 0;
+		for (char *sv, *w = strtok_r(tmp, ",", &sv); w && !ret;
+		     w = strtok_r(NULL, ",", &sv)) {
+			bool on = true;
+			if (*w == '-') {
+				on = false;
+				w++;
+			}
+			if (!strcmp(w, "default")) {
+				mark_kind(e, want, PK_TC_INGRESS, on);
+				mark_kind(e, want, PK_TC_EGRESS, on);
+				mark_kind(e, want, PK_TRACEPOINT, on);
+			} else if (!strcmp(w, "tc")) {
+				mark_kind(e, want, PK_TC_INGRESS, on);
+				mark_kind(e, want, PK_TC_EGRESS, on);
+			} else if (!strcmp(w, "tc-ingress")) {
+				mark_kind(e, want, PK_TC_INGRESS, on);
+			} else if (!strcmp(w, "tc-egress")) {
+				mark_kind(e, want, PK_TC_EGRESS, on);
+			} else if (!strcmp(w, "xdp")) {
+				mark_kind(e, want, PK_XDP, on);
+			} else if (!strcmp(w, "tracepoints")) {
+				mark_kind(e, want, PK_TRACEPOINT, on);
+			} else if (!strcmp(w, "none")) {
+				memset(want, 0, e->n_probes * sizeof(*want));
+			} else if (strchr(w, ':')) {
+				size_t before = e->n_probes;
+				struct probe *p = probe_add_spec(e, w, err, errlen);
+				if (!p) {
+					ret = -EINVAL;
+				} else if (e->n_probes != before && pass == 1) {
+					ret = -EAGAIN; /* cannot happen: pass 0 created it */
+				} else if (pass == 1) {
+					size_t idx = (size_t)(p - e->probes);
+					want[idx] = on;
+					explicit_[idx] = on;
+				}
+			} else {
+				snprintf(err, errlen,
+					 "unknown probe '%s' in --probes (expected default, tc, "
+					 "tc-ingress, tc-egress, xdp, tracepoints, none or "
+					 "KIND:TARGET)",
+					 w);
+				ret = -EINVAL;
+			}
+		}
+		if (ret || pass == 0) {
+			free(want);
+			free(explicit_);
+			if (ret)
+				return ret;
+			continue;
+		}
+		for (size_t i = 0; i < e->n_probes && !ret; i++) {
+			struct probe *p = &e->probes[i];
+			if (!want[i])
+				continue;
+			char why[256];
+			if (probe_attach(e, p, why, sizeof(why)) == 0)
+				continue;
+			if (explicit_[i] || p->info.kind == PK_TC_INGRESS ||
+			    p->info.kind == PK_TC_EGRESS || p->info.kind == PK_XDP) {
+				snprintf(err, errlen, "%s", why);
+				ret = -EINVAL;
+			} else {
+				pr_info("%s", why);
+			}
+		}
+		free(want);
+		free(explicit_);
+		return ret;
+	}
+	return 0;
+}
