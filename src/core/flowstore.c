@@ -5,6 +5,8 @@
 
 #include "core/flowstore.h"
 
+#define FS_MIN_DT 0.05
+
 void flowstore_init(struct flowstore *fs)
 {
 	memset(fs, 0, sizeof(*fs));
@@ -59,14 +61,14 @@ const struct fs_entry *flowstore_find(const struct flowstore *fs, const struct f
 	return e->used ? e : NULL;
 }
 
-static void push_hist(float *hist, uint32_t *len, float v)
+static void push_hist(struct fs_entry *e, float rx, float tx)
 {
-	if (*len < PL_HIST_LEN) {
-		hist[PL_HIST_LEN - 1 - *len] = 0;
-		(*len)++;
-	}
-	memmove(hist, hist + 1, (PL_HIST_LEN - 1) * sizeof(*hist));
-	hist[PL_HIST_LEN - 1] = v;
+	memmove(e->rx_hist, e->rx_hist + 1, (PL_HIST_LEN - 1) * sizeof(float));
+	memmove(e->tx_hist, e->tx_hist + 1, (PL_HIST_LEN - 1) * sizeof(float));
+	e->rx_hist[PL_HIST_LEN - 1] = rx;
+	e->tx_hist[PL_HIST_LEN - 1] = tx;
+	if (e->hist_len < PL_HIST_LEN)
+		e->hist_len++;
 }
 
 int flowstore_update(struct flowstore *fs, const struct flow_key *keys, const struct flow_val *vals,
@@ -97,15 +99,17 @@ int flowstore_update(struct flowstore *fs, const struct flow_key *keys, const st
 			memset(e, 0, sizeof(*e));
 			e->key = keys[i];
 		}
+		e->val = *v;
+		e->used = 1;
+		/* A reading right after another (the last one on exit) says nothing new about
+		 * rates: keep those of the last full interval. */
+		if (dt < FS_MIN_DT)
+			continue;
 		e->rx_pps = rate_per_s(p->rx_packets, v->rx_packets, dt);
 		e->rx_bps = 8 * rate_per_s(p->rx_bytes, v->rx_bytes, dt);
 		e->tx_pps = rate_per_s(p->tx_packets, v->tx_packets, dt);
 		e->tx_bps = 8 * rate_per_s(p->tx_bytes, v->tx_bytes, dt);
-		e->val = *v;
-		e->used = 1;
-		push_hist(e->rx_hist, &e->hist_len, (float)e->rx_bps);
-		e->hist_len--; /* push_hist counted it already; tx shares the same length */
-		push_hist(e->tx_hist, &e->hist_len, (float)e->tx_bps);
+		push_hist(e, (float)e->rx_bps, (float)e->tx_bps);
 	}
 	free(fs->tab);
 	fs->tab = tab;
