@@ -609,3 +609,9 @@ void engine_print_probes(struct engine *e, FILE *f)
 		e->feat.kprobe ? "yes" : "no", e->feat.uprobe ? "yes" : "no",
 		e->feat.xdp ? "yes" : "no", e->feat.lockdown[0] ? e->feat.lockdown : "none");
 }
+
+int engine_map_fd(struct engine *e, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(e->skel->obj, name);
+	return m ? bpf_map__fd(m) : -ENOENT;
+}

@@ -43,6 +43,9 @@ size_t engine_flow_packets(struct engine *e, const struct flow_key *key, struct 
 			   size_t max);
 size_t engine_complete(struct engine *e, const char *prefix, char out[][64], size_t max);
 
+/* fd of one of the BPF object's maps by name ("flows", "counters", ...), for tests and benchmarks. */
+int engine_map_fd(struct engine *e, const char *name);
+
 /* --list-probes output. */
 void engine_print_probes(struct engine *e, FILE *f);
 
