@@ -41,6 +41,9 @@ BPFT_BINS  := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
+# Keep BPF objects and skeletons: they are chained intermediates of the test and bench binaries.
+.SECONDARY:
+
 .PHONY: all deps test unit check format format-check demo bench clean
 all: $(BUILD)/pktlens
 

@@ -162,17 +162,23 @@ static __always_inline void pl_copy16(__u8 *dst, const __u8 *src)
 		dst[i] = src[i];
 }
 
-/* Transport header at cur; returns a malformed kind or PL_M_NONE. */
+/*
+ * Transport header at cur; returns a malformed kind or PL_M_NONE. Reads are
+ * checked against end (the frame, which the verifier tracks) and the
+ * headers must also fit in lim, the offset where the IP packet ends, so
+ * Ethernet padding after a short IP packet is never taken for ports.
+ */
 static __always_inline int pl_parse_l4(const __u8 *start, const __u8 *cur, const __u8 *end,
-				       struct pl_pkt *p)
+				       __u32 lim, struct pl_pkt *p)
 {
-	p->l4_off = (__u16)(cur - start);
+	__u32 off = (__u32)(cur - start);
+	p->l4_off = (__u16)off;
 	if (p->proto == PL_IPPROTO_TCP) {
 		const struct pl_tcphdr *th = (const void *)cur;
-		if ((const __u8 *)(th + 1) > end)
+		if ((const __u8 *)(th + 1) > end || off + sizeof(*th) > lim)
 			return PL_M_TCP_TRUNC;
 		__u32 doff = (th->doff_res >> 4) * 4;
-		if (doff < sizeof(*th) || cur + doff > end)
+		if (doff < sizeof(*th) || cur + doff > end || off + doff > lim)
 			return PL_M_TCP_DOFF;
 		p->sport = pl_ntohs(th->source);
 		p->dport = pl_ntohs(th->dest);
@@ -184,7 +190,7 @@ static __always_inline int pl_parse_l4(const __u8 *start, const __u8 *cur, const
 		p->has_ports = 1;
 	} else if (p->proto == PL_IPPROTO_UDP) {
 		const struct pl_udphdr *uh = (const void *)cur;
-		if ((const __u8 *)(uh + 1) > end)
+		if ((const __u8 *)(uh + 1) > end || off + sizeof(*uh) > lim)
 			return PL_M_UDP_TRUNC;
 		p->sport = pl_ntohs(uh->source);
 		p->dport = pl_ntohs(uh->dest);
@@ -193,13 +199,13 @@ static __always_inline int pl_parse_l4(const __u8 *start, const __u8 *cur, const
 	} else if (p->proto == PL_IPPROTO_ICMP || p->proto == PL_IPPROTO_ICMPV6) {
 		const struct pl_icmphdr *ih = (const void *)cur;
 		/* type, code and checksum are the minimum; id/seq only exist for echo */
-		if (cur + 4 > end)
+		if (cur + 4 > end || off + 4 > lim)
 			return PL_M_ICMP_TRUNC;
 		p->icmp_type = ih->type;
 		p->icmp_code = ih->code;
 		int echo = (p->proto == PL_IPPROTO_ICMP) ? (ih->type == 0 || ih->type == 8)
 							 : (ih->type == 128 || ih->type == 129);
-		if (echo && (const __u8 *)(ih + 1) <= end) {
+		if (echo && (const __u8 *)(ih + 1) <= end && off + sizeof(*ih) <= lim) {
 			p->sport = pl_ntohs(ih->id);
 			p->dport = p->sport;
 		}
@@ -238,6 +244,7 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 	}
 	p->eth_proto = proto;
 	p->l3_off = (__u16)(cur - start);
+	__u32 lim = 0xffffffff;
 
 	if (proto == PL_ETH_P_IP) {
 		const struct pl_iphdr *ih = (const void *)cur;
@@ -247,8 +254,11 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 		if ((ih->ver_ihl >> 4) != 4 || ihl < sizeof(*ih) || cur + ihl > end)
 			return PL_M_IP4_IHL;
 		__u32 tot = pl_ntohs(ih->tot_len);
-		if (tot < ihl)
+		/* 0 is how BIG TCP aggregates over 64 KiB say "the skb's length". */
+		if (tot && tot < ihl)
 			return PL_M_IP4_LEN;
+		if (tot)
+			lim = p->l3_off + tot;
 		p->family = PL_AF_INET;
 		p->proto = ih->protocol;
 		p->ip_len = tot;
@@ -264,7 +274,12 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 		const struct pl_ipv6hdr *ih = (const void *)cur;
 		if ((const __u8 *)(ih + 1) > end)
 			return PL_M_IP6_TRUNC;
+		if ((pl_ntohl(ih->ver_tc_flow) >> 28) != 6)
+			return PL_M_IP6_VER;
 		p->family = PL_AF_INET6;
+		/* A payload length of 0 means a jumbogram (or BIG TCP): no limit from it. */
+		if (ih->payload_len)
+			lim = p->l3_off + sizeof(*ih) + pl_ntohs(ih->payload_len);
 		p->ip_len = pl_ntohs(ih->payload_len) + sizeof(*ih);
 		pl_copy16(p->saddr, ih->saddr);
 		pl_copy16(p->daddr, ih->daddr);
@@ -277,7 +292,8 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 				if ((const __u8 *)(fh + 1) > end)
 					return PL_M_IP6_EXT;
 				__u16 fo = pl_ntohs(fh->frag_off);
-				p->frag = (fo & 0xfff8) ? 2 : 1;
+				/* offset 0 without More is an atomic fragment (RFC 6946): whole */
+				p->frag = (fo & 0xfff8) ? 2 : (fo & 1) ? 1 : 0;
 				nh = fh->nexthdr;
 				cur = (const __u8 *)(fh + 1);
 			} else if (nh == PL_IPPROTO_HOPOPTS || nh == PL_IPPROTO_ROUTING ||
@@ -306,7 +322,7 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 	/* Later fragments carry no transport header. */
 	if (p->frag == 2)
 		return PL_M_NONE;
-	return pl_parse_l4(start, cur, end, p);
+	return pl_parse_l4(start, cur, end, lim, p);
 }
 
 #endif

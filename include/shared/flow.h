@@ -28,13 +28,15 @@ enum pl_dir {
  * destination of an incoming packet and the source of an outgoing one, so
  * both directions of a conversation land on the same key without sorting.
  * IPv4 addresses live in the first 4 bytes of the 16, the rest zero.
+ * Later IP fragments carry no ports: they count under the same addresses
+ * with ports 0, a flow of their own.
  */
 struct flow_key {
 	__u8 local[16];
 	__u8 remote[16];
 	__u32 ifindex;
-	__u16 local_port;  /* host byte order; ICMP: id for echo, else 0 */
-	__u16 remote_port; /* host byte order; ICMP: type << 8 | code of the first packet seen */
+	__u16 local_port;  /* host byte order; ICMP/ICMPv6 echo: the echo id; other ICMP: 0 */
+	__u16 remote_port; /* host byte order; same as local_port for ICMP */
 	__u8 family;	   /* PL_AF_INET or PL_AF_INET6 */
 	__u8 proto;	   /* IPPROTO_* */
 	__u8 pad[2];
@@ -71,7 +73,7 @@ enum pl_malformed {
 	PL_M_ETH_TRUNC,	 /* shorter than an Ethernet header */
 	PL_M_VLAN_TRUNC, /* VLAN tag cut short */
 	PL_M_IP4_TRUNC,	 /* IPv4 header cut short */
-	PL_M_IP4_IHL,	 /* IHL < 5 or beyond the packet / total length */
+	PL_M_IP4_IHL,	 /* version not 4, IHL < 5, or IHL beyond the frame */
 	PL_M_IP4_LEN,	 /* total length < header length */
 	PL_M_IP6_TRUNC,	 /* IPv6 fixed header cut short */
 	PL_M_IP6_EXT,	 /* extension header cut short, or chain too long */
@@ -79,6 +81,7 @@ enum pl_malformed {
 	PL_M_TCP_DOFF,	 /* data offset < 5 or beyond the packet */
 	PL_M_UDP_TRUNC,
 	PL_M_ICMP_TRUNC,
+	PL_M_IP6_VER, /* IPv6 EtherType, another IP version */
 	PL_M_MAX,
 };
 
@@ -88,9 +91,8 @@ struct pl_counters {
 	__u64 malformed[PL_M_MAX];
 	__u64 flow_table_full; /* flow insert failed (not an LRU eviction) */
 	__u64 events_lost;     /* ring buffer full when a watched packet was captured */
-	__u64 xdp_passes;
 };
-_Static_assert(sizeof(struct pl_counters) == (6 + 6 + 12 + 3) * 8, "pl_counters layout");
+_Static_assert(sizeof(struct pl_counters) == (6 + 6 + 13 + 2) * 8, "pl_counters layout");
 
 /* Per interface: which hook counts received packets, so XDP + tc ingress never count twice. */
 enum pl_rx_owner {
