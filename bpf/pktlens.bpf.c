@@ -7,5 +7,6 @@
 #include "tc/flows.bpf.h"
 #include "tracepoint/tcp.bpf.h"
 #include "tracepoint/adhoc.bpf.h"
+#include "tracepoint/drops.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -84,6 +84,14 @@ static int handle_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static int handle_drop_event(void *ctx, void *data, size_t len)
+{
+	struct engine *e = ctx;
+	if (len >= sizeof(struct drop_event))
+		drops_model_event(e->drops, data);
+	return 0;
+}
+
 struct engine *engine__new(const struct engine_opts *opts, char *err, size_t errlen)
 {
 	if (geteuid() != 0) {
@@ -158,11 +166,21 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	}
 	if (probes_build(e, err, errlen))
 		goto fail;
+	e->drops = drops_model__new(NULL, NULL);
+	if (!e->drops) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if (opts->list_only)
 		return e;
 
 	probes_remove_stale(e);
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), handle_event, e, NULL);
+	if (e->rb &&
+	    ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.drop_events), handle_drop_event, e)) {
+		ring_buffer__free(e->rb);
+		e->rb = NULL;
+	}
 	if (!e->rb) {
 		snprintf(err, errlen, "creating the ring buffer failed: %s", strerror(errno));
 		goto fail;
@@ -200,6 +218,7 @@ void engine__free(struct engine *e)
 	flowstore_free(&e->fs);
 	btf_enum_free(&e->tcp_states);
 	pfilter__free(e->filter);
+	drops_model__free(e->drops);
 	free(e);
 }
 
@@ -377,6 +396,16 @@ struct snapshot *engine_refresh(struct engine *e)
 	}
 	flowstore_update(&e->fs, e->keys, e->vals, n, dt);
 
+	engine_poll_events(e);
+	struct drops_maps dm = { .counts_fd = bpf_map__fd(e->skel->maps.drop_counts),
+				 .flow_drops_fd = bpf_map__fd(e->skel->maps.flow_drops),
+				 .stats_fd = bpf_map__fd(e->skel->maps.drop_stats) };
+	int ifx[PL_MAX_IFACES];
+	for (int i = 0; i < e->n_ifaces; i++)
+		ifx[i] = e->ifaces[i].ifindex;
+	s->drops = drops_model_read(e->drops, &dm, ifx, (size_t)e->n_ifaces, e->start_mono_ns, now,
+				    dt, e->feat.drop_reasons);
+
 	/* TCP socket state, joined to flows by addresses and ports. */
 	size_t smax = bpf_map__max_entries(e->skel->maps.socks);
 	struct sock_key *sk = calloc(smax, sizeof(*sk));
@@ -453,6 +482,7 @@ struct snapshot *engine_refresh(struct engine *e)
 			memcpy(r->rx_hist, fe->rx_hist, sizeof(r->rx_hist));
 			memcpy(r->tx_hist, fe->tx_hist, sizeof(r->tx_hist));
 			r->hist_len = fe->hist_len;
+			r->drops = drops_model_flow(e->drops, &fe->key);
 			if (fe->key.proto == 6 && sj) {
 				struct sock_key q = { 0 };
 				memcpy(q.local, fe->key.local, 16);

@@ -10,6 +10,7 @@
 #include "core/engine.h"
 #include "core/flowstore.h"
 #include "core/pfilter.h"
+#include "core/drops.h"
 #include "pktlens.skel.h"
 
 /* pktlens' own tc filters are recognised by this handle and priority (and program name). */
@@ -44,6 +45,7 @@ struct watch_buf {
 
 struct features {
 	bool btf, tracefs, kprobe, uprobe, xdp, kprobe_prog;
+	bool drop_reasons; /* skb:kfree_skb carries a reason field */
 	char lockdown[32];
 	char kprobe_why[160];
 };
@@ -70,6 +72,7 @@ struct engine {
 	uint64_t next_cookie;
 	struct btf_enum_names tcp_states;
 	struct pfilter *filter;
+	struct drops_model *drops;
 	uint32_t xdp_count;
 };
 

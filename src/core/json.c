@@ -92,6 +92,92 @@ static void write_flows(FILE *f, const struct snapshot *s)
 	fputc(']', f);
 }
 
+static void write_drops(FILE *f, const struct snapshot_drops *d)
+{
+	static const struct snapshot_drops none;
+	if (!d)
+		d = &none;
+	fprintf(f, ",\"drops\":{\"total\":%" PRIu64, d->total);
+	kv_num(f, "rate", d->rate);
+	fputs(",\"by_reason\":[", f);
+	for (size_t i = 0; i < d->n_reasons; i++) {
+		const struct drop_reason_row *r = &d->reasons[i];
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "reason", r->reason, 0);
+		kv_u64(f, "count", r->count);
+		kv_num(f, "rate", r->rate);
+		kv_num(f, "last_seen", r->last_seen);
+		kv_str(f, "top_flow", r->top_flow, 1);
+		fputc('}', f);
+	}
+	fputs("],\"by_location\":[", f);
+	for (size_t i = 0; i < d->n_locs; i++) {
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "function", d->locs[i].function, 0);
+		kv_u64(f, "count", d->locs[i].count);
+		fputc('}', f);
+	}
+	fputs("],\"by_iface\":[", f);
+	for (size_t i = 0; i < d->n_ifaces; i++) {
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "iface", d->ifaces[i].iface, 0);
+		kv_str(f, "proto", d->ifaces[i].proto, 1);
+		kv_u64(f, "count", d->ifaces[i].count);
+		fputc('}', f);
+	}
+	fputs("],\"flows\":[", f);
+	for (size_t i = 0; i < d->n_flows && i < 32; i++) {
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "flow", d->flows[i].flow, 0);
+		kv_str(f, "reason", d->flows[i].reason, 1);
+		kv_u64(f, "count", d->flows[i].count);
+		fputc('}', f);
+	}
+	fputs("],\"recent\":[", f);
+	size_t first = d->n_events > 16 ? d->n_events - 16 : 0;
+	for (size_t i = first; i < d->n_events; i++) {
+		const struct drop_event_row *r = &d->events[i];
+		fputs(i > first ? ",{" : "{", f);
+		kv_str(f, "reason", r->reason, 0);
+		kv_str(f, "location", r->location, 1);
+		kv_str(f, "flow", r->flow, 1);
+		kv_u64(f, "len", r->len);
+		kv_num(f, "time", r->time);
+		fputc('}', f);
+	}
+	fputs("],\"queues\":[", f);
+	for (size_t i = 0; i < d->n_qdiscs; i++) {
+		const struct qdisc_row *q = &d->qdiscs[i];
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "iface", q->iface, 0);
+		kv_str(f, "kind", q->kind, 1);
+		kv_str(f, "handle", q->handle, 1);
+		kv_str(f, "parent", q->parent, 1);
+		kv_u64(f, "packets", q->packets);
+		kv_u64(f, "bytes", q->bytes);
+		kv_u64(f, "drops", q->drops);
+		kv_u64(f, "overlimits", q->overlimits);
+		kv_u64(f, "requeues", q->requeues);
+		kv_u64(f, "backlog", q->backlog);
+		kv_u64(f, "qlen", q->qlen);
+		fputc('}', f);
+	}
+	fputs("],\"softnet\":[", f);
+	for (size_t i = 0; i < d->n_softnet; i++) {
+		const struct softnet_row *r = &d->softnet[i];
+		fprintf(f, "%s{\"cpu\":%u", i ? "," : "", r->cpu);
+		kv_u64(f, "processed", r->processed);
+		kv_u64(f, "dropped", r->dropped);
+		kv_u64(f, "time_squeeze", r->time_squeeze);
+		kv_u64(f, "flow_limit", r->flow_limit);
+		fputc('}', f);
+	}
+	fprintf(f, "],\"rcvqueue_full\":%" PRIu64, d->rcvqueue_full);
+	kv_u64(f, "exceed_buf_limit", d->exceed_buf_limit);
+	kv_u64(f, "events_lost", d->events_lost);
+	fprintf(f, ",\"have_reasons\":%s}", d->have_reasons ? "true" : "false");
+}
+
 static const char *const malformed_names[PL_M_MAX] = {
 	[PL_M_ETH_TRUNC] = "eth_trunc",	  [PL_M_VLAN_TRUNC] = "vlan_trunc",
 	[PL_M_IP4_TRUNC] = "ip4_trunc",	  [PL_M_IP4_IHL] = "ip4_ihl",
@@ -118,7 +204,7 @@ void json_write_snapshot(FILE *f, const struct snapshot *s)
 	for (size_t i = 0; i < s->n_flows; i++)
 		rt += s->flows[i].retrans;
 	fprintf(f, "%" PRIu64 ",\"recent\":[]}", rt);
-	fputs(",\"drops\":{\"total\":0,\"by_reason\":[],\"by_location\":[]}", f);
+	write_drops(f, s->drops);
 	fputs(",\"http\":{\"requests\":0,\"responses\":0,\"by_status\":{},\"endpoints\":[]}", f);
 	fputs(",\"dns\":{\"queries\":0,\"names\":[]}", f);
 	fputs(",\"tls\":{\"handshakes\":0,\"sni\":[]}", f);

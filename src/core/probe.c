@@ -50,10 +50,26 @@ static struct bpf_program *prog_tcp_retrans(struct pktlens_bpf *s)
 	return s->progs.tp_tcp_retransmit;
 }
 
+static struct bpf_program *prog_kfree_skb(struct pktlens_bpf *s)
+{
+	return s->progs.tp_kfree_skb;
+}
+static struct bpf_program *prog_rcvq_full(struct pktlens_bpf *s)
+{
+	return s->progs.tp_rcvqueue_full;
+}
+static struct bpf_program *prog_exceed_buf(struct pktlens_bpf *s)
+{
+	return s->progs.tp_exceed_buf_limit;
+}
+
 static const struct builtin_tp builtin_tps[] = {
 	{ "sock", "inet_sock_set_state", prog_sock_state },
 	{ "tcp", "tcp_probe", prog_tcp_probe },
 	{ "tcp", "tcp_retransmit_skb", prog_tcp_retrans },
+	{ "skb", "kfree_skb", prog_kfree_skb },
+	{ "sock", "sock_rcvqueue_full", prog_rcvq_full },
+	{ "sock", "sock_exceed_buf_limit", prog_exceed_buf },
 };
 
 /*
@@ -70,6 +86,13 @@ void features_probe(struct features *f)
 			pr_debug("mounting tracefs at %s: %s", TRACEFS, strerror(errno));
 	}
 	f->tracefs = path_exists(TRACEFS "/events");
+	FILE *ff = fopen(TRACEFS "/events/skb/kfree_skb/format", "r");
+	char line[256];
+	while (ff && fgets(line, sizeof(line), ff))
+		if (strstr(line, "skb_drop_reason reason;"))
+			f->drop_reasons = true;
+	if (ff)
+		fclose(ff);
 	f->kprobe = path_exists("/sys/bus/event_source/devices/kprobe/type") ||
 		    path_exists(TRACEFS "/kprobe_events");
 	f->uprobe = path_exists("/sys/bus/event_source/devices/uprobe/type") ||

@@ -74,6 +74,88 @@ struct snapshot_totals {
 	uint64_t events_lost;
 };
 
+#define PL_DROP_REASONS_MAX 160
+#define PL_DROP_LOCS_MAX 64
+#define PL_DROP_IFACES_MAX 32
+#define PL_DROP_EVENTS_MAX 128
+#define PL_DROP_FLOWS_MAX 256
+#define PL_QDISC_MAX 32
+#define PL_CPUS_MAX 256
+
+struct drop_reason_row {
+	char reason[40]; /* name from the kernel's BTF, "REASON_123" if it has none */
+	uint32_t value;
+	uint64_t count;
+	double rate;	  /* per second over the last interval */
+	double last_seen; /* seconds since start, < 0 never */
+	char top_flow[128];
+	uint64_t top_flow_count;
+	float hist[PL_HIST_LEN]; /* drops per second, oldest first */
+	uint32_t hist_len;
+};
+
+struct drop_loc_row {
+	char function[96]; /* "udp_queue_rcv_one_skb+0x2f" */
+	uint64_t count;
+};
+
+struct drop_iface_row {
+	char iface[16];
+	char proto[8];
+	uint64_t count;
+};
+
+struct drop_event_row {
+	double time; /* seconds since start */
+	char reason[40];
+	char location[96];
+	char flow[128]; /* "udp 10.0.0.1:53 <- 10.0.0.2:4000", "" when unknown */
+	struct flow_key key;
+	uint32_t len;
+};
+
+struct drop_flow_row {
+	struct flow_key key;
+	char flow[128];
+	char reason[40];
+	uint64_t count;
+};
+
+struct qdisc_row {
+	char iface[16];
+	char kind[16];
+	char handle[16];
+	char parent[16];
+	uint64_t bytes, packets, drops, overlimits, requeues;
+	uint32_t backlog, qlen;
+};
+
+struct softnet_row {
+	uint32_t cpu;
+	uint64_t processed, dropped, time_squeeze, flow_limit;
+};
+
+struct snapshot_drops {
+	uint64_t total;
+	double rate;
+	int have_reasons; /* the tracepoint carries the drop reason on this kernel */
+	struct drop_reason_row reasons[PL_DROP_REASONS_MAX]; /* by count, descending */
+	size_t n_reasons;
+	struct drop_loc_row locs[PL_DROP_LOCS_MAX];
+	size_t n_locs;
+	struct drop_iface_row ifaces[PL_DROP_IFACES_MAX];
+	size_t n_ifaces;
+	struct drop_event_row events[PL_DROP_EVENTS_MAX]; /* newest last */
+	size_t n_events;
+	struct drop_flow_row flows[PL_DROP_FLOWS_MAX]; /* by count, descending */
+	size_t n_flows;
+	struct qdisc_row qdiscs[PL_QDISC_MAX];
+	size_t n_qdiscs;
+	struct softnet_row softnet[PL_CPUS_MAX];
+	size_t n_softnet;
+	uint64_t rcvqueue_full, exceed_buf_limit, events_lost;
+};
+
 struct snapshot {
 	int refs;
 	double uptime_s;
@@ -87,6 +169,7 @@ struct snapshot {
 	struct flow_row *flows;
 	size_t n_flows;
 	struct snapshot_totals tot;
+	struct snapshot_drops *drops; /* NULL when the drop probes never ran */
 };
 
 struct snapshot *snapshot__new(void);

@@ -1,0 +1,218 @@
+/* skb:kfree_skb and socket buffer tracepoints: every dropped packet with the kernel's reason, place and flow. */
+#ifndef PKTLENS_TP_DROPS_BPF_H
+#define PKTLENS_TP_DROPS_BPF_H
+
+#include "lib/maps.bpf.h"
+#include "shared/drops.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct drop_key);
+	__type(value, __u64);
+} drop_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct flow_drop_key);
+	__type(value, __u64);
+} flow_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 128 * 1024);
+} drop_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct drop_counters);
+} drop_stats SEC(".maps");
+
+static __always_inline struct drop_counters *pl_drop_stats(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&drop_stats, &zero);
+}
+
+static __always_inline int pl_net_ok(const struct net_device *dev, const struct sock *sk)
+{
+	if (!netns_ino)
+		return 1;
+	__u32 ino = 0;
+	if (dev)
+		ino = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	else if (sk)
+		ino = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return ino == netns_ino;
+}
+
+/*
+ * Reads the dropped skb's IP and transport headers (through the offsets the
+ * stack recorded) into a flow key as the packet programs would build it:
+ * a packet that arrived (skb_iif set) has its destination as the local side.
+ */
+static __always_inline int pl_skb_flow(const struct sk_buff *skb, __u16 protocol, __u32 ifindex,
+				       struct flow_key *k)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	int rx = BPF_CORE_READ(skb, skb_iif) != 0;
+	__u8 saddr[16] = {}, daddr[16] = {};
+	__u8 l4 = 0;
+	__builtin_memset(k, 0, sizeof(*k));
+
+	if (nh == (__u16)~0U || !head)
+		return -1;
+	if (protocol == PL_ETH_P_IP) {
+		struct pl_iphdr ip;
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || (ip.ver_ihl >> 4) != 4)
+			return -1;
+		__builtin_memcpy(saddr, ip.saddr, 4);
+		__builtin_memcpy(daddr, ip.daddr, 4);
+		l4 = ip.protocol;
+		k->family = PL_AF_INET;
+		/* The transport offset is not set yet for drops early in IP input. */
+		if (th <= nh || th == (__u16)~0U)
+			th = nh + (ip.ver_ihl & 0x0f) * 4;
+		if (pl_ntohs(ip.frag_off) & 0x1fff)
+			l4 = 0xff; /* later fragment: no ports */
+	} else if (protocol == PL_ETH_P_IPV6) {
+		struct pl_ipv6hdr ip6;
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return -1;
+		__builtin_memcpy(saddr, ip6.saddr, 16);
+		__builtin_memcpy(daddr, ip6.daddr, 16);
+		l4 = ip6.nexthdr;
+		k->family = PL_AF_INET6;
+		if (th <= nh || th == (__u16)~0U)
+			th = nh + sizeof(ip6);
+	} else {
+		return -1;
+	}
+	k->ifindex = ifindex;
+	k->proto = l4 == 0xff ? 0 : l4;
+	__u16 ports[2] = {};
+	if (l4 == PL_IPPROTO_TCP || l4 == PL_IPPROTO_UDP) {
+		if (bpf_probe_read_kernel(ports, sizeof(ports), head + th))
+			ports[0] = ports[1] = 0;
+	}
+	__u16 sport = pl_ntohs(ports[0]), dport = pl_ntohs(ports[1]);
+	if (rx) {
+		__builtin_memcpy(k->local, daddr, 16);
+		__builtin_memcpy(k->remote, saddr, 16);
+		k->local_port = dport;
+		k->remote_port = sport;
+	} else {
+		__builtin_memcpy(k->local, saddr, 16);
+		__builtin_memcpy(k->remote, daddr, 16);
+		k->local_port = sport;
+		k->remote_port = dport;
+	}
+	return 0;
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int tp_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
+{
+	/* Kernels before 5.17 have no reason field: every drop is then NOT_SPECIFIED (2). */
+	__u32 reason = 2;
+	if (bpf_core_field_exists(ctx->reason))
+		reason = BPF_CORE_READ(ctx, reason);
+	struct drop_counters *dc = pl_drop_stats();
+	/*
+	 * On kernels with drop reasons, consume_skb() fires skb:consume_skb and
+	 * kfree_skb fires only for drops; a reason of SKB_CONSUMED (1) or
+	 * NOT_DROPPED_YET (0) still means "not a drop" where a kernel passes it.
+	 */
+	if (reason <= 1) {
+		if (dc)
+			dc->consumed_ignored++;
+		return 0;
+	}
+	const struct sk_buff *skb = ctx->skbaddr;
+	const struct net_device *dev = BPF_CORE_READ(skb, dev);
+	const struct sock *rx_sk = NULL;
+	if (bpf_core_field_exists(ctx->rx_sk))
+		rx_sk = BPF_CORE_READ(ctx, rx_sk);
+	if (!pl_net_ok(dev, rx_sk))
+		return 0;
+
+	struct drop_key dk;
+	__builtin_memset(&dk, 0, sizeof(dk));
+	dk.location = (__u64)ctx->location;
+	dk.reason = reason;
+	dk.protocol = ctx->protocol;
+	dk.ifindex = dev ? BPF_CORE_READ(dev, ifindex) : BPF_CORE_READ(skb, skb_iif);
+
+	struct flow_key fk;
+	int have_flow = pl_skb_flow(skb, ctx->protocol, dk.ifindex, &fk) == 0;
+	if (have_flow)
+		dk.l4proto = fk.proto;
+
+	__u64 *n = bpf_map_lookup_elem(&drop_counts, &dk);
+	if (n) {
+		(*n)++; /* per-CPU value */
+	} else {
+		__u64 one = 1;
+		bpf_map_update_elem(&drop_counts, &dk, &one, BPF_NOEXIST);
+	}
+
+	if (have_flow) {
+		struct flow_drop_key fdk;
+		__builtin_memcpy(&fdk.flow, &fk, sizeof(fk));
+		fdk.reason = reason;
+		__u64 *c = bpf_map_lookup_elem(&flow_drops, &fdk);
+		if (c) {
+			__sync_fetch_and_add(c, 1);
+		} else {
+			__u64 one = 1;
+			if (bpf_map_update_elem(&flow_drops, &fdk, &one, BPF_NOEXIST))
+				if ((c = bpf_map_lookup_elem(&flow_drops, &fdk)))
+					__sync_fetch_and_add(c, 1);
+		}
+	}
+
+	struct drop_event *e = bpf_ringbuf_reserve(&drop_events, sizeof(*e), 0);
+	if (!e) {
+		if (dc)
+			dc->events_lost++;
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->location = dk.location;
+	if (have_flow)
+		__builtin_memcpy(&e->flow, &fk, sizeof(fk));
+	else
+		__builtin_memset(&e->flow, 0, sizeof(e->flow));
+	e->reason = reason;
+	e->len = BPF_CORE_READ(skb, len);
+	e->protocol = ctx->protocol;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* These two fire in the context of whoever queued the packet, so only counts are honest. */
+SEC("tracepoint/sock/sock_rcvqueue_full")
+int tp_rcvqueue_full(void *ctx)
+{
+	struct drop_counters *dc = pl_drop_stats();
+	if (dc)
+		dc->rcvqueue_full++;
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_exceed_buf_limit")
+int tp_exceed_buf_limit(void *ctx)
+{
+	struct drop_counters *dc = pl_drop_stats();
+	if (dc)
+		dc->exceed_buf_limit++;
+	return 0;
+}
+
+#endif

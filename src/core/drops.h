@@ -1,0 +1,38 @@
+/* The drops model: kfree_skb counts by reason/place/interface, per flow, recent drops, queue stats. */
+#ifndef PKTLENS_DROPS_H
+#define PKTLENS_DROPS_H
+
+#include <stdint.h>
+
+#include "core/snapshot.h"
+#include "shared/drops.h"
+
+struct drops_model;
+
+struct drops_maps {
+	int counts_fd;	   /* drop_counts: per-CPU hash drop_key -> u64 */
+	int flow_drops_fd; /* flow_drops: flow_drop_key -> u64 */
+	int stats_fd;	   /* drop_stats: per-CPU array of struct drop_counters */
+};
+
+/* btf_path NULL = the running kernel's; kallsyms NULL = /proc/kallsyms. */
+struct drops_model *drops_model__new(const char *btf_path, const char *kallsyms);
+void drops_model__free(struct drops_model *m);
+
+/* Name of a drop reason value from BTF ("NO_SOCKET"), or "REASON_<n>" when the kernel has none. */
+const char *drops_reason_name(const struct drops_model *m, uint32_t value, char buf[40]);
+/* Ring buffer callback data: one dropped packet. */
+void drops_model_event(struct drops_model *m, const struct drop_event *ev);
+
+/*
+ * Reads the maps and builds the drops part of a snapshot. start_ns/now_ns are
+ * CLOCK_MONOTONIC; dt is the interval for rates. ifindexes limit the qdisc
+ * table to the watched interfaces.
+ */
+struct snapshot_drops *drops_model_read(struct drops_model *m, const struct drops_maps *maps,
+					const int *ifindexes, size_t n_if, uint64_t start_ns,
+					uint64_t now_ns, double dt, int have_reasons);
+/* Drops of one flow over all reasons, from the last read. */
+uint64_t drops_model_flow(const struct drops_model *m, const struct flow_key *k);
+
+#endif
