@@ -8,5 +8,6 @@
 #include "tracepoint/tcp.bpf.h"
 #include "tracepoint/adhoc.bpf.h"
 #include "tracepoint/drops.bpf.h"
+#include "tracepoint/latency.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -45,6 +45,54 @@ static __always_inline void pl_emit(const struct flow_key *key, const struct pl_
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* Signed distance a - b in sequence space (RFC 1982 style). */
+static __always_inline __s32 pl_seq_diff(__u32 a, __u32 b)
+{
+	return (__s32)(a - b);
+}
+
+static __always_inline void pl_track_seq(struct flow_val *v, const struct pl_pkt *p)
+{
+	if (p->window == 0 && !(p->tcp_flags & (PL_TCP_SYN | PL_TCP_RST)))
+		v->zero_win++;
+	__u32 ip_end = p->l3_off + p->ip_len;
+	if (!p->ip_len || ip_end < p->payload_off)
+		return; /* BIG TCP (no length in the header) or inconsistent: skip */
+	__u32 plen = ip_end - p->payload_off;
+	__u32 seq = p->seq, end = p->seq + plen;
+	if (p->tcp_flags & (PL_TCP_SYN | PL_TCP_FIN))
+		end++; /* SYN and FIN take one sequence number */
+	if (end == seq || (p->tcp_flags & PL_TCP_RST))
+		return; /* pure ACK: nothing to order */
+	if (!v->seq_init || (p->tcp_flags & PL_TCP_SYN)) {
+		v->rx_next = end;
+		v->hole_lo = v->hole_hi = end;
+		v->seq_init = 1;
+		return;
+	}
+	if (seq == v->rx_next) {
+		v->rx_next = end;
+	} else if (pl_seq_diff(seq, v->rx_next) > 0) {
+		/* a gap: this segment is ahead of missing bytes */
+		v->ooo++;
+		v->hole_lo = v->rx_next;
+		v->hole_hi = seq;
+		v->rx_next = end;
+	} else if (pl_seq_diff(end, v->rx_next) > 0) {
+		v->rx_next = end; /* overlaps the edge: partly new */
+	} else if (pl_seq_diff(seq, v->hole_lo) >= 0 && pl_seq_diff(end, v->hole_hi) <= 0 &&
+		   v->hole_lo != v->hole_hi) {
+		/* late arrival into the remembered hole */
+		v->ooo++;
+		if (seq == v->hole_lo)
+			v->hole_lo = end;
+		else if (end == v->hole_hi)
+			v->hole_hi = seq;
+	} else {
+		v->dup++;
+	}
+}
+
 /*
  * Counts one packet (or a GSO/GRO aggregate of segs wire packets) of len
  * bytes. Counters in `counters` are per-CPU, so plain increments are exact;
@@ -123,6 +171,8 @@ static __always_inline int pl_account(const void *data, const void *data_end, __
 	if (p.tcp_flags && (v->tcp_flags | p.tcp_flags) != v->tcp_flags)
 		__sync_fetch_and_or(&v->tcp_flags, p.tcp_flags);
 
+	if (dir == PL_DIR_RX && p.proto == PL_IPPROTO_TCP && p.has_ports)
+		pl_track_seq(v, &p);
 	if (watch_count)
 		pl_emit(&key, &p, now, len, dir, hook, c);
 	return PL_M_NONE;

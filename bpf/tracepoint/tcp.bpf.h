@@ -4,6 +4,33 @@
 
 #include "lib/maps.bpf.h"
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} tcp_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcp_counters);
+} tcp_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);   /* struct sock address */
+	__type(value, __u64); /* SYN_SENT / SYN_RECV time */
+} sk_open SEC(".maps");
+
+static __always_inline struct tcp_counters *pl_tcp_stats(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&tcp_stats, &zero);
+}
+
+#define PL_TCP_SYN_SENT 2
+
 #define PL_AF_INET_KERNEL 2
 #define PL_AF_INET6_KERNEL 10
 
@@ -54,6 +81,25 @@ static __always_inline struct sock_val *pl_sock_get(const struct sock_key *k)
 	return bpf_map_lookup_elem(&socks, k);
 }
 
+static __always_inline void pl_tcp_event(const struct sock_key *k, int kind, int state, __u32 seq,
+					 __u16 segs)
+{
+	struct tcp_event *e = bpf_ringbuf_reserve(&tcp_events, sizeof(*e), 0);
+	if (!e) {
+		struct tcp_counters *tc = pl_tcp_stats();
+		if (tc)
+			tc->events_lost++;
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	__builtin_memcpy(&e->key, k, sizeof(*k));
+	e->seq = seq;
+	e->segs = segs;
+	e->kind = kind;
+	e->state = state;
+	bpf_ringbuf_submit(e, 0);
+}
+
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
@@ -66,8 +112,47 @@ int tp_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	struct sock_val *v = pl_sock_get(&k);
 	if (!v)
 		return 0;
-	v->state = ctx->newstate;
-	v->state_ns = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns();
+	__u64 skaddr = (__u64)ctx->skaddr;
+	int ns = ctx->newstate;
+	/*
+	 * connect() enters SYN_SENT before the source port is chosen, so that
+	 * transition lands on a key with local port 0. Remember it by socket
+	 * address and carry it over when the socket shows up with its port.
+	 */
+	if (ns == PL_TCP_SYN_SENT || ns == 3 /* SYN_RECV */) {
+		bpf_map_update_elem(&sk_open, &skaddr, &now, BPF_ANY);
+		v->active = ns == PL_TCP_SYN_SENT;
+	}
+	if (!v->open_ns) {
+		__u64 *t = bpf_map_lookup_elem(&sk_open, &skaddr);
+		if (t) {
+			v->open_ns = *t;
+			v->active = v->active || ns == 1;
+		}
+	}
+	if (!v->first_ns) {
+		v->first_ns = v->open_ns ? v->open_ns : now;
+		if (v->open_ns && ns != PL_TCP_SYN_SENT && ns != 3) {
+			/* the opening state was recorded under the port-less key */
+			v->states[0] = v->active ? PL_TCP_SYN_SENT : 3;
+			v->state_ms[0] = 0;
+			v->n_states = 1;
+		}
+	}
+	if (ns == 1 /* ESTABLISHED */)
+		v->est_ns = now;
+	else if (ns == 7 /* CLOSE */) {
+		v->close_ns = now;
+		bpf_map_delete_elem(&sk_open, &skaddr);
+	}
+	__u64 base = v->first_ns;
+	__u8 i = v->n_states & (PL_STATE_HIST - 1);
+	v->states[i] = ns;
+	v->state_ms[i] = (__u32)((now - base) / 1000000);
+	v->n_states++;
+	v->state = ns;
+	v->state_ns = now;
 	return 0;
 }
 
@@ -94,6 +179,11 @@ int tp_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 	return 0;
 }
 
+/*
+ * TcpRetransSegs grows by tcp_skb_pcount() of each successfully
+ * retransmitted skb, so the segments come from the skb's control block and
+ * a failed attempt (err != 0) adds none.
+ */
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int tp_tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
@@ -103,9 +193,103 @@ int tp_tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
 			ctx->sport, ctx->dport))
 		return 0;
+	int err = 0;
+	if (bpf_core_field_exists(ctx->err))
+		err = BPF_CORE_READ(ctx, err);
+	const struct sk_buff *skb = ctx->skbaddr;
+	struct tcp_skb_cb *cb = (void *)skb->cb;
+	__u32 seq = BPF_CORE_READ(cb, seq);
+	__u16 segs = BPF_CORE_READ(cb, tcp_gso_segs);
+	if (!segs)
+		segs = 1;
+	struct sock_val *v = pl_sock_get(&k);
+	if (v) {
+		if (!err)
+			__sync_fetch_and_add(&v->retrans, segs);
+		__sync_fetch_and_add(&v->retrans_events, 1);
+	}
+	struct tcp_counters *tc = pl_tcp_stats();
+	if (tc && !err)
+		tc->retrans_segs += segs;
+	if (!err)
+		pl_tcp_event(&k, ctx->state == PL_TCP_SYN_SENT ? PL_TE_RETRANS_SYN : PL_TE_RETRANS,
+			     ctx->state, seq, segs);
+	return 0;
+}
+
+/* A SYN-ACK resent by a listener (request socket): also one TcpRetransSegs. */
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int tp_tcp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
+{
+	if (!pl_sk_in_netns(ctx->skaddr))
+		return 0;
+	struct sock_key k;
+	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
+			ctx->sport, ctx->dport))
+		return 0;
+	struct sock_val *v = pl_sock_get(&k);
+	if (v) {
+		__sync_fetch_and_add(&v->retrans, 1);
+		__sync_fetch_and_add(&v->retrans_events, 1);
+	}
+	struct tcp_counters *tc = pl_tcp_stats();
+	if (tc) {
+		tc->retrans_segs++;
+		tc->synack_retrans++;
+	}
+	pl_tcp_event(&k, PL_TE_RETRANS_SYNACK, 3 /* SYN_RECV */, 0, 1);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int tp_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	if (!pl_sk_in_netns(ctx->skaddr))
+		return 0;
+	struct sock_key k;
+	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
+			ctx->sport, ctx->dport))
+		return 0;
 	struct sock_val *v = pl_sock_get(&k);
 	if (v)
-		__sync_fetch_and_add(&v->retrans, 1);
+		__sync_fetch_and_add(&v->resets_rx, 1);
+	struct tcp_counters *tc = pl_tcp_stats();
+	if (tc)
+		tc->resets_rx++;
+	pl_tcp_event(&k, PL_TE_RESET_RX, v ? v->state : 0, 0, 1);
+	return 0;
+}
+
+/*
+ * tcp_send_reset may have no socket (a RST for a closed port): the addresses
+ * then come from the offending skb, already swapped to the reset's view, in
+ * saddr/daddr as sockaddrs like tcp_probe's.
+ */
+SEC("tracepoint/tcp/tcp_send_reset")
+int tp_tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	const void *sk = ctx->skaddr;
+	if (sk && !pl_sk_in_netns(sk))
+		return 0;
+	struct sock_key k;
+	struct sockaddr_in6 sa;
+	__builtin_memset(&sa, 0, sizeof(sa));
+	bpf_probe_read_kernel(&sa, sizeof(sa), ctx->saddr);
+	__u16 family = sa.sin6_family;
+	const __u8 *s = ctx->saddr, *d = ctx->daddr;
+	__u16 sport = 0, dport = 0;
+	bpf_probe_read_kernel(&sport, 2, s + 2);
+	bpf_probe_read_kernel(&dport, 2, d + 2);
+	if (pl_sock_key(&k, family, s + 4, d + 4, s + 8, d + 8, pl_ntohs(sport), pl_ntohs(dport)))
+		return 0;
+	/* Without a socket, only an attached netns filter can't be checked: count all then. */
+	struct sock_val *v = sk ? pl_sock_get(&k) : bpf_map_lookup_elem(&socks, &k);
+	if (v)
+		__sync_fetch_and_add(&v->resets_tx, 1);
+	struct tcp_counters *tc = pl_tcp_stats();
+	if (tc)
+		tc->resets_tx++;
+	pl_tcp_event(&k, PL_TE_RESET_TX, ctx->state, 0, 1);
 	return 0;
 }
 

@@ -52,9 +52,22 @@ struct flow_val {
 	__u64 first_seen_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
 	__u64 last_seen_ns;
 	__u32 tcp_flags; /* OR of every TCP flag byte seen, both directions */
-	__u32 pad;
+	/*
+	 * Incoming TCP sequence tracking (tc ingress / XDP): rx_next is one past
+	 * the highest byte seen; one hole [hole_lo, hole_hi) is remembered so a
+	 * late segment that fills it counts as out of order, not as a duplicate.
+	 * Plain stores: a flow's packets are handled on one CPU at a time in
+	 * practice, and a race costs one miscount, never memory safety.
+	 */
+	__u32 rx_next;
+	__u32 hole_lo;
+	__u32 hole_hi;
+	__u32 ooo;	/* segments that arrived ahead of a gap or filled one */
+	__u32 dup;	/* segments whose bytes had all been seen already */
+	__u32 zero_win; /* incoming segments advertising a zero window */
+	__u32 seq_init; /* rx_next is valid */
 };
-_Static_assert(sizeof(struct flow_val) == 56, "flow_val layout");
+_Static_assert(sizeof(struct flow_val) == 80, "flow_val layout");
 
 /* Protocol buckets of the global packet counter. */
 enum pl_proto_bucket {

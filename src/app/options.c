@@ -28,7 +28,8 @@ static const struct opt_def defs[] = {
 	  "enter this named network namespace first" },
 	{ "filter", 'f', OT_STR, OFF(filter), "FILTER", "show only flows matching this text" },
 	{ "probes", 'P', OT_STR, OFF(eng.probes), "LIST",
-	  "probes to attach: default,tc,tc-ingress,tc-egress,xdp,tracepoints,none or KIND:TARGET; "
+	  "probes to attach: default,tc,tc-ingress,tc-egress,xdp,tracepoints,latency,none or "
+	  "KIND:TARGET; "
 	  "-X removes" },
 	{ "theme", 't', OT_STR, OFF(theme), "NAME", "colour theme name or file" },
 	{ "interval", 'I', OT_SECONDS, OFF(interval_s), "SEC", "refresh interval (default 1)" },

@@ -84,6 +84,14 @@ static int handle_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static int handle_tcp_event(void *ctx, void *data, size_t len)
+{
+	struct engine *e = ctx;
+	if (len >= sizeof(struct tcp_event))
+		tcp_model_event(e->tcp, data);
+	return 0;
+}
+
 static int handle_drop_event(void *ctx, void *data, size_t len)
 {
 	struct engine *e = ctx;
@@ -167,7 +175,8 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	if (probes_build(e, err, errlen))
 		goto fail;
 	e->drops = drops_model__new(NULL, NULL);
-	if (!e->drops) {
+	e->tcp = tcp_model__new(&e->tcp_states);
+	if (!e->drops || !e->tcp) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -177,7 +186,9 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	probes_remove_stale(e);
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), handle_event, e, NULL);
 	if (e->rb &&
-	    ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.drop_events), handle_drop_event, e)) {
+	    (ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.drop_events), handle_drop_event,
+			      e) ||
+	     ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.tcp_events), handle_tcp_event, e))) {
 		ring_buffer__free(e->rb);
 		e->rb = NULL;
 	}
@@ -219,6 +230,7 @@ void engine__free(struct engine *e)
 	btf_enum_free(&e->tcp_states);
 	pfilter__free(e->filter);
 	drops_model__free(e->drops);
+	tcp_model__free(e->tcp);
 	free(e);
 }
 
@@ -294,11 +306,6 @@ fallback:
 		pk = prev;
 	}
 	return n;
-}
-
-static int sock_key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct sock_key));
 }
 
 static void fmt_addr(const uint8_t *a, uint8_t family, char *out, size_t len)
@@ -406,28 +413,11 @@ struct snapshot *engine_refresh(struct engine *e)
 	s->drops = drops_model_read(e->drops, &dm, ifx, (size_t)e->n_ifaces, e->start_mono_ns, now,
 				    dt, e->feat.drop_reasons);
 
-	/* TCP socket state, joined to flows by addresses and ports. */
-	size_t smax = bpf_map__max_entries(e->skel->maps.socks);
-	struct sock_key *sk = calloc(smax, sizeof(*sk));
-	struct sock_val *sv = calloc(smax, sizeof(*sv));
-	size_t ns = 0;
-	struct {
-		struct sock_key k;
-		struct sock_val v;
-	} *sj = NULL;
-	if (sk && sv) {
-		ns = read_map(bpf_map__fd(e->skel->maps.socks), sk, sv, sizeof(*sk), sizeof(*sv),
-			      smax);
-		sj = calloc(ns ? ns : 1, sizeof(*sj));
-		for (size_t i = 0; sj && i < ns; i++) {
-			sj[i].k = sk[i];
-			sj[i].v = sv[i];
-		}
-		if (sj)
-			qsort(sj, ns, sizeof(*sj), sock_key_cmp);
-	}
-	free(sk);
-	free(sv);
+	struct tcp_maps tm = { .socks_fd = bpf_map__fd(e->skel->maps.socks),
+			       .stats_fd = bpf_map__fd(e->skel->maps.tcp_stats),
+			       .all_lat_fd = bpf_map__fd(e->skel->maps.all_lat),
+			       .flow_lat_fd = bpf_map__fd(e->skel->maps.flow_lat) };
+	s->tcp = tcp_model_read(e->tcp, &tm, e->start_mono_ns, now, dt);
 
 	s->uptime_s = (double)(now - e->start_mono_ns) / 1e9;
 	s->interval_s = dt;
@@ -446,7 +436,7 @@ struct snapshot *engine_refresh(struct engine *e)
 	if (s->flows) {
 		size_t k = 0;
 		for (size_t i = 0; i < e->fs.cap; i++) {
-			const struct fs_entry *fe = &e->fs.tab[i];
+			struct fs_entry *fe = &e->fs.tab[i];
 			if (!fe->used)
 				continue;
 			s->tot.rx_pps += fe->rx_pps;
@@ -483,31 +473,18 @@ struct snapshot *engine_refresh(struct engine *e)
 			memcpy(r->tx_hist, fe->tx_hist, sizeof(r->tx_hist));
 			r->hist_len = fe->hist_len;
 			r->drops = drops_model_flow(e->drops, &fe->key);
-			if (fe->key.proto == 6 && sj) {
-				struct sock_key q = { 0 };
-				memcpy(q.local, fe->key.local, 16);
-				memcpy(q.remote, fe->key.remote, 16);
-				q.local_port = fe->key.local_port;
-				q.remote_port = fe->key.remote_port;
-				q.family = fe->key.family;
-				const struct sock_val *v = NULL;
-				const void *hit = bsearch(&q, sj, ns, sizeof(*sj), sock_key_cmp);
-				if (hit)
-					v = (const struct sock_val *)((const char *)hit +
-								      sizeof(struct sock_key));
-				if (v) {
-					if (v->state_ns)
-						snprintf(r->state, sizeof(r->state), "%s",
-							 btf_enum_name(&e->tcp_states, v->state));
-					r->srtt_us = v->srtt_us;
-					r->cwnd = v->cwnd;
-					r->retrans = v->retrans;
-				}
-			}
+			tcp_model_fill_flow(e->tcp, r, e->start_mono_ns, now);
+			r->ooo = fe->val.ooo;
+			r->dup = fe->val.dup;
+			r->zero_win = fe->val.zero_win;
+			/* srtt/cwnd history advances with the rate history (same pushes) */
+			fe->srtt_hist[PL_HIST_LEN - 1] = (float)r->srtt_us;
+			fe->cwnd_hist[PL_HIST_LEN - 1] = (float)r->cwnd;
+			memcpy(r->srtt_hist, fe->srtt_hist, sizeof(r->srtt_hist));
+			memcpy(r->cwnd_hist, fe->cwnd_hist, sizeof(r->cwnd_hist));
 		}
 		s->n_flows = k;
 	}
-	free(sj);
 	fill_probes(e, s);
 	fill_totals(e, s);
 	return s;

@@ -65,6 +65,8 @@ static void push_hist(struct fs_entry *e, float rx, float tx)
 {
 	memmove(e->rx_hist, e->rx_hist + 1, (PL_HIST_LEN - 1) * sizeof(float));
 	memmove(e->tx_hist, e->tx_hist + 1, (PL_HIST_LEN - 1) * sizeof(float));
+	memmove(e->srtt_hist, e->srtt_hist + 1, (PL_HIST_LEN - 1) * sizeof(float));
+	memmove(e->cwnd_hist, e->cwnd_hist + 1, (PL_HIST_LEN - 1) * sizeof(float));
 	e->rx_hist[PL_HIST_LEN - 1] = rx;
 	e->tx_hist[PL_HIST_LEN - 1] = tx;
 	if (e->hist_len < PL_HIST_LEN)

@@ -14,6 +14,8 @@ struct fs_entry {
 	double rx_pps, rx_bps, tx_pps, tx_bps;
 	float rx_hist[PL_HIST_LEN];
 	float tx_hist[PL_HIST_LEN];
+	float srtt_hist[PL_HIST_LEN]; /* filled in by the engine after each update */
+	float cwnd_hist[PL_HIST_LEN];
 	uint32_t hist_len;
 	uint32_t used;
 };

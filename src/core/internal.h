@@ -11,6 +11,7 @@
 #include "core/flowstore.h"
 #include "core/pfilter.h"
 #include "core/drops.h"
+#include "core/tcpmodel.h"
 #include "pktlens.skel.h"
 
 /* pktlens' own tc filters are recognised by this handle and priority (and program name). */
@@ -25,6 +26,7 @@ struct probe {
 	int ifindex;		 /* xdp, tc */
 	int tc_attached;	 /* our filter is in place */
 	bool builtin;		 /* part of pktlens' own set (not added by the operator) */
+	const char *group;	 /* built-in tracepoints: "tracepoints" or "latency" */
 	char cat[64], name[128]; /* tracepoint category/name, kprobe function */
 	char binary[256], symbol[128];
 	uint64_t cookie; /* ad-hoc probes: key in probe_hits */
@@ -73,6 +75,7 @@ struct engine {
 	struct btf_enum_names tcp_states;
 	struct pfilter *filter;
 	struct drops_model *drops;
+	struct tcp_model *tcp;
 	uint32_t xdp_count;
 };
 

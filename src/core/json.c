@@ -34,6 +34,53 @@ static void write_time(FILE *f, int64_t unix_ns)
 	fprintf(f, "\"time\":\"%s.%03dZ\"", buf, (int)((unix_ns / 1000000LL) % 1000));
 }
 
+/* A log2 histogram as {"count":N,"buckets":[{"le_us":2,"count":N},...]} (non-empty buckets). */
+static void write_hist(FILE *f, const char *key, const uint32_t *h, uint64_t count)
+{
+	fprintf(f, ",\"%s\":{\"count\":%" PRIu64 ",\"buckets\":[", key, count);
+	int first = 1;
+	for (int b = 0; b < 24; b++) {
+		if (!h[b])
+			continue;
+		fprintf(f, "%s{\"le_us\":%llu,\"count\":%u}", first ? "" : ",", 1ULL << (b + 1),
+			h[b]);
+		first = 0;
+	}
+	fputs("]}", f);
+}
+
+static void write_tcp(FILE *f, const struct snapshot_tcp *t)
+{
+	static const struct snapshot_tcp none;
+	if (!t)
+		t = &none;
+	fprintf(f, ",\"retransmits\":{\"total\":%" PRIu64, t->retrans_total);
+	kv_num(f, "rate", t->retrans_rate);
+	fputs(",\"recent\":[", f);
+	size_t first = t->n_recent > 32 ? t->n_recent - 32 : 0;
+	for (size_t i = first; i < t->n_recent; i++) {
+		const struct tcp_event_row *r = &t->recent[i];
+		fputs(i > first ? ",{" : "{", f);
+		kv_str(f, "kind", r->kind, 0);
+		kv_num(f, "time", r->time);
+		kv_str(f, "state", r->state, 1);
+		kv_str(f, "flow", r->flow, 1);
+		kv_u64(f, "seq", r->seq);
+		kv_u64(f, "segs", r->segs);
+		fputc('}', f);
+	}
+	fputs("]}", f);
+	fprintf(f, ",\"tcp\":{\"connections\":%" PRIu64, t->conns_opened);
+	kv_num(f, "conn_rate", t->conn_rate);
+	kv_u64(f, "short_lived", t->short_lived);
+	kv_num(f, "handshake_ms_avg", t->handshake_ms_avg);
+	kv_u64(f, "resets_rx", t->resets_rx);
+	kv_u64(f, "resets_tx", t->resets_tx);
+	kv_u64(f, "events_lost", t->events_lost);
+	write_hist(f, "kernel_latency_us", t->lat_hist, t->lat_count);
+	fputc('}', f);
+}
+
 static void write_probes(FILE *f, const struct snapshot *s)
 {
 	fputs(",\"probes\":[", f);
@@ -87,6 +134,26 @@ static void write_flows(FILE *f, const struct snapshot *s)
 		kv_str(f, "comm", r->comm, 1);
 		kv_num(f, "first_seen", r->first_seen);
 		kv_num(f, "last_seen", r->last_seen);
+		kv_u64(f, "ssthresh", r->ssthresh);
+		kv_u64(f, "snd_wnd", r->snd_wnd);
+		kv_u64(f, "rcv_wnd", r->rcv_wnd);
+		kv_u64(f, "ooo", r->ooo);
+		kv_u64(f, "dup", r->dup);
+		kv_u64(f, "zero_window", r->zero_win);
+		kv_u64(f, "resets", (uint64_t)r->resets_rx + r->resets_tx);
+		kv_u64(f, "resets_rx", r->resets_rx);
+		kv_u64(f, "resets_tx", r->resets_tx);
+		kv_num(f, "handshake_ms", r->handshake_ms);
+		kv_num(f, "duration_s", r->duration_s);
+		fputs(",\"timeline\":[", f);
+		for (uint32_t t = 0; t < r->n_timeline; t++) {
+			fputs(t ? ",{" : "{", f);
+			kv_str(f, "state", r->timeline[t].state, 0);
+			kv_u64(f, "ms", r->timeline[t].ms);
+			fputc('}', f);
+		}
+		fputc(']', f);
+		write_hist(f, "kernel_latency_us", r->lat_hist, r->lat_count);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -199,11 +266,7 @@ void json_write_snapshot(FILE *f, const struct snapshot *s)
 	kv_str(f, "netns", s->netns, 1);
 	write_probes(f, s);
 	write_flows(f, s);
-	fputs(",\"retransmits\":{\"total\":", f);
-	uint64_t rt = 0;
-	for (size_t i = 0; i < s->n_flows; i++)
-		rt += s->flows[i].retrans;
-	fprintf(f, "%" PRIu64 ",\"recent\":[]}", rt);
+	write_tcp(f, s->tcp);
 	write_drops(f, s->drops);
 	fputs(",\"http\":{\"requests\":0,\"responses\":0,\"by_status\":{},\"endpoints\":[]}", f);
 	fputs(",\"dns\":{\"queries\":0,\"names\":[]}", f);

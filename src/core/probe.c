@@ -35,6 +35,7 @@ static bool path_exists(const char *p)
 struct builtin_tp {
 	const char *cat, *name;
 	struct bpf_program *(*prog)(struct pktlens_bpf *s);
+	const char *group; /* --probes word that selects it: "tracepoints" (default) or "latency" */
 };
 
 static struct bpf_program *prog_sock_state(struct pktlens_bpf *s)
@@ -63,13 +64,40 @@ static struct bpf_program *prog_exceed_buf(struct pktlens_bpf *s)
 	return s->progs.tp_exceed_buf_limit;
 }
 
+static struct bpf_program *prog_synack(struct pktlens_bpf *s)
+{
+	return s->progs.tp_tcp_retransmit_synack;
+}
+static struct bpf_program *prog_rst_rx(struct pktlens_bpf *s)
+{
+	return s->progs.tp_tcp_receive_reset;
+}
+static struct bpf_program *prog_rst_tx(struct pktlens_bpf *s)
+{
+	return s->progs.tp_tcp_send_reset;
+}
+static struct bpf_program *prog_netif_rx(struct pktlens_bpf *s)
+{
+	return s->progs.tp_netif_receive;
+}
+static struct bpf_program *prog_skb_copy(struct pktlens_bpf *s)
+{
+	return s->progs.tp_skb_copy;
+}
+
+/* The latency pair fires for every received packet of the host: opt-in. */
 static const struct builtin_tp builtin_tps[] = {
-	{ "sock", "inet_sock_set_state", prog_sock_state },
-	{ "tcp", "tcp_probe", prog_tcp_probe },
-	{ "tcp", "tcp_retransmit_skb", prog_tcp_retrans },
-	{ "skb", "kfree_skb", prog_kfree_skb },
-	{ "sock", "sock_rcvqueue_full", prog_rcvq_full },
-	{ "sock", "sock_exceed_buf_limit", prog_exceed_buf },
+	{ "sock", "inet_sock_set_state", prog_sock_state, "tracepoints" },
+	{ "tcp", "tcp_probe", prog_tcp_probe, "tracepoints" },
+	{ "tcp", "tcp_retransmit_skb", prog_tcp_retrans, "tracepoints" },
+	{ "tcp", "tcp_retransmit_synack", prog_synack, "tracepoints" },
+	{ "tcp", "tcp_receive_reset", prog_rst_rx, "tracepoints" },
+	{ "tcp", "tcp_send_reset", prog_rst_tx, "tracepoints" },
+	{ "skb", "kfree_skb", prog_kfree_skb, "tracepoints" },
+	{ "sock", "sock_rcvqueue_full", prog_rcvq_full, "tracepoints" },
+	{ "sock", "sock_exceed_buf_limit", prog_exceed_buf, "tracepoints" },
+	{ "net", "netif_receive_skb", prog_netif_rx, "latency" },
+	{ "skb", "skb_copy_datagram_iovec", prog_skb_copy, "latency" },
 };
 
 /*
@@ -371,6 +399,7 @@ int probes_build(struct engine *e, char *err, size_t errlen)
 		if (!p)
 			goto nomem;
 		p->builtin = true;
+		p->group = builtin_tps[i].group;
 		snprintf(p->cat, sizeof(p->cat), "%s", builtin_tps[i].cat);
 		snprintf(p->name, sizeof(p->name), "%s", builtin_tps[i].name);
 		p->prog = builtin_tps[i].prog(e->skel);
@@ -660,7 +689,14 @@ void probes_detach_all(struct engine *e)
 static void mark_kind(struct engine *e, bool *want, enum probe_kind kind, bool on)
 {
 	for (size_t i = 0; i < e->n_probes; i++)
-		if (e->probes[i].info.kind == kind && e->probes[i].builtin)
+		if (e->probes[i].info.kind == kind && e->probes[i].builtin && !e->probes[i].group)
+			want[i] = on;
+}
+
+static void mark_group(struct engine *e, bool *want, const char *group, bool on)
+{
+	for (size_t i = 0; i < e->n_probes; i++)
+		if (e->probes[i].group && !strcmp(e->probes[i].group, group))
 			want[i] = on;
 }
 
@@ -697,7 +733,7 @@ int probes_apply_list(struct engine *e, const char *list, char *err, size_t errl
 			if (!strcmp(w, "default")) {
 				mark_kind(e, want, PK_TC_INGRESS, on);
 				mark_kind(e, want, PK_TC_EGRESS, on);
-				mark_kind(e, want, PK_TRACEPOINT, on);
+				mark_group(e, want, "tracepoints", on);
 			} else if (!strcmp(w, "tc")) {
 				mark_kind(e, want, PK_TC_INGRESS, on);
 				mark_kind(e, want, PK_TC_EGRESS, on);
@@ -707,8 +743,8 @@ int probes_apply_list(struct engine *e, const char *list, char *err, size_t errl
 				mark_kind(e, want, PK_TC_EGRESS, on);
 			} else if (!strcmp(w, "xdp")) {
 				mark_kind(e, want, PK_XDP, on);
-			} else if (!strcmp(w, "tracepoints")) {
-				mark_kind(e, want, PK_TRACEPOINT, on);
+			} else if (!strcmp(w, "tracepoints") || !strcmp(w, "latency")) {
+				mark_group(e, want, w, on);
 			} else if (!strcmp(w, "none")) {
 				memset(want, 0, e->n_probes * sizeof(*want));
 			} else if (strchr(w, ':')) {
@@ -724,11 +760,12 @@ int probes_apply_list(struct engine *e, const char *list, char *err, size_t errl
 					explicit_[idx] = on;
 				}
 			} else {
-				snprintf(err, errlen,
-					 "unknown probe '%s' in --probes (expected default, tc, "
-					 "tc-ingress, tc-egress, xdp, tracepoints, none or "
-					 "KIND:TARGET)",
-					 w);
+				snprintf(
+				    err, errlen,
+				    "unknown probe '%s' in --probes (expected default, tc, "
+				    "tc-ingress, tc-egress, xdp, tracepoints, latency, none or "
+				    "KIND:TARGET)",
+				    w);
 				ret = -EINVAL;
 			}
 		}

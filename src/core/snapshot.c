@@ -61,5 +61,6 @@ void snapshot_put(struct snapshot *s)
 	free(s->probes);
 	free(s->flows);
 	free(s->drops);
+	free(s->tcp);
 	free(s);
 }

@@ -62,6 +62,49 @@ struct flow_row {
 	float rx_hist[PL_HIST_LEN];   /* rx bits/s, oldest first */
 	float tx_hist[PL_HIST_LEN];
 	uint32_t hist_len; /* valid samples at the end of the arrays */
+	/* TCP health (tracepoints and the ingress sequence tracking) */
+	uint32_t ssthresh, snd_wnd, rcv_wnd;
+	uint32_t ooo, dup, zero_win;
+	uint32_t resets_rx, resets_tx;
+	double handshake_ms;	      /* SYN to ESTABLISHED, < 0 unknown */
+	double duration_s;	      /* open (or first seen) to close (or now) */
+	int active;		      /* this host opened the connection */
+	float srtt_hist[PL_HIST_LEN]; /* us, oldest first; shares hist_len */
+	float cwnd_hist[PL_HIST_LEN];
+	struct {
+		char state[16];
+		uint32_t ms; /* since the connection opened */
+	} timeline[8];
+	uint32_t n_timeline;
+	uint32_t lat_hist[24]; /* kernel receive latency, log2 microseconds */
+	uint64_t lat_count;
+};
+
+struct tcp_event_row {
+	double time;
+	char kind[16]; /* "retrans", "syn", "synack", "rst-in", "rst-out" */
+	char state[16];
+	char flow[128];
+	struct flow_key key; /* ifindex 0: the socket names no interface */
+	uint32_t seq;
+	uint32_t segs;
+};
+
+#define PL_TCP_EVENTS_MAX 128
+
+struct snapshot_tcp {
+	uint64_t retrans_total; /* segments */
+	double retrans_rate;	/* segments per second */
+	uint64_t resets_rx, resets_tx;
+	uint64_t conns_opened; /* reached ESTABLISHED since start */
+	double conn_rate;      /* per second over the interval */
+	uint64_t short_lived;  /* closed within a second of opening */
+	double handshake_ms_avg;
+	struct tcp_event_row recent[PL_TCP_EVENTS_MAX]; /* newest last */
+	size_t n_recent;
+	uint64_t events_lost;
+	uint32_t lat_hist[24];
+	uint64_t lat_count;
 };
 
 struct snapshot_totals {
@@ -170,6 +213,7 @@ struct snapshot {
 	size_t n_flows;
 	struct snapshot_totals tot;
 	struct snapshot_drops *drops; /* NULL when the drop probes never ran */
+	struct snapshot_tcp *tcp;
 };
 
 struct snapshot *snapshot__new(void);
