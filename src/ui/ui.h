@@ -54,5 +54,10 @@ void ui_update(struct ui *ui, struct snapshot *snap);
 void ui_render(struct ui *ui);
 /* Puts a sentence on the status line (errors from the engine, "attached xdp:veth0"). */
 void ui_status(struct ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, shown as an error (error colour, stays longer). */
+void ui_status_err(struct ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The terminal may have changed size: call on SIGWINCH when the app takes that signal through
+ * signalfd (curses then never sees it). ui_render also checks the size on every draw. */
+void ui_resize(struct ui *ui);
 
 #endif

@@ -1,0 +1,144 @@
+/* Human units, durations, sparklines and escaping for the terminal. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ui/format.h"
+
+char *fmt_human(double v, char *buf, size_t len)
+{
+	static const char units[] = "KMGTPE";
+	int u = -1;
+
+	if (!(v >= 0) || isinf(v)) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	if (v < 999.5) {
+		if (v > 0 && v < 9.95 && v != floor(v))
+			snprintf(buf, len, "%.1f", v);
+		else
+			snprintf(buf, len, "%.0f", v);
+		return buf;
+	}
+	/* 999.96K must print as 1.0M, not 1000.0K, so compare against the rounded value */
+	do {
+		v /= 1000;
+		u++;
+	} while (v >= 999.95 && u < (int)sizeof(units) - 2);
+	snprintf(buf, len, "%.1f%c", v, units[u]);
+	return buf;
+}
+
+char *fmt_duration(double s, char *buf, size_t len)
+{
+	unsigned long t;
+
+	if (!(s >= 0)) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	t = (unsigned long)s;
+	if (t < 60)
+		snprintf(buf, len, "%lus", t);
+	else if (t < 3600)
+		snprintf(buf, len, "%lum%02lus", t / 60, t % 60);
+	else if (t < 86400)
+		snprintf(buf, len, "%luh%02lum", t / 3600, t / 60 % 60);
+	else
+		snprintf(buf, len, "%lud%02luh", t / 86400, t / 3600 % 24);
+	return buf;
+}
+
+char *fmt_usec(uint32_t us, char *buf, size_t len)
+{
+	if (!us)
+		snprintf(buf, len, "-");
+	else if (us < 1000)
+		snprintf(buf, len, "%uus", us);
+	else if (us < 1000000)
+		snprintf(buf, len, "%.1fms", us / 1000.0);
+	else
+		snprintf(buf, len, "%.2fs", us / 1e6);
+	return buf;
+}
+
+char *fmt_endpoint(const char *addr, unsigned port, int v6, char *buf, size_t len)
+{
+	snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", addr, port);
+	return buf;
+}
+
+size_t sparkline(const float *v, size_t n, size_t width, int utf8, char *out, size_t outlen)
+{
+	static const char *const blocks[8] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					       "\u2585", "\u2586", "\u2587", "\u2588" };
+	static const char ascii[8] = { '_', '.', ',', '-', '=', '+', '*', '#' };
+	size_t start = n > width ? n - width : 0, o = 0, cells = 0;
+	float max = 0;
+
+	if (!outlen)
+		return 0;
+	for (size_t i = start; i < n; i++)
+		if (v[i] > max)
+			max = v[i];
+	for (size_t pad = n - start; pad < width && o + 1 < outlen; pad++, cells++)
+		out[o++] = ' ';
+	for (size_t i = start; i < n; i++, cells++) {
+		int lvl;
+
+		if (!(v[i] > 0) || !(max > 0)) {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = ' ';
+			continue;
+		}
+		lvl = (int)(v[i] / max * 7.0f + 0.5f);
+		lvl = lvl < 0 ? 0 : lvl > 7 ? 7 : lvl;
+		if (utf8) {
+			if (o + 3 >= outlen)
+				break;
+			memcpy(out + o, blocks[lvl], 3);
+			o += 3;
+		} else {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = ascii[lvl];
+		}
+	}
+	out[o] = '\0';
+	return cells;
+}
+
+char *ui_escape(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (!dstlen)
+		return dst;
+	for (size_t i = 0; i < n && src[i]; i++) {
+		unsigned char c = (unsigned char)src[i];
+		char tmp[4];
+		size_t k = 0;
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			tmp[k++] = (char)c;
+		} else if (c == '\\') {
+			tmp[k++] = '\\';
+			tmp[k++] = '\\';
+		} else {
+			tmp[k++] = '\\';
+			tmp[k++] = 'x';
+			tmp[k++] = hex[c >> 4];
+			tmp[k++] = hex[c & 15];
+		}
+		/* never cut an escape in half: a lone backslash would be misleading */
+		if (o + k >= dstlen)
+			break;
+		memcpy(dst + o, tmp, k);
+		o += k;
+	}
+	dst[o] = '\0';
+	return dst;
+}

@@ -1,0 +1,238 @@
+/* Drill-down of one flow: every counter both ways, rate history, flags, and its live packet list. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ui/format.h"
+#include "ui/screen.h"
+
+#define DETAIL_PKTS 512
+
+struct detail_pane {
+	struct pane base;
+	struct ui_actions act; /* destroy runs without the ui: keep what it needs */
+	struct flow_row row;   /* last copy seen, kept when the flow leaves the table */
+	int gone;
+	unsigned gen;
+	int watching;
+	struct pkt_event *pkts;
+	size_t npkts;
+	size_t back; /* packet rows scrolled back from the newest */
+};
+
+static void refresh_row(struct detail_pane *p, struct ui *ui)
+{
+	const struct snapshot *s = ui->snap;
+
+	if (p->gen == ui->snap_gen || !s)
+		return;
+	p->gen = ui->snap_gen;
+	/* a linear search once per snapshot: the table is not indexed by key */
+	for (size_t i = 0; i < s->n_flows; i++) {
+		if (!memcmp(&s->flows[i].key, &p->row.key, sizeof(p->row.key))) {
+			p->row = s->flows[i];
+			p->gone = 0;
+			return;
+		}
+	}
+	p->gone = 1;
+}
+
+static void pkt_time(uint64_t ts_ns, char *buf, size_t len)
+{
+	struct timespec mono, real;
+	double age, t;
+	time_t sec;
+	struct tm tm;
+
+	/* ts is CLOCK_MONOTONIC (bpf_ktime_get_ns); shown as wall-clock time of day */
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	age = (mono.tv_sec + mono.tv_nsec / 1e9) - ts_ns / 1e9;
+	t = real.tv_sec + real.tv_nsec / 1e9 - age;
+	sec = (time_t)t;
+	localtime_r(&sec, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d.%06d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)((t - (double)sec) * 1e6));
+}
+
+static int line(struct ui *ui, const struct rect *r, int y, enum role role, const char *s)
+{
+	if (y < r->y + r->h)
+		ui_put(ui, y, r->x, r->w, role, s);
+	return y + 1;
+}
+
+static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
+{
+	struct detail_pane *p = (struct detail_pane *)pp;
+	const struct flow_row *f = &p->row;
+	int v6 = f->key.family == PL_AF_INET6, y = r->y, bottom = r->y + r->h;
+	char l[96], rm[96], esc[64], buf[512], a[16], b[16], c[16], d[16], flags[9];
+	double up = ui->snap ? ui->snap->uptime_s : 0;
+	size_t shown, first;
+
+	refresh_row(p, ui);
+	ui_escape(esc, sizeof(esc), f->local, sizeof(f->local));
+	fmt_endpoint(esc, f->key.local_port, v6, l, sizeof(l));
+	ui_escape(esc, sizeof(esc), f->remote, sizeof(f->remote));
+	fmt_endpoint(esc, f->key.remote_port, v6, rm, sizeof(rm));
+	ui_escape(esc, sizeof(esc), f->iface, sizeof(f->iface));
+	snprintf(buf, sizeof(buf), " Flow %s on %s: %s <-> %s%s", proto_name(f->key.proto), esc, l,
+		 rm, p->gone ? "   (gone from the flow table; last values)" : "");
+	y = line(ui, r, y, ROLE_TITLE, buf);
+
+	flow_flags_str(f->tcp_flags, flags);
+	ui_escape(esc, sizeof(esc), f->comm, sizeof(f->comm));
+	snprintf(buf, sizeof(buf),
+		 " state %s  srtt %s  cwnd %u  retrans %llu  drops %llu  flags %s  l7 %.8s  "
+		 "process %s%s%.0u",
+		 f->state[0] ? f->state : "-", fmt_usec(f->srtt_us, a, sizeof(a)), f->cwnd,
+		 (unsigned long long)f->retrans, (unsigned long long)f->drops,
+		 flags[0] ? flags : "-", f->l7[0] ? f->l7 : "-", esc[0] ? esc : "-",
+		 f->pid ? "/" : "", f->pid);
+	y = line(ui, r, y, ROLE_NORMAL, buf);
+	snprintf(buf, sizeof(buf), " first seen %s ago   last seen %s ago",
+		 fmt_duration(up - f->first_seen, a, sizeof(a)),
+		 fmt_duration(up - f->last_seen, b, sizeof(b)));
+	y = line(ui, r, y, ROLE_NORMAL, buf);
+	y++;
+
+	y = line(ui, r, y, ROLE_HEADER,
+		 " DIRECTION        PACKETS           BYTES      PKT/S     BIT/S");
+	snprintf(buf, sizeof(buf), " rx (in)   %14llu  %14llu  %9s %9s",
+		 (unsigned long long)f->rx_packets, (unsigned long long)f->rx_bytes,
+		 fmt_human(f->rx_pps, a, sizeof(a)), fmt_human(f->rx_bps, b, sizeof(b)));
+	y = line(ui, r, y, ROLE_RX, buf);
+	snprintf(buf, sizeof(buf), " tx (out)  %14llu  %14llu  %9s %9s",
+		 (unsigned long long)f->tx_packets, (unsigned long long)f->tx_bytes,
+		 fmt_human(f->tx_pps, c, sizeof(c)), fmt_human(f->tx_bps, d, sizeof(d)));
+	y = line(ui, r, y, ROLE_TX, buf);
+	y++;
+
+	/* rates over time, one row per direction, scaled to each row's own maximum */
+	for (int dir = 0; dir < 2 && y < bottom; dir++, y++) {
+		const float *h = dir ? f->tx_hist : f->rx_hist;
+		float max = 0;
+		int x;
+
+		for (uint32_t i = PL_HIST_LEN - f->hist_len; i < PL_HIST_LEN; i++)
+			if (h[i] > max)
+				max = h[i];
+		snprintf(buf, sizeof(buf), " %s bit/s (max %s) ", dir ? "tx" : "rx",
+			 fmt_human(max, a, sizeof(a)));
+		x = r->x + 24;
+		ui_put(ui, y, r->x, 24, dir ? ROLE_TX : ROLE_RX, buf);
+		ui_put_spark(ui, y, x, r->w - 24 > PL_HIST_LEN ? PL_HIST_LEN : r->w - 24,
+			     ROLE_SPARK, h + (PL_HIST_LEN - f->hist_len), f->hist_len);
+	}
+	y++;
+
+	if (p->watching && ui->act.flow_packets)
+		p->npkts = ui->act.flow_packets(ui->act.ctx, &f->key, p->pkts, DETAIL_PKTS);
+	snprintf(buf, sizeof(buf), " Recent packets: %zu captured%s%s", p->npkts,
+		 p->watching ? " (watching; newest last)" : " (not watching)",
+		 p->back ? "  [scrolled back: End follows]" : "");
+	y = line(ui, r, y, ROLE_TITLE, buf);
+	y = line(ui, r, y, ROLE_HEADER,
+		 " TIME             DIR  HOOK  LEN    FLAGS  SEQ         ACK         WIN");
+	if (y >= bottom)
+		return;
+	shown = (size_t)(bottom - y);
+	if (p->back + shown > p->npkts)
+		p->back = p->npkts > shown ? p->npkts - shown : 0;
+	first = p->npkts > shown + p->back ? p->npkts - shown - p->back : 0;
+	for (size_t i = first; i < p->npkts - p->back && y < bottom; i++) {
+		const struct pkt_event *e = &p->pkts[i];
+		static const char *const hooks[] = { "xdp", "tc", "tc" };
+		char t[32];
+
+		pkt_time(e->ts_ns, t, sizeof(t));
+		flow_flags_str(e->tcp_flags, flags);
+		snprintf(buf, sizeof(buf), " %s  %-3s  %-4s  %-5u  %-6s %-10u  %-10u  %u", t,
+			 e->dir ? "out" : "in", e->hook < 3 ? hooks[e->hook] : "?", e->len,
+			 flags[0] ? flags : "-", e->seq, e->ack, e->window);
+		y = line(ui, r, y, e->dir ? ROLE_TX : ROLE_RX, buf);
+	}
+}
+
+static int detail_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
+{
+	struct detail_pane *p = (struct detail_pane *)pp;
+
+	switch (act) {
+	case ACT_BACK:
+		return R_CLOSE;
+	case ACT_UP:
+		p->back++;
+		return R_HANDLED | R_REDRAW;
+	case ACT_DOWN:
+		if (p->back)
+			p->back--;
+		return R_HANDLED | R_REDRAW;
+	case ACT_PGUP:
+		p->back += 10;
+		return R_HANDLED | R_REDRAW;
+	case ACT_PGDN:
+		p->back = p->back > 10 ? p->back - 10 : 0;
+		return R_HANDLED | R_REDRAW;
+	case ACT_HOME:
+		p->back = DETAIL_PKTS;
+		return R_HANDLED | R_REDRAW;
+	case ACT_END:
+		p->back = 0;
+		return R_HANDLED | R_REDRAW;
+	case ACT_ENTER:
+		return R_HANDLED;
+	default:
+		return R_IGNORED;
+	}
+}
+
+static void detail_destroy(struct pane *pp)
+{
+	struct detail_pane *p = (struct detail_pane *)pp;
+	char err[128];
+
+	/* the watch entry costs ring buffer traffic: it lives exactly as long as the view */
+	if (p->watching && p->act.flow_watch)
+		p->act.flow_watch(p->act.ctx, &p->row.key, 0, err, sizeof(err));
+	free(p->pkts);
+	free(p);
+}
+
+static const struct pane_class detail_class = {
+	.name = "Flow",
+	.hints = "Esc|Back|Up/Dn|Scroll packets",
+	.live = 1,
+	.display = detail_display,
+	.on_key = detail_on_key,
+	.destroy = detail_destroy,
+};
+
+struct pane *detail_pane__new(struct ui *ui, const struct flow_row *row)
+{
+	struct detail_pane *p = calloc(1, sizeof(*p));
+	char err[256] = "";
+
+	if (!p)
+		return NULL;
+	p->pkts = calloc(DETAIL_PKTS, sizeof(*p->pkts));
+	if (!p->pkts) {
+		free(p);
+		return NULL;
+	}
+	p->base.cls = &detail_class;
+	p->act = ui->act;
+	p->row = *row;
+	p->gen = ui->snap_gen;
+	if (!ui->act.flow_watch) {
+		ui_status_err(ui, "packet capture is not available here");
+	} else if (ui->act.flow_watch(ui->act.ctx, &row->key, 1, err, sizeof(err))) {
+		ui_status_err(ui, "cannot watch this flow: %s", err[0] ? err : "failed");
+	} else {
+		p->watching = 1;
+	}
+	return &p->base;
+}

@@ -1,0 +1,132 @@
+/* Inside the UI: the screen manager's state, the pane object model and the drawing helpers panes use. */
+#ifndef PKTLENS_UI_SCREEN_H
+#define PKTLENS_UI_SCREEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ui/curses.h"
+#include "ui/keys.h"
+#include "ui/theme.h"
+#include "ui/ui.h"
+
+#define UI_MIN_COLS 40
+#define UI_MIN_ROWS 10
+#define UI_MAX_PANES 9
+#define UI_MAX_OVERLAYS 4
+
+/* What a pane's on_key answers, as in htop: handled, redraw, rebuild the view, close me. */
+enum reaction {
+	R_IGNORED = 0,
+	R_HANDLED = 1 << 0,
+	R_REDRAW = 1 << 1,
+	R_RESCAN = 1 << 2,
+	R_CLOSE = 1 << 3, /* overlays: pop and destroy */
+};
+
+struct rect {
+	int y, x, h, w;
+};
+
+struct pane;
+
+/* A pane "class": one static instance per kind of pane; objects embed struct pane first. */
+struct pane_class {
+	const char *name;  /* tab title */
+	const char *hints; /* pane keys for the bottom bar: "Enter|Details" pairs, '|' between */
+	int live;	   /* shows data that changes between snapshots: redraw on every render */
+	void (*display)(struct pane *p, struct ui *ui, const struct rect *r);
+	int (*on_key)(struct pane *p, struct ui *ui, enum ui_action act, int key);
+	/* optional: mouse click at screen y, x inside the pane's last rect */
+	int (*on_click)(struct pane *p, struct ui *ui, int y, int x);
+	/* optional: the search/filter prompt changed the text; NULL means the pane has no filter */
+	void (*set_filter)(struct pane *p, struct ui *ui, const char *text);
+	const char *(*get_filter)(struct pane *p);
+	/* optional: one line for the tab row's right side ("sort rx bps v  12/340 flows") */
+	void (*info)(struct pane *p, struct ui *ui, char *buf, size_t len);
+	void (*destroy)(struct pane *p);
+};
+
+struct pane {
+	const struct pane_class *cls;
+	struct rect r; /* where it was drawn last, for mouse clicks */
+};
+
+/* The pane table: adding a pane is one file with a constructor plus one line in panes.c. */
+struct pane_entry {
+	struct pane *(*create)(struct ui *ui);
+};
+extern const struct pane_entry pane_table[];
+extern const size_t pane_table_len;
+
+struct pane *flows_pane__new(struct ui *ui);
+struct pane *probes_pane__new(struct ui *ui);
+/* Overlays (not tabs). */
+struct pane *detail_pane__new(struct ui *ui, const struct flow_row *row);
+struct pane *help_pane__new(struct ui *ui);
+
+/* A scrollable list: selection and first visible row. */
+struct list_state {
+	size_t sel, top, n;
+	int page; /* visible rows at the last draw */
+};
+/* Moves for ACT_UP..ACT_END; returns R_HANDLED|R_REDRAW or R_IGNORED. */
+int list_move(struct list_state *ls, enum ui_action act);
+/* Clamps sel to n and scrolls top so that sel is visible in h rows. */
+void list_fit(struct list_state *ls, int h);
+
+enum prompt_kind { PROMPT_NONE = 0, PROMPT_SEARCH, PROMPT_FILTER, PROMPT_ADD };
+
+struct prompt {
+	enum prompt_kind kind;
+	char label[64];
+	char buf[256];
+	size_t len;
+	char saved[256]; /* the filter before a search, restored by Esc */
+	struct pane *target;
+	char cands[256]; /* completion candidates shown above the prompt */
+};
+
+struct ui {
+	struct ui_opts opts;
+	struct ui_actions act;
+	char theme_dir[PATH_MAX];
+	struct theme theme;
+	attr_t attr[ROLE_MAX];
+	short pair[ROLE_MAX];
+	int utf8;
+	int color_init, color_ok, default_ok;
+	int live; /* curses owns the terminal */
+
+	struct snapshot *snap;
+	unsigned snap_gen; /* bumps on every new snapshot so panes know to rebuild their views */
+	int paused;
+	double interval_s;
+
+	struct pane *panes[UI_MAX_PANES];
+	size_t n_panes, cur;
+	struct pane *overlay[UI_MAX_OVERLAYS];
+	size_t n_overlay;
+	int tab_x[UI_MAX_PANES][2]; /* tab columns, for clicks */
+
+	struct prompt prompt;
+	char status[256];
+	int status_err, status_shown;
+	double status_until;
+	int dirty;
+};
+
+attr_t ui_attr(struct ui *ui, enum role r);
+/* Text clipped or padded to exactly w cells at (y, x). */
+void ui_put(struct ui *ui, int y, int x, int w, enum role r, const char *s);
+/* Right-aligned variant. */
+void ui_put_right(struct ui *ui, int y, int x, int w, enum role r, const char *s);
+/* A sparkline of w cells. */
+void ui_put_spark(struct ui *ui, int y, int x, int w, enum role r, const float *v, size_t n);
+/* Opens the one-line prompt; on Enter/Esc the screen calls back the target pane or the action. */
+void ui_prompt_open(struct ui *ui, enum prompt_kind kind, const char *label, const char *init,
+		    struct pane *target);
+void ui_push_overlay(struct ui *ui, struct pane *p);
+double ui_now(void); /* CLOCK_MONOTONIC seconds */
+
+#endif

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# TUI probe toggling under tmux: detach tc-ingress (state changes, run count stops), attach it again (resumes).
+set -u
+TEST_NAME=tui-probe-toggle
+. "$(dirname "$0")/lib.sh"
+
+tui_require
+cleanup_init
+make_tmpdir
+netns_pair 203
+tui_traffic 100
+tui_start 120 40 -n "$NS_A" -i "$IF_A" --interval 0.5
+
+tui_keys 2
+tui_wait "tc-ingress"
+tui_keys f
+tui_type "tc-ingress:$IF_A"
+tui_keys Enter
+tui_wait_re "^tc-ingress +$IF_A +attached"
+
+# RUNS, the fourth column of the probe's row
+runs() {
+	tui_line "tc-ingress    $IF_A" | awk '{print $4}'
+}
+
+tui_keys Space
+tui_wait_re "^tc-ingress +$IF_A +detached" 5
+sleep 1
+a=$(runs)
+sleep 2
+b=$(runs)
+[ "$a" = "$b" ] || fail "run count moved while detached ($a -> $b)"
+ip netns exec "$NS_A" tc filter show dev "$IF_A" ingress | grep -q bpf &&
+	fail "tc ingress filter still present while detached"
+
+tui_keys Space
+tui_wait_re "^tc-ingress +$IF_A +attached" 5
+ip netns exec "$NS_A" tc filter show dev "$IF_A" ingress | grep -q bpf ||
+	fail "tc ingress filter missing after re-attach"
+sleep 2
+c=$(runs)
+[ "$c" != "$b" ] || fail "run count did not resume after attach ($b -> $c)"
+
+tui_quit
+log "ok (runs $a = $b while detached, $c after)"
+exit 0
