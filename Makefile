@@ -94,7 +94,7 @@ test: deps all unit
 	$(Q)tests/run.sh
 
 check: format-check
-	$(Q)! grep -rlE '#include *[<"](n?curses|panel|menu)\.h' src | grep -v '^src/ui/' || \
+	$(Q)! grep -rlE '#include *[<"](n?cursesw?/)?(n?curses|panel|menu)\.h' src | grep -v '^src/ui/' || \
 		{ echo "curses included outside src/ui" >&2; exit 1; }
 	$(Q)! grep -rlE '#include *[<"]bpf/' src/ui || { echo "libbpf included in src/ui" >&2; exit 1; }
 

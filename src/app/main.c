@@ -29,6 +29,7 @@ struct app {
 	struct ui *ui;
 	int timer_fd;
 	double interval_s;
+	bool refresh_now; /* an action changed probes: show it without waiting a tick */
 };
 
 static struct app *the_app;
@@ -61,11 +62,15 @@ static int set_timer(int fd, double s)
 /* UI actions, carried out by the engine. */
 static int act_toggle(void *ctx, const char *id, char *err, size_t errlen)
 {
-	return engine_probe_toggle(((struct app *)ctx)->eng, id, err, errlen);
+	struct app *a = ctx;
+	a->refresh_now = true;
+	return engine_probe_toggle(a->eng, id, err, errlen);
 }
 static int act_add(void *ctx, const char *spec, char *err, size_t errlen)
 {
-	return engine_probe_add(((struct app *)ctx)->eng, spec, err, errlen);
+	struct app *a = ctx;
+	a->refresh_now = true;
+	return engine_probe_add(a->eng, spec, err, errlen);
 }
 static int act_watch(void *ctx, const struct flow_key *k, int on, char *err, size_t errlen)
 {
@@ -132,8 +137,14 @@ static int run_loop(struct app *a)
 		struct epoll_event evs[8];
 		int n = epoll_wait(ep, evs, 8, -1);
 		if (n < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR) {
+				/* SIGWINCH: redraw at the new size now, not at the next tick */
+				if (a->ui) {
+					ui_resize(a->ui);
+					ui_render(a->ui);
+				}
 				continue;
+			}
 			ret = 1;
 			break;
 		}
@@ -166,10 +177,18 @@ static int run_loop(struct app *a)
 			} else if (fd == rb_fd) {
 				engine_poll_events(a->eng);
 			} else if (fd == STDIN_FILENO && a->ui) {
-				if (ui_handle_input(a->ui))
+				if (ui_handle_input(a->ui)) {
 					done = true;
-				else
-					ui_render(a->ui);
+					break;
+				}
+				if (a->refresh_now) {
+					a->refresh_now = false;
+					s = engine_refresh(a->eng);
+					if (s)
+						ui_update(a->ui, s);
+					snapshot_put(s);
+				}
+				ui_render(a->ui);
 			}
 		}
 	}

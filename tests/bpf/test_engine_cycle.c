@@ -92,9 +92,8 @@ static void test_attach_detach_100(void **state)
 	/* An operator-added tracepoint joins the cycle too. */
 	assert_int_equal(engine_probe_add(e, "tracepoint:net:netif_receive_skb", err, sizeof(err)),
 			 0);
-	assert_int_equal(engine_probe_toggle(e, "tracepoint:net:netif_receive_skb", err,
-					     sizeof(err)),
-			 0);
+	assert_int_equal(
+	    engine_probe_toggle(e, "tracepoint:net:netif_receive_skb", err, sizeof(err)), 0);
 
 	struct snapshot *s = engine_refresh(e);
 	assert_non_null(s);
