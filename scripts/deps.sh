@@ -4,7 +4,7 @@ set -eu
 pkgs=(
 	make clang llvm libbpf-dev libelf-dev zlib1g-dev libncurses-dev pkg-config
 	bpftool libcmocka-dev libpcap-dev
-	iproute2 nftables tmux tshark python3 curl iperf3 procps jq
+	iproute2 nftables ethtool tmux tshark python3 curl iperf3 procps jq
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
@@ -438,9 +439,16 @@ static int prog_name_of_id(__u32 id, char *name, size_t len)
 	return 0;
 }
 
-/* Another live pktlens (not us): its filters are not stale. */
+/*
+ * Another live pktlens in our network namespace (not us): its filters are
+ * not stale. One in another namespace cannot own filters on our interfaces,
+ * so it does not count.
+ */
 static int other_pktlens_pid(void)
 {
+	struct stat self;
+	if (stat("/proc/self/ns/net", &self))
+		return 0;
 	DIR *d = opendir("/proc");
 	if (!d)
 		return 0;
@@ -455,9 +463,12 @@ static int other_pktlens_pid(void)
 		FILE *f = fopen(path, "r");
 		if (!f)
 			continue;
-		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "pktlens\n"))
-			found = pid;
+		bool named = fgets(comm, sizeof(comm), f) && !strcmp(comm, "pktlens\n");
 		fclose(f);
+		struct stat ns;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+		if (named && !stat(path, &ns) && ns.st_ino == self.st_ino && ns.st_dev == self.st_dev)
+			found = pid;
 	}
 	closedir(d);
 	return found;
