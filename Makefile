@@ -44,7 +44,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 # Keep BPF objects and skeletons: they are chained intermediates of the test and bench binaries.
 .SECONDARY:
 
-.PHONY: all deps test unit check format format-check demo bench clean
+.PHONY: all deps test unit check format format-check demo bench vmtest clean
 all: $(BUILD)/pktlens
 
 deps:
@@ -109,6 +109,10 @@ demo: deps all
 
 bench: deps all $(BENCH_BINS)
 	$(Q)scripts/bench.sh
+
+# Debian's stock kernel under qemu: kprobe, kretprobe and uprobe tests where the kernel has them.
+vmtest: all
+	$(Q)scripts/vmtest.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -2,6 +2,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 
 #include "xdp/flows.bpf.h"
 #include "tc/flows.bpf.h"
@@ -9,5 +10,10 @@
 #include "tracepoint/adhoc.bpf.h"
 #include "tracepoint/drops.bpf.h"
 #include "tracepoint/latency.bpf.h"
+#include "tracepoint/funclat.bpf.h"
+#include "tracepoint/ssl.bpf.h"
+#include "tracepoint/procs.bpf.h"
+#include "tracepoint/tcp_fexit.bpf.h"
+#include "kprobe/rxlat.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -5,6 +5,7 @@ pkgs=(
 	make clang llvm libbpf-dev libelf-dev zlib1g-dev libncurses-dev pkg-config
 	bpftool libcmocka-dev libpcap-dev
 	iproute2 nftables ethtool tmux tshark python3 curl iperf3 procps jq
+	dnsmasq-base bind9-dnsutils openssl qemu-system-x86 busybox-static cpio libc6-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -4,6 +4,7 @@
 
 #include "lib/parse.h"
 #include "lib/maps.bpf.h"
+#include "lib/l7.bpf.h"
 
 static __always_inline int pl_bucket(const struct pl_pkt *p)
 {
@@ -99,8 +100,9 @@ static __always_inline void pl_track_seq(struct flow_val *v, const struct pl_pkt
  * flow values are shared, so they take atomics.
  * Returns the malformed kind so that tc can retry after pulling headers.
  */
-static __always_inline int pl_account(const void *data, const void *data_end, __u32 ifindex,
-				      __u32 len, __u32 segs, int dir, int hook, int final)
+static __always_inline int pl_account(void *ctx, const void *data, const void *data_end,
+				      __u32 ifindex, __u32 len, __u32 segs, int dir, int hook,
+				      int final)
 {
 	struct pl_counters *c = pl_counters_get();
 	if (!c)
@@ -175,6 +177,8 @@ static __always_inline int pl_account(const void *data, const void *data_end, __
 		pl_track_seq(v, &p);
 	if (watch_count)
 		pl_emit(&key, &p, now, len, dir, hook, c);
+	if (p.has_ports)
+		pl_l7_packet(ctx, hook << 4 | dir, &key, &p, now);
 	return PL_M_NONE;
 }
 

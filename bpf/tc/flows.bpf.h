@@ -11,7 +11,7 @@
 static __always_inline void pl_tc_account(struct __sk_buff *skb, int dir, int hook)
 {
 	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
-	int m = pl_account((void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex,
+	int m = pl_account(skb, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex,
 			   skb->len, segs, dir, hook, 0);
 	if (m == PL_M_NONE)
 		return;
@@ -24,8 +24,8 @@ static __always_inline void pl_tc_account(struct __sk_buff *skb, int dir, int ho
 	}
 	/* Keeps clang from reusing ctx+offset pointers, which the verifier rejects. */
 	asm volatile("" : "+r"(skb));
-	pl_account((void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex, skb->len,
-		   segs, dir, hook, 1);
+	pl_account(skb, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex,
+		   skb->len, segs, dir, hook, 1);
 }
 
 SEC("tc")

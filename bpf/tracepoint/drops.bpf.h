@@ -50,41 +50,25 @@ static __always_inline int pl_net_ok(const struct net_device *dev, const struct 
 	return ino == netns_ino;
 }
 
-SEC("tracepoint/skb/kfree_skb")
-int tp_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
+static __always_inline int pl_kfree(const struct sk_buff *skb, __u64 location, __u32 reason,
+				    __u16 protocol, const struct sock *rx_sk,
+				    struct drop_counters *dc)
 {
-	/* Kernels before 5.17 have no reason field: every drop is then NOT_SPECIFIED (2). */
-	__u32 reason = 2;
-	if (bpf_core_field_exists(ctx->reason))
-		reason = BPF_CORE_READ(ctx, reason);
-	struct drop_counters *dc = pl_drop_stats();
-	/*
-	 * On kernels with drop reasons, consume_skb() fires skb:consume_skb and
-	 * kfree_skb fires only for drops; a reason of SKB_CONSUMED (1) or
-	 * NOT_DROPPED_YET (0) still means "not a drop" where a kernel passes it.
-	 */
-	if (reason <= 1) {
-		if (dc)
-			dc->consumed_ignored++;
-		return 0;
-	}
-	const struct sk_buff *skb = ctx->skbaddr;
 	const struct net_device *dev = BPF_CORE_READ(skb, dev);
-	const struct sock *rx_sk = NULL;
-	if (bpf_core_field_exists(ctx->rx_sk))
-		rx_sk = BPF_CORE_READ(ctx, rx_sk);
+	if (!rx_sk)
+		rx_sk = BPF_CORE_READ(skb, sk);
 	if (!pl_net_ok(dev, rx_sk))
 		return 0;
 
 	struct drop_key dk;
 	__builtin_memset(&dk, 0, sizeof(dk));
-	dk.location = (__u64)ctx->location;
+	dk.location = location;
 	dk.reason = reason;
-	dk.protocol = ctx->protocol;
+	dk.protocol = protocol;
 	dk.ifindex = pl_skb_ifindex(skb, dev);
 
 	struct flow_key fk;
-	int have_flow = pl_skb_flow(skb, ctx->protocol, dk.ifindex, &fk) == 0;
+	int have_flow = pl_skb_flow(skb, protocol, dk.ifindex, &fk) == 0;
 	if (have_flow)
 		dk.l4proto = fk.proto;
 
@@ -125,10 +109,51 @@ int tp_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 		__builtin_memset(&e->flow, 0, sizeof(e->flow));
 	e->reason = reason;
 	e->len = BPF_CORE_READ(skb, len);
-	e->protocol = ctx->protocol;
+	e->protocol = protocol;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+SEC("tracepoint/skb/kfree_skb")
+int tp_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
+{
+	/* Kernels before 5.17 have no reason field: every drop is then NOT_SPECIFIED (2). */
+	__u32 reason = 2;
+	if (bpf_core_field_exists(ctx->reason))
+		reason = BPF_CORE_READ(ctx, reason);
+	struct drop_counters *dc = pl_drop_stats();
+	/*
+	 * On kernels with drop reasons, consume_skb() fires skb:consume_skb and
+	 * kfree_skb fires only for drops; a reason of SKB_CONSUMED (1) or
+	 * NOT_DROPPED_YET (0) still means "not a drop" where a kernel passes it.
+	 */
+	if (reason <= 1) {
+		if (dc)
+			dc->consumed_ignored++;
+		return 0;
+	}
+	const struct sock *rx_sk = NULL;
+	if (bpf_core_field_exists(ctx->rx_sk))
+		rx_sk = BPF_CORE_READ(ctx, rx_sk);
+	return pl_kfree(ctx->skbaddr, (__u64)ctx->location, reason, ctx->protocol, rx_sk, dc);
+}
+
+/*
+ * Raw tracepoint variant (see raw_tcp_retransmit for why): the drop counts
+ * must equal the kernel's own counters even while other BPF programs run.
+ */
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(raw_kfree_skb, const struct sk_buff *skb, void *location, int reason)
+{
+	struct drop_counters *dc = pl_drop_stats();
+	if (reason <= 1) {
+		if (dc)
+			dc->consumed_ignored++;
+		return 0;
+	}
+	__u16 protocol = pl_ntohs(BPF_CORE_READ(skb, protocol));
+	return pl_kfree(skb, (__u64)location, (__u32)reason, protocol, NULL, dc);
 }
 
 /* These two fire in the context of whoever queued the packet, so only counts are honest. */

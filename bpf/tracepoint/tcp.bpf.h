@@ -160,7 +160,8 @@ int tp_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 SEC("tracepoint/tcp/tcp_probe")
 int tp_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 {
-	if (!pl_sk_in_netns(ctx->skaddr))
+	/* Older kernels' tcp_probe has no skaddr: -n cannot filter it there, so all count. */
+	if (bpf_core_field_exists(ctx->skaddr) && !pl_sk_in_netns(ctx->skaddr))
 		return 0;
 	struct sock_key k;
 	const __u8 *s = ctx->saddr, *d = ctx->daddr;
@@ -180,29 +181,38 @@ int tp_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 }
 
 /*
+ * Kernels before tcp_retransmit_skb got its own event (with err) record it
+ * as the tcp_event_sk_skb class: same fields under another type name, which
+ * this flavour matches by CO-RE (the ___pl suffix is ignored).
+ */
+struct trace_event_raw_tcp_event_sk_skb___pl {
+	struct trace_entry ent;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+} __attribute__((preserve_access_index));
+
+/*
  * TcpRetransSegs grows by tcp_skb_pcount() of each successfully
  * retransmitted skb, so the segments come from the skb's control block and
  * a failed attempt (err != 0) adds none.
  */
-SEC("tracepoint/tcp/tcp_retransmit_skb")
-int tp_tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+static __always_inline int pl_tcp_retransmit(const struct sock_key *k, const struct sk_buff *skb,
+					     int state, int err)
 {
-	if (!pl_sk_in_netns(ctx->skaddr))
-		return 0;
-	struct sock_key k;
-	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
-			ctx->sport, ctx->dport))
-		return 0;
-	int err = 0;
-	if (bpf_core_field_exists(ctx->err))
-		err = BPF_CORE_READ(ctx, err);
-	const struct sk_buff *skb = ctx->skbaddr;
 	struct tcp_skb_cb *cb = (void *)skb->cb;
 	__u32 seq = BPF_CORE_READ(cb, seq);
 	__u16 segs = BPF_CORE_READ(cb, tcp_gso_segs);
 	if (!segs)
 		segs = 1;
-	struct sock_val *v = pl_sock_get(&k);
+	struct sock_val *v = pl_sock_get(k);
 	if (v) {
 		if (!err)
 			__sync_fetch_and_add(&v->retrans, segs);
@@ -212,9 +222,75 @@ int tp_tcp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	if (tc && !err)
 		tc->retrans_segs += segs;
 	if (!err)
-		pl_tcp_event(&k, ctx->state == PL_TCP_SYN_SENT ? PL_TE_RETRANS_SYN : PL_TE_RETRANS,
-			     ctx->state, seq, segs);
+		pl_tcp_event(k, state == PL_TCP_SYN_SENT ? PL_TE_RETRANS_SYN : PL_TE_RETRANS, state,
+			     seq, segs);
 	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int tp_tcp_retransmit(void *raw)
+{
+	struct sock_key k;
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
+		struct trace_event_raw_tcp_retransmit_skb *ctx = raw;
+		if (!pl_sk_in_netns(ctx->skaddr))
+			return 0;
+		if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6,
+				ctx->daddr_v6, ctx->sport, ctx->dport))
+			return 0;
+		int err = 0;
+		if (bpf_core_field_exists(ctx->err))
+			err = BPF_CORE_READ(ctx, err);
+		return pl_tcp_retransmit(&k, ctx->skbaddr, ctx->state, err);
+	}
+	struct trace_event_raw_tcp_event_sk_skb___pl *ctx = raw;
+	if (!pl_sk_in_netns(ctx->skaddr))
+		return 0;
+	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
+			ctx->sport, ctx->dport))
+		return 0;
+	return pl_tcp_retransmit(&k, ctx->skbaddr, ctx->state, 0);
+}
+
+/* The socket's own view of a TCP connection, read from struct sock (raw tracepoints). */
+static __always_inline int pl_sock_key_sk(struct sock_key *k, const struct sock *sk)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == PL_AF_INET_KERNEL) {
+		k->family = PL_AF_INET;
+		/* explicit sizes: BPF_CORE_READ_INTO would copy sizeof(*k->local), one byte */
+		bpf_core_read(k->local, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(k->remote, 4, &sk->__sk_common.skc_daddr);
+	} else if (family == PL_AF_INET6_KERNEL) {
+		k->family = PL_AF_INET6;
+		bpf_core_read(k->local, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(k->remote, 16, &sk->__sk_common.skc_v6_daddr);
+	} else {
+		return -1;
+	}
+	k->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	k->remote_port = pl_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	return 0;
+}
+
+/*
+ * The same event as a raw tracepoint. Classic tracepoint programs are
+ * skipped whenever any other kprobe/tracepoint BPF program is running on
+ * the CPU (the kernel's global bpf_prog_active guard: a softirq retransmit
+ * that interrupts a syscall tracepoint program is lost, visible only as
+ * recursion_misses). Raw tracepoints only refuse to nest in themselves, so
+ * counts stay exact. Chosen where the tracepoint has its err argument.
+ */
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(raw_tcp_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	if (!pl_sk_in_netns(sk))
+		return 0;
+	struct sock_key k;
+	if (pl_sock_key_sk(&k, sk))
+		return 0;
+	return pl_tcp_retransmit(&k, skb, BPF_CORE_READ(sk, __sk_common.skc_state), err);
 }
 
 /* A SYN-ACK resent by a listener (request socket): also one TcpRetransSegs. */
@@ -260,18 +336,43 @@ int tp_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 	return 0;
 }
 
+static __always_inline int pl_tcp_send_reset(const void *sk, const struct sock_key *k, int state)
+{
+	/* Without a socket, only an attached netns filter can't be checked: count all then. */
+	struct sock_val *v = sk ? pl_sock_get(k) : bpf_map_lookup_elem(&socks, k);
+	if (v)
+		__sync_fetch_and_add(&v->resets_tx, 1);
+	struct tcp_counters *tc = pl_tcp_stats();
+	if (tc)
+		tc->resets_tx++;
+	pl_tcp_event(k, PL_TE_RESET_TX, state, 0, 1);
+	return 0;
+}
+
 /*
  * tcp_send_reset may have no socket (a RST for a closed port): the addresses
  * then come from the offending skb, already swapped to the reset's view, in
- * saddr/daddr as sockaddrs like tcp_probe's.
+ * saddr/daddr as sockaddrs like tcp_probe's. Older kernels record it as the
+ * tcp_event_sk_skb class (always with a socket, plain address fields).
  */
 SEC("tracepoint/tcp/tcp_send_reset")
-int tp_tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+int tp_tcp_send_reset(void *raw)
 {
+	struct sock_key k;
+	if (!bpf_core_type_exists(struct trace_event_raw_tcp_send_reset)) {
+		struct trace_event_raw_tcp_event_sk_skb___pl *old = raw;
+		const void *osk = old->skaddr;
+		if (osk && !pl_sk_in_netns(osk))
+			return 0;
+		if (pl_sock_key(&k, old->family, old->saddr, old->daddr, old->saddr_v6,
+				old->daddr_v6, old->sport, old->dport))
+			return 0;
+		return pl_tcp_send_reset(osk, &k, old->state);
+	}
+	struct trace_event_raw_tcp_send_reset *ctx = raw;
 	const void *sk = ctx->skaddr;
 	if (sk && !pl_sk_in_netns(sk))
 		return 0;
-	struct sock_key k;
 	struct sockaddr_in6 sa;
 	__builtin_memset(&sa, 0, sizeof(sa));
 	bpf_probe_read_kernel(&sa, sizeof(sa), ctx->saddr);
@@ -282,15 +383,7 @@ int tp_tcp_send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 	bpf_probe_read_kernel(&dport, 2, d + 2);
 	if (pl_sock_key(&k, family, s + 4, d + 4, s + 8, d + 8, pl_ntohs(sport), pl_ntohs(dport)))
 		return 0;
-	/* Without a socket, only an attached netns filter can't be checked: count all then. */
-	struct sock_val *v = sk ? pl_sock_get(&k) : bpf_map_lookup_elem(&socks, &k);
-	if (v)
-		__sync_fetch_and_add(&v->resets_tx, 1);
-	struct tcp_counters *tc = pl_tcp_stats();
-	if (tc)
-		tc->resets_tx++;
-	pl_tcp_event(&k, PL_TE_RESET_TX, ctx->state, 0, 1);
-	return 0;
+	return pl_tcp_send_reset(sk, &k, ctx->state);
 }
 
 #endif

@@ -10,8 +10,8 @@ int xdp_flows(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
-	pl_account(data, data_end, ctx->ingress_ifindex, (__u32)(data_end - data), 1, PL_DIR_RX,
-		   PL_HOOK_XDP, 1);
+	pl_account(ctx, data, data_end, ctx->ingress_ifindex, (__u32)(data_end - data), 1,
+		   PL_DIR_RX, PL_HOOK_XDP, 1);
 	return XDP_PASS;
 }
 

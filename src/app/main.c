@@ -86,6 +86,12 @@ static void act_interval(void *ctx, double s)
 	a->interval_s = s;
 	set_timer(a->timer_fd, s);
 }
+static int act_slow_ms(void *ctx, double ms, char *err, size_t errlen)
+{
+	struct app *a = ctx;
+	a->refresh_now = true;
+	return engine_set_slow_ms(a->eng, ms, err, errlen);
+}
 static size_t act_complete(void *ctx, const char *prefix, char out[][64], size_t max)
 {
 	return engine_complete(((struct app *)ctx)->eng, prefix, out, max);
@@ -301,6 +307,7 @@ int main(int argc, char **argv)
 					  .flow_watch = act_watch,
 					  .flow_packets = act_packets,
 					  .set_interval = act_interval,
+					  .set_slow_ms = act_slow_ms,
 					  .complete = act_complete };
 		app.ui = ui__new(&uo, &act, err, sizeof(err));
 		if (!app.ui) {

@@ -8,7 +8,7 @@
 
 #include "app/options.h"
 
-enum opt_type { OT_FLAG, OT_STR, OT_SECONDS, OT_UINT, OT_IFACE };
+enum opt_type { OT_FLAG, OT_STR, OT_SECONDS, OT_MS, OT_UINT, OT_IFACE };
 
 struct opt_def {
 	const char *name;
@@ -37,6 +37,8 @@ static const struct opt_def defs[] = {
 	{ "flows", 'F', OT_UINT, OFF(eng.flow_entries), "N", "flow table size (default 65536)" },
 	{ "idle", 'A', OT_SECONDS, OFF(eng.idle_timeout_s), "SEC",
 	  "forget flows idle this long (default 300, 0 = never)" },
+	{ "slow-ms", 'S', OT_MS, OFF(eng.slow_ms), "MS",
+	  "HTTP requests at least this slow go to the slow list (default 200)" },
 	{ "json", 'j', OT_FLAG, OFF(json), NULL, "headless: one JSON object per interval" },
 	{ "list-probes", 'L', OT_FLAG, OFF(list_probes), NULL,
 	  "print every probe with its state and exit" },
@@ -136,6 +138,21 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 				return -1;
 			}
 			break;
+		case OT_MS: {
+			char *end;
+			errno = 0;
+			double v = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(v >= PL_SLOW_MS_MIN) ||
+			    v > PL_SLOW_MS_MAX) {
+				snprintf(err, errlen,
+					 "--%s: '%s' is not a number of milliseconds between %d "
+					 "and %d",
+					 d->name, optarg, PL_SLOW_MS_MIN, PL_SLOW_MS_MAX);
+				return -1;
+			}
+			*(double *)field = v;
+			break;
+		}
 		case OT_UINT: {
 			char *end;
 			errno = 0;

@@ -1,5 +1,6 @@
 /* The engine: loads the BPF object, reads its maps in batches, keeps flows, and builds snapshots. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -15,7 +16,9 @@
 
 #include "core/internal.h"
 #include "shared/tcp.h"
+#include "shared/funclat.h"
 #include "core/log.h"
+#include "core/tracefs_events.h"
 
 /* The live engine, for the crash path that must still remove tc filters. */
 static struct engine *live_engine;
@@ -92,6 +95,30 @@ static int handle_tcp_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static int handle_l7_event(void *ctx, void *data, size_t len)
+{
+	struct engine *e = ctx;
+	l7_model_event(e->l7, data, len, e->start_mono_ns);
+	return 0;
+}
+
+static void read_l7_counters(struct engine *e, struct l7_counters *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 zero = 0;
+	memset(sum, 0, sizeof(*sum));
+	struct l7_counters *pc = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*pc)) : NULL;
+	if (pc && !bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.l7_stats), &zero, pc)) {
+		for (int c = 0; c < ncpu; c++) {
+			sum->events += pc[c].events;
+			sum->events_lost += pc[c].events_lost;
+			sum->ssl_calls += pc[c].ssl_calls;
+			sum->ssl_lost += pc[c].ssl_lost;
+		}
+	}
+	free(pc);
+}
+
 static int handle_drop_event(void *ctx, void *data, size_t len)
 {
 	struct engine *e = ctx;
@@ -155,6 +182,7 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	if (btf_enum_load(&e->tcp_states, NULL, "TCP_ESTABLISHED", "TCP_"))
 		pr_warn("TCP state names not found in the kernel's BTF");
 
+reopen:
 	e->skel = pktlens_bpf__open();
 	if (!e->skel) {
 		snprintf(err, errlen, "opening the BPF object failed: %s", strerror(errno));
@@ -162,9 +190,27 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	}
 	bpf_map__set_max_entries(e->skel->maps.flows, opts->flow_entries);
 	e->skel->rodata->netns_ino = opts->netns ? e->netns_ino : 0;
-	if (!e->feat.kprobe_prog)
+	if (!e->feat.kprobe_prog) {
 		bpf_program__set_autoload(e->skel->progs.probe_adhoc_count, false);
+		/* the SSL uprobes are kprobe-type programs too */
+		bpf_program__set_autoload(e->skel->progs.uprobe_ssl_rw, false);
+		bpf_program__set_autoload(e->skel->progs.uprobe_ssl_rw_ex, false);
+		bpf_program__set_autoload(e->skel->progs.uretprobe_ssl_write, false);
+		bpf_program__set_autoload(e->skel->progs.uretprobe_ssl_read, false);
+	}
+	probes_set_autoload(e);
 	int ret = pktlens_bpf__load(e->skel);
+	if (ret && e->feat.fexit) {
+		/* The probe's empty fexit loaded but ours did not: fall back to the tracepoints. */
+		pr_warn("fexit variants did not load (%s); using the tracepoint versions",
+			strerror(-ret));
+		pktlens_bpf__destroy(e->skel);
+		e->skel = NULL;
+		e->feat.fexit = false;
+		snprintf(e->feat.fexit_why, sizeof(e->feat.fexit_why),
+			 "pktlens' fexit programs did not load");
+		goto reopen;
+	}
 	if (ret) {
 		snprintf(err, errlen,
 			 "the kernel refused pktlens' BPF programs (%s); run with PKTLENS_DEBUG=1 "
@@ -176,7 +222,13 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 		goto fail;
 	e->drops = drops_model__new(NULL, NULL);
 	e->tcp = tcp_model__new(&e->tcp_states);
-	if (!e->drops || !e->tcp) {
+	/* --slow-ms, else PKTLENS_SLOW_MS (older scripts), else the model's default */
+	double slow_ms = opts->slow_ms;
+	if (slow_ms <= 0 && getenv("PKTLENS_SLOW_MS"))
+		slow_ms = atof(getenv("PKTLENS_SLOW_MS"));
+	e->l7 = l7_model__new(slow_ms);
+	e->procs = proc_model__new(&e->tcp_states, opts->netns ? e->netns_ino : 0);
+	if (!e->drops || !e->tcp || !e->procs || !e->l7) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -184,11 +236,13 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 		return e;
 
 	probes_remove_stale(e);
+	legacy_events_cleanup();
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), handle_event, e, NULL);
 	if (e->rb &&
 	    (ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.drop_events), handle_drop_event,
 			      e) ||
-	     ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.tcp_events), handle_tcp_event, e))) {
+	     ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.tcp_events), handle_tcp_event, e) ||
+	     ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.l7_events), handle_l7_event, e))) {
 		ring_buffer__free(e->rb);
 		e->rb = NULL;
 	}
@@ -219,6 +273,7 @@ void engine__free(struct engine *e)
 		probes_detach_all(e);
 	if (live_engine == e)
 		live_engine = NULL;
+	legacy_events_unmark();
 	ring_buffer__free(e->rb);
 	if (e->stats_fd >= 0)
 		close(e->stats_fd);
@@ -231,6 +286,8 @@ void engine__free(struct engine *e)
 	pfilter__free(e->filter);
 	drops_model__free(e->drops);
 	tcp_model__free(e->tcp);
+	l7_model__free(e->l7);
+	proc_model__free(e->procs);
 	free(e);
 }
 
@@ -324,6 +381,38 @@ static const char *iface_name(struct engine *e, uint32_t ifindex, char *buf)
 	return buf;
 }
 
+/* Sums the funclat histograms of one pair (one per process for uprobes) into a probe row. */
+static void fill_latency(struct engine *e, uint64_t cookie, struct probe_info *pi)
+{
+	int fd = bpf_map__fd(e->skel->maps.funclat_hist);
+	struct funclat_key k, next, *prev = NULL;
+	struct lat_hist h;
+	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (k.cookie != cookie || bpf_map_lookup_elem(fd, &k, &h))
+			continue;
+		uint64_t n = 0;
+		for (int b = 0; b < PL_LAT_BUCKETS; b++) {
+			pi->lat_hist[b] += h.bucket[b];
+			n += h.bucket[b];
+		}
+		pi->lat_count += n;
+		if (!k.tgid)
+			continue;
+		/* Keep the processes with the most calls, most first (insertion into a short list). */
+		uint32_t j = pi->n_lat_pids < 8 ? pi->n_lat_pids++ : 7;
+		if (j == 7 && pi->lat_pids[7].count >= n)
+			continue;
+		while (j > 0 && pi->lat_pids[j - 1].count < n) {
+			pi->lat_pids[j] = pi->lat_pids[j - 1];
+			j--;
+		}
+		pi->lat_pids[j].pid = k.tgid;
+		pi->lat_pids[j].count = n;
+	}
+}
+
 static void fill_probes(struct engine *e, struct snapshot *s)
 {
 	s->probes = calloc(e->n_probes ? e->n_probes : 1, sizeof(*s->probes));
@@ -343,12 +432,15 @@ static void fill_probes(struct engine *e, struct snapshot *s)
 			if (!bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
 				s->probes[i].run_cnt = info.run_cnt;
 				s->probes[i].run_time_ns = info.run_time_ns;
+				s->probes[i].misses = info.recursion_misses;
 			}
 		}
 		if (p->cookie && percpu && !bpf_map_lookup_elem(hits_fd, &p->cookie, percpu)) {
 			for (int c = 0; c < ncpu; c++)
 				s->probes[i].hits += percpu[c];
 		}
+		if (p->lat_cookie)
+			fill_latency(e, p->lat_cookie, &s->probes[i]);
 	}
 	free(percpu);
 }
@@ -418,6 +510,12 @@ struct snapshot *engine_refresh(struct engine *e)
 			       .all_lat_fd = bpf_map__fd(e->skel->maps.all_lat),
 			       .flow_lat_fd = bpf_map__fd(e->skel->maps.flow_lat) };
 	s->tcp = tcp_model_read(e->tcp, &tm, e->start_mono_ns, now, dt);
+	struct l7_counters l7c;
+	read_l7_counters(e, &l7c);
+	s->l7 = l7_model_read(e->l7, &l7c, now);
+	struct proc_maps pm = { .socks_fd = bpf_map__fd(e->skel->maps.proc_socks),
+				.info_fd = bpf_map__fd(e->skel->maps.proc_info) };
+	s->procs = proc_model_read(e->procs, &pm, e->start_mono_ns, now, dt);
 
 	s->uptime_s = (double)(now - e->start_mono_ns) / 1e9;
 	s->interval_s = dt;
@@ -474,6 +572,8 @@ struct snapshot *engine_refresh(struct engine *e)
 			r->hist_len = fe->hist_len;
 			r->drops = drops_model_flow(e->drops, &fe->key);
 			tcp_model_fill_flow(e->tcp, r, e->start_mono_ns, now);
+			l7_model_fill_flow(e->l7, r);
+			proc_model_fill_flow(e->procs, r, s->procs);
 			r->ooo = fe->val.ooo;
 			r->dup = fe->val.dup;
 			r->zero_win = fe->val.zero_win;
@@ -576,7 +676,90 @@ size_t engine_flow_packets(struct engine *e, const struct flow_key *key, struct 
 	return 0;
 }
 
-/* Candidates for the add-probe prompt: probe kinds, then interfaces after an interface kind. */
+static bool cand_seen(char out[][64], size_t n, const char *c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(out[i], c))
+			return true;
+	return false;
+}
+
+/*
+ * Kernel functions starting with rest: the traceable ones from
+ * available_filter_functions ("name [module]" lines) where it is readable and
+ * not empty, else text symbols from /proc/kallsyms.
+ */
+static size_t complete_kfuncs(const char *rest, char out[][64], size_t max)
+{
+	size_t n = 0, rl = strlen(rest);
+	char line[512], name[256];
+	bool ftrace = true;
+	FILE *f = fopen("/sys/kernel/tracing/available_filter_functions", "r");
+	if (!f) {
+		f = fopen("/proc/kallsyms", "r");
+		ftrace = false;
+	}
+	size_t lines = 0;
+	while (f && n < max) {
+		if (!fgets(line, sizeof(line), f)) {
+			/* ftrace without function tracing lists nothing: kallsyms then */
+			if (!ftrace || lines)
+				break;
+			fclose(f);
+			f = fopen("/proc/kallsyms", "r");
+			ftrace = false;
+			continue;
+		}
+		lines++;
+		char type = 'T';
+		if (ftrace ? sscanf(line, "%255s", name) != 1
+			   : sscanf(line, "%*s %c %255s", &type, name) != 2)
+			continue;
+		if ((type != 't' && type != 'T') || strncmp(name, rest, rl) || strlen(name) >= 64 ||
+		    cand_seen(out, n, name))
+			continue;
+		snprintf(out[n++], 64, "%s", name);
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Tracepoints: "CATEGORY:" while rest has no ':', then the category's event names. */
+static size_t complete_tracepoints(const char *rest, char out[][64], size_t max)
+{
+	size_t n = 0;
+	const char *sep = strchr(rest, ':');
+	char dir[256];
+	if (sep)
+		snprintf(dir, sizeof(dir), "/sys/kernel/tracing/events/%.*s", (int)(sep - rest),
+			 rest);
+	else
+		snprintf(dir, sizeof(dir), "/sys/kernel/tracing/events");
+	const char *want = sep ? sep + 1 : rest;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && n < max && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strncmp(de->d_name, want, strlen(want)) ||
+		    strlen(de->d_name) > 60)
+			continue;
+		char sub[512];
+		struct stat st;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		if (stat(sub, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(out[n++], 64, "%s%s", de->d_name, sep ? "" : ":");
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * Candidates for the add-probe prompt: probe kinds, then interfaces after an
+ * interface kind, kernel functions after kprobe:/kretprobe:, tracepoints
+ * after tracepoint:. Past the kind, candidates are the part after the last ':'.
+ */
 size_t engine_complete(struct engine *e, const char *prefix, char out[][64], size_t max)
 {
 	size_t n = 0;
@@ -599,22 +782,43 @@ size_t engine_complete(struct engine *e, const char *prefix, char out[][64], siz
 				snprintf(out[n++], 64, "%.*s:%.40s", (int)kl, prefix, i->if_name);
 		if (ni)
 			if_freenameindex(ni);
+	} else if (kl == 6 && !strncmp(prefix, "kprobe", kl)) {
+		n = complete_kfuncs(rest, out, max);
+	} else if (kl == 9 && !strncmp(prefix, "kretprobe", kl)) {
+		n = complete_kfuncs(rest, out, max);
+	} else if (kl == 10 && !strncmp(prefix, "tracepoint", kl)) {
+		n = complete_tracepoints(rest, out, max);
 	}
 	return n;
 }
 
 void engine_print_probes(struct engine *e, FILE *f)
 {
-	fprintf(f, "%-44s %-12s %-12s %s\n", "PROBE", "KIND", "STATE", "REASON");
+	fprintf(f, "%-44s %-12s %-12s %s\n", "PROBE", "KIND", "STATE", "REASON [MODE]");
 	for (size_t i = 0; i < e->n_probes; i++) {
 		const struct probe_info *p = &e->probes[i].info;
-		fprintf(f, "%-44s %-12s %-12s %s\n", p->id, probe_kind_name(p->kind),
-			probe_state_name(p->state), p->reason);
+		fprintf(f, "%-44s %-12s %-12s %s%s%s%s\n", p->id, probe_kind_name(p->kind),
+			probe_state_name(p->state), p->reason, p->detail[0] ? " [" : "", p->detail,
+			p->detail[0] ? "]" : "");
 	}
-	fprintf(f, "kernel: BTF %s, tracefs %s, kprobes %s, uprobes %s, XDP %s, lockdown %s\n",
+	fprintf(f,
+		"kernel: BTF %s, tracefs %s, kprobes %s, uprobes %s, fentry/fexit %s, XDP %s, "
+		"lockdown %s\n",
 		e->feat.btf ? "yes" : "no", e->feat.tracefs ? "yes" : "no",
 		e->feat.kprobe ? "yes" : "no", e->feat.uprobe ? "yes" : "no",
-		e->feat.xdp ? "yes" : "no", e->feat.lockdown[0] ? e->feat.lockdown : "none");
+		e->feat.fexit ? "yes" : "no", e->feat.xdp ? "yes" : "no",
+		e->feat.lockdown[0] ? e->feat.lockdown : "none");
+}
+
+int engine_set_slow_ms(struct engine *e, double ms, char *err, size_t errlen)
+{
+	if (!(ms >= PL_SLOW_MS_MIN && ms <= PL_SLOW_MS_MAX)) {
+		snprintf(err, errlen, "the slow threshold must be between %g and %g ms",
+			 (double)PL_SLOW_MS_MIN, (double)PL_SLOW_MS_MAX);
+		return -EINVAL;
+	}
+	l7_model_set_slow_ms(e->l7, ms);
+	return 0;
 }
 
 int engine_map_fd(struct engine *e, const char *name)

@@ -18,6 +18,7 @@ struct engine_opts {
 	unsigned flow_entries;
 	double idle_timeout_s; /* flows idle this long leave the map and the store */
 	int list_only;	       /* --list-probes: probe the kernel, attach nothing */
+	double slow_ms;	       /* --slow-ms: HTTP requests this slow go to the slow list; 0 = 200 */
 };
 
 struct engine;
@@ -42,6 +43,12 @@ int engine_flow_watch(struct engine *e, const struct flow_key *key, int on, char
 size_t engine_flow_packets(struct engine *e, const struct flow_key *key, struct pkt_event *out,
 			   size_t max);
 size_t engine_complete(struct engine *e, const char *prefix, char out[][64], size_t max);
+
+/* Bounds of the HTTP slow-request threshold (milliseconds), for --slow-ms and the pane's keys. */
+#define PL_SLOW_MS_MIN 1
+#define PL_SLOW_MS_MAX 600000
+/* Changes the HTTP slow-request threshold; the slow list is rebuilt under it. */
+int engine_set_slow_ms(struct engine *e, double ms, char *err, size_t errlen);
 
 /* fd of one of the BPF object's maps by name ("flows", "counters", ...), for tests and benchmarks. */
 int engine_map_fd(struct engine *e, const char *name);

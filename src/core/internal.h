@@ -12,6 +12,8 @@
 #include "core/pfilter.h"
 #include "core/drops.h"
 #include "core/tcpmodel.h"
+#include "core/l7model.h"
+#include "core/procmodel.h"
 #include "pktlens.skel.h"
 
 /* pktlens' own tc filters are recognised by this handle and priority (and program name). */
@@ -30,6 +32,12 @@ struct probe {
 	char cat[64], name[128]; /* tracepoint category/name, kprobe function */
 	char binary[256], symbol[128];
 	uint64_t cookie; /* ad-hoc probes: key in probe_hits */
+	/* Entry/return pairs: funclat links (held by the return half) and the histogram's cookie. */
+	struct bpf_link *lat_links[2];
+	uint64_t lat_cookie;
+	bool tracing; /* prog is an fentry/fexit variant: attached with bpf_program__attach_trace */
+	bool raw;     /* prog is a raw tracepoint variant: attached by name without tracefs */
+	bool rxlat; /* kprobe:tcp_v4_rcv timed from ip_rcv: lat_links[0] holds the ip_rcv kprobe */
 };
 
 struct iface {
@@ -50,6 +58,8 @@ struct features {
 	bool drop_reasons; /* skb:kfree_skb carries a reason field */
 	char lockdown[32];
 	char kprobe_why[160];
+	bool fexit; /* a tracing (fexit) program loads and attaches here */
+	char fexit_why[160];
 };
 
 struct engine {
@@ -76,12 +86,15 @@ struct engine {
 	struct pfilter *filter;
 	struct drops_model *drops;
 	struct tcp_model *tcp;
+	struct l7_model *l7;
+	struct proc_model *procs;
 	uint32_t xdp_count;
 };
 
 /* probe.c */
 void features_probe(struct features *f);
 int probes_build(struct engine *e, char *err, size_t errlen);
+void probes_set_autoload(struct engine *e);
 int probe_attach(struct engine *e, struct probe *p, char *err, size_t errlen);
 void probe_detach(struct engine *e, struct probe *p);
 struct probe *probe_find(struct engine *e, const char *id);

@@ -4,6 +4,7 @@
 
 #include "core/escape.h"
 #include "core/json.h"
+#include "core/l7model.h"
 
 static void kv_str(FILE *f, const char *k, const char *v, int comma)
 {
@@ -95,8 +96,14 @@ static void write_probes(FILE *f, const struct snapshot *s)
 		kv_str(f, "mode", p->detail, 1);
 		kv_u64(f, "run_cnt", p->run_cnt);
 		kv_u64(f, "run_time_ns", p->run_time_ns);
+		kv_u64(f, "recursion_misses", p->misses);
 		kv_u64(f, "hits", p->hits);
-		fputc('}', f);
+		write_hist(f, "latency_us", p->lat_hist, p->lat_count);
+		fputs(",\"latency_pids\":[", f);
+		for (uint32_t j = 0; j < p->n_lat_pids; j++)
+			fprintf(f, "%s{\"pid\":%u,\"count\":%" PRIu64 "}", j ? "," : "",
+				p->lat_pids[j].pid, p->lat_pids[j].count);
+		fputs("]}", f);
 	}
 	fputc(']', f);
 }
@@ -130,6 +137,8 @@ static void write_flows(FILE *f, const struct snapshot *s)
 		kv_u64(f, "retrans", r->retrans);
 		kv_u64(f, "drops", r->drops);
 		kv_str(f, "l7", r->l7, 1);
+		fprintf(f, ",\"port80_not_http\":%s",
+			(r->l7_flags & PL_L7F_PORT80_NOT_HTTP) ? "true" : "false");
 		kv_u64(f, "pid", r->pid);
 		kv_str(f, "comm", r->comm, 1);
 		kv_num(f, "first_seen", r->first_seen);
@@ -245,6 +254,177 @@ static void write_drops(FILE *f, const struct snapshot_drops *d)
 	fprintf(f, ",\"have_reasons\":%s}", d->have_reasons ? "true" : "false");
 }
 
+/* Per-process socket usage: bytes are socket payload the process read and wrote. */
+static void write_processes(FILE *f, const struct snapshot_procs *p)
+{
+	fputs(",\"processes\":[", f);
+	for (size_t i = 0; p && i < p->n_rows; i++) {
+		const struct proc_row *r = &p->rows[i];
+		fprintf(f, "%s{\"pid\":%u", i ? "," : "", r->pid);
+		kv_str(f, "comm", r->comm, 1);
+		kv_u64(f, "sockets", r->sockets);
+		kv_u64(f, "rx_bytes", r->rx_bytes);
+		kv_u64(f, "tx_bytes", r->tx_bytes);
+		kv_num(f, "rx_bps", r->rx_bps);
+		kv_num(f, "tx_bps", r->tx_bps);
+		kv_u64(f, "rx_calls", r->rx_calls);
+		kv_u64(f, "tx_calls", r->tx_calls);
+		kv_u64(f, "tcp", r->tcp);
+		kv_u64(f, "udp", r->udp);
+		kv_u64(f, "other", r->other);
+		kv_u64(f, "listen", r->listen);
+		kv_u64(f, "established", r->established);
+		kv_u64(f, "connects", r->connects);
+		kv_u64(f, "accepts", r->accepts);
+		kv_num(f, "conn_rate", r->conn_rate);
+		kv_u64(f, "flows", r->flows);
+		kv_u64(f, "retrans", r->retrans);
+		kv_u64(f, "drops", r->drops);
+		kv_u64(f, "cgroup_id", r->cgroup_id);
+		kv_str(f, "cgroup", r->cgroup, 1);
+		kv_str(f, "cmdline", r->cmdline, 1);
+		fprintf(f, ",\"exited\":%s", r->exited ? "true" : "false");
+		kv_num(f, "exited_at", r->exited_at);
+		kv_num(f, "first_seen", r->first_seen);
+		kv_num(f, "last_seen", r->last_seen);
+		/* a busy server has thousands: the line stays bounded, the pane shows them all */
+		kv_u64(f, "socket_rows", r->n_socks);
+		fputs(",\"socks\":[", f);
+		for (uint32_t k = 0; k < r->n_socks && k < 64 && r->first_sock + k < p->n_socks;
+		     k++) {
+			const struct proc_sock_row *o = &p->socks[r->first_sock + k];
+			fputs(k ? ",{" : "{", f);
+			kv_str(f, "proto", proto_name(o->proto), 0);
+			kv_str(f, "local", o->local, 1);
+			kv_u64(f, "local_port", o->local_port);
+			kv_str(f, "remote", o->remote, 1);
+			kv_u64(f, "remote_port", o->remote_port);
+			kv_str(f, "state", o->state, 1);
+			kv_u64(f, "inode", o->inode);
+			kv_u64(f, "rx_bytes", o->rx_bytes);
+			kv_u64(f, "tx_bytes", o->tx_bytes);
+			kv_u64(f, "rx_calls", o->rx_calls);
+			kv_u64(f, "tx_calls", o->tx_calls);
+			fprintf(f, ",\"listen\":%s,\"open\":%s,\"from_proc\":%s}",
+				o->flags & 1 ? "true" : "false", o->open ? "true" : "false",
+				o->from_proc ? "true" : "false");
+		}
+		fputs("]}", f);
+	}
+	fputc(']', f);
+	fprintf(f, ",\"process_attribution\":{\"flows\":%" PRIu64, p ? p->flows : 0);
+	kv_u64(f, "attributed", p ? p->flows_attributed : 0);
+	kv_u64(f, "proc_scans", p ? p->proc_scans : 0);
+	fputc('}', f);
+}
+
+static void write_http_tx(FILE *f, const struct http_tx_row *t, int comma)
+{
+	fputs(comma ? ",{" : "{", f);
+	kv_str(f, "method", t->method, 0);
+	kv_str(f, "host", t->host, 1);
+	kv_str(f, "path", t->path, 1);
+	kv_u64(f, "status", t->status);
+	kv_num(f, "latency_ms", t->latency_ms);
+	kv_num(f, "time", t->time);
+	kv_u64(f, "pid", t->pid);
+	kv_str(f, "comm", t->comm, 1);
+	fprintf(f, ",\"tls\":%s}", t->tls ? "true" : "false");
+}
+
+/* http, dns and tls sections; every string in them came off the wire and is escaped. */
+static void write_l7(FILE *f, const struct snapshot_l7 *l)
+{
+	static const struct snapshot_l7 none;
+	if (!l)
+		l = &none;
+	fprintf(f, ",\"http\":{\"requests\":%" PRIu64, l->http_requests);
+	kv_u64(f, "responses", l->http_responses);
+	kv_u64(f, "unmatched_responses", l->http_unmatched);
+	fputs(",\"by_status\":{", f);
+	int first = 1;
+	for (int c = 100; c < 600; c++) {
+		if (!l->by_status[c])
+			continue;
+		fprintf(f, "%s\"%d\":%" PRIu64, first ? "" : ",", c, l->by_status[c]);
+		first = 0;
+	}
+	fputs("},\"by_class\":{", f);
+	for (int c = 1; c < 6; c++)
+		fprintf(f, "%s\"%dxx\":%" PRIu64, c > 1 ? "," : "", c, l->by_class[c]);
+	fputs("},\"endpoints\":[", f);
+	for (size_t i = 0; i < l->n_endpoints; i++) {
+		const struct http_endpoint_row *r = &l->endpoints[i];
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "method", r->method, 0);
+		kv_str(f, "host", r->host, 1);
+		kv_str(f, "path", r->path, 1);
+		kv_u64(f, "count", r->count);
+		kv_u64(f, "errors", r->errors);
+		kv_num(f, "p50_ms", r->p50_ms);
+		kv_num(f, "p90_ms", r->p90_ms);
+		kv_num(f, "p99_ms", r->p99_ms);
+		kv_num(f, "max_ms", r->max_ms);
+		fputc('}', f);
+	}
+	fputc(']', f);
+	kv_num(f, "slow_ms", l->slow_ms);
+	fputs(",\"slow\":[", f);
+	for (size_t i = 0; i < l->n_slow; i++)
+		write_http_tx(f, &l->slow[i], i > 0);
+	fputs("],\"recent\":[", f);
+	size_t from = l->n_recent > 32 ? l->n_recent - 32 : 0;
+	for (size_t i = from; i < l->n_recent; i++)
+		write_http_tx(f, &l->recent[i], i > from);
+	fprintf(f, "],\"parse_errors\":{\"request\":%" PRIu64, l->err_http_req);
+	kv_u64(f, "response", l->err_http_resp);
+	kv_u64(f, "line_too_long", l->err_http_long);
+	fputc('}', f);
+	kv_u64(f, "port80_not_http", l->port80_not_http);
+	fputc('}', f);
+
+	fprintf(f, ",\"dns\":{\"queries\":%" PRIu64, l->dns_queries);
+	kv_u64(f, "responses", l->dns_responses);
+	kv_u64(f, "parse_errors", l->err_dns);
+	fputs(",\"names\":[", f);
+	for (size_t i = 0; i < l->n_names; i++) {
+		const struct dns_name_row *r = &l->names[i];
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "name", r->name, 0);
+		kv_str(f, "qtype", r->qtype, 1);
+		kv_u64(f, "count", r->count);
+		kv_str(f, "rcode", r->rcode, 1);
+		kv_u64(f, "answers", r->answers);
+		kv_num(f, "p50_ms", r->p50_ms);
+		kv_num(f, "max_ms", r->max_ms);
+		fputc('}', f);
+	}
+	fputs("]}", f);
+
+	fprintf(f, ",\"tls\":{\"handshakes\":%" PRIu64, l->tls_handshakes);
+	kv_u64(f, "parse_errors", l->err_tls);
+	fputs(",\"sni\":[", f);
+	for (size_t i = 0; i < l->n_sni; i++) {
+		const struct tls_sni_row *r = &l->sni[i];
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "name", r->name, 0);
+		kv_u64(f, "count", r->count);
+		kv_str(f, "alpn", r->alpn, 1);
+		kv_str(f, "version", r->version, 1);
+		fputc('}', f);
+	}
+	fputs("]}", f);
+	fprintf(f, ",\"l7_stats\":{\"events\":%" PRIu64, l->events);
+	kv_u64(f, "events_lost", l->events_lost);
+	kv_u64(f, "ssl_calls", l->ssl_calls);
+	kv_u64(f, "ssl_lost", l->ssl_lost);
+	fputs(",\"flows_by_proto\":{", f);
+	for (int p = 1; p < 6; p++)
+		fprintf(f, "%s\"%s\":%" PRIu64, p > 1 ? "," : "", l7_proto_name((unsigned)p),
+			l->flows_by_proto[p]);
+	fputs("}}", f);
+}
+
 static const char *const malformed_names[PL_M_MAX] = {
 	[PL_M_ETH_TRUNC] = "eth_trunc",	  [PL_M_VLAN_TRUNC] = "vlan_trunc",
 	[PL_M_IP4_TRUNC] = "ip4_trunc",	  [PL_M_IP4_IHL] = "ip4_ihl",
@@ -268,10 +448,9 @@ void json_write_snapshot(FILE *f, const struct snapshot *s)
 	write_flows(f, s);
 	write_tcp(f, s->tcp);
 	write_drops(f, s->drops);
-	fputs(",\"http\":{\"requests\":0,\"responses\":0,\"by_status\":{},\"endpoints\":[]}", f);
-	fputs(",\"dns\":{\"queries\":0,\"names\":[]}", f);
-	fputs(",\"tls\":{\"handshakes\":0,\"sni\":[]}", f);
-	fputs(",\"processes\":[],\"alerts\":[]", f);
+	write_l7(f, s->l7);
+	write_processes(f, s->procs);
+	fputs(",\"alerts\":[]", f);
 	fputs(",\"totals\":{", f);
 	fprintf(f, "\"rx_packets\":%" PRIu64, s->tot.rx_packets);
 	kv_u64(f, "rx_bytes", s->tot.rx_bytes);

@@ -13,9 +13,11 @@
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "core/internal.h"
+#include "shared/funclat.h"
 #include "core/log.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -85,6 +87,39 @@ static struct bpf_program *prog_skb_copy(struct pktlens_bpf *s)
 {
 	return s->progs.tp_skb_copy;
 }
+/* Per-process socket usage (tracepoint/procs.bpf.h). */
+static struct bpf_program *prog_procs_recv(struct pktlens_bpf *s)
+{
+	return s->progs.tp_procs_recv;
+}
+static struct bpf_program *prog_procs_send(struct pktlens_bpf *s)
+{
+	return s->progs.tp_procs_send;
+}
+static struct bpf_program *prog_procs_conn_in(struct pktlens_bpf *s)
+{
+	return s->progs.tp_procs_conn_in;
+}
+static struct bpf_program *prog_procs_conn_out(struct pktlens_bpf *s)
+{
+	return s->progs.tp_procs_conn_out;
+}
+static struct bpf_program *prog_procs_lsn_in(struct pktlens_bpf *s)
+{
+	return s->progs.tp_procs_lsn_in;
+}
+static struct bpf_program *prog_procs_lsn_out(struct pktlens_bpf *s)
+{
+	return s->progs.tp_procs_lsn_out;
+}
+static struct bpf_program *prog_procs_accept(struct pktlens_bpf *s)
+{
+	return s->progs.tp_procs_accept;
+}
+static struct bpf_program *prog_procs_accept4(struct pktlens_bpf *s)
+{
+	return s->progs.tp_procs_accept4;
+}
 
 /* The latency pair fires for every received packet of the host: opt-in. */
 static const struct builtin_tp builtin_tps[] = {
@@ -99,7 +134,50 @@ static const struct builtin_tp builtin_tps[] = {
 	{ "sock", "sock_exceed_buf_limit", prog_exceed_buf, "tracepoints" },
 	{ "net", "netif_receive_skb", prog_netif_rx, "latency" },
 	{ "skb", "skb_copy_datagram_iovec", prog_skb_copy, "latency" },
+	{ "sock", "sock_recv_length", prog_procs_recv, "tracepoints" },
+	{ "sock", "sock_send_length", prog_procs_send, "tracepoints" },
+	{ "syscalls", "sys_enter_connect", prog_procs_conn_in, "tracepoints" },
+	{ "syscalls", "sys_exit_connect", prog_procs_conn_out, "tracepoints" },
+	{ "syscalls", "sys_enter_listen", prog_procs_lsn_in, "tracepoints" },
+	{ "syscalls", "sys_exit_listen", prog_procs_lsn_out, "tracepoints" },
+	{ "syscalls", "sys_exit_accept", prog_procs_accept, "tracepoints" },
+	{ "syscalls", "sys_exit_accept4", prog_procs_accept4, "tracepoints" },
 };
+
+/*
+ * Loads and attaches an empty fexit program on FUNC: the only sure answer
+ * to "does this kernel take tracing programs" (BTF, JIT trampolines and
+ * lockdown all play a part). Attached for an instant, then gone.
+ */
+static bool probe_fexit(const char *func, char *why, size_t len)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id = vmlinux ? btf__find_by_name_kind(vmlinux, func, BTF_KIND_FUNC) : -ENOENT;
+	btf__free(vmlinux);
+	if (id < 0) {
+		snprintf(why, len, "the kernel's BTF has no function %s", func);
+		return false;
+	}
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_FEXIT,
+		    .attach_btf_id = (__u32)id);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "pl_probe_fexit", "GPL", insns, 2, &o);
+	if (fd < 0) {
+		snprintf(why, len, "kernel refuses tracing (fentry/fexit) programs: %s",
+			 strerror(errno));
+		return false;
+	}
+	int lfd = bpf_raw_tracepoint_open(NULL, fd);
+	if (lfd < 0)
+		snprintf(why, len, "kernel cannot attach fexit programs: %s", strerror(errno));
+	else
+		close(lfd);
+	close(fd);
+	return lfd >= 0;
+}
 
 /*
  * Support is decided by looking at the running kernel, never its version:
@@ -131,6 +209,10 @@ void features_probe(struct features *f)
 	if (!f->kprobe)
 		snprintf(f->kprobe_why, sizeof(f->kprobe_why),
 			 "kernel built without kprobes (no kprobe PMU, no kprobe_events)");
+
+	f->fexit = f->btf && probe_fexit("tcp_retransmit_skb", f->fexit_why, sizeof(f->fexit_why));
+	if (!f->fexit)
+		pr_debug("fexit variants off: %s", f->fexit_why);
 
 	FILE *lf = fopen("/sys/kernel/security/lockdown", "r");
 	if (lf) {
@@ -389,6 +471,62 @@ nomem:
 	return NULL;
 }
 
+/*
+ * A raw tracepoint variant reads the tracepoint's arguments by position, so
+ * it is used only where the tracepoint's format has the field that marks the
+ * argument list it was written for, and the kernel takes raw tracepoints.
+ */
+static bool raw_tp_fits(struct engine *e, const char *cat, const char *name, const char *field)
+{
+	if (!e->feat.tracefs || libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL) != 1)
+		return false;
+	char path[PATH_MAX], line[256];
+	snprintf(path, sizeof(path), TRACEFS "/events/%s/%s/format", cat, name);
+	FILE *f = fopen(path, "r");
+	bool found = false;
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, field) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * One program the kernel refuses fails the whole object, so built-in
+ * tracepoint programs whose tracepoint this kernel lacks (older kernels:
+ * sock_recv_length, ...) are not loaded; their probes then say so.
+ */
+void probes_set_autoload(struct engine *e)
+{
+	char path[PATH_MAX];
+	for (size_t i = 0; i < sizeof(builtin_tps) / sizeof(builtin_tps[0]); i++) {
+		snprintf(path, sizeof(path), TRACEFS "/events/%s/%s/id", builtin_tps[i].cat,
+			 builtin_tps[i].name);
+		if (e->feat.tracefs && !path_exists(path))
+			bpf_program__set_autoload(builtin_tps[i].prog(e->skel), false);
+	}
+	if (!e->feat.kprobe_prog) {
+		bpf_program__set_autoload(e->skel->progs.probe_funclat_entry, false);
+		bpf_program__set_autoload(e->skel->progs.probe_funclat_exit, false);
+		bpf_program__set_autoload(e->skel->progs.kprobe_ip_rcv, false);
+		bpf_program__set_autoload(e->skel->progs.kprobe_tcp_v4_rcv, false);
+	}
+	/*
+	 * One variant per probe row: fexit where tracing programs work, else a
+	 * raw tracepoint (exact under concurrent BPF load, see raw_tcp_retransmit),
+	 * else the classic tracepoint.
+	 */
+	bool raw_rt = !e->feat.fexit && raw_tp_fits(e, "tcp", "tcp_retransmit_skb", "int err;");
+	bool raw_kf = raw_tp_fits(e, "skb", "kfree_skb", "skb_drop_reason reason;");
+	bpf_program__set_autoload(e->skel->progs.fexit_tcp_retransmit, e->feat.fexit);
+	bpf_program__set_autoload(e->skel->progs.raw_tcp_retransmit, raw_rt);
+	if (e->feat.fexit || raw_rt)
+		bpf_program__set_autoload(e->skel->progs.tp_tcp_retransmit, false);
+	bpf_program__set_autoload(e->skel->progs.raw_kfree_skb, raw_kf);
+	if (raw_kf)
+		bpf_program__set_autoload(e->skel->progs.tp_kfree_skb, false);
+}
+
 int probes_build(struct engine *e, char *err, size_t errlen)
 {
 	for (int i = 0; i < e->n_ifaces; i++)
@@ -405,18 +543,75 @@ int probes_build(struct engine *e, char *err, size_t errlen)
 		snprintf(p->name, sizeof(p->name), "%s", builtin_tps[i].name);
 		p->prog = builtin_tps[i].prog(e->skel);
 		tp_support(e, p);
+		if (p->prog == e->skel->progs.tp_tcp_retransmit) {
+			if (e->feat.fexit) {
+				p->prog = e->skel->progs.fexit_tcp_retransmit;
+				p->tracing = true;
+			} else if (bpf_program__autoload(e->skel->progs.raw_tcp_retransmit)) {
+				p->prog = e->skel->progs.raw_tcp_retransmit;
+				p->raw = true;
+			}
+			snprintf(p->info.detail, sizeof(p->info.detail), "%s",
+				 p->tracing ? "fexit"
+				 : p->raw   ? "raw_tp"
+					    : "tracepoint");
+		}
+		if (p->prog == e->skel->progs.tp_kfree_skb) {
+			if (bpf_program__autoload(e->skel->progs.raw_kfree_skb)) {
+				p->prog = e->skel->progs.raw_kfree_skb;
+				p->raw = true;
+			}
+			snprintf(p->info.detail, sizeof(p->info.detail), "%s",
+				 p->raw ? "raw_tp" : "tracepoint");
+		}
 	}
-	/* Receive-path hit counter: shows what kprobes give where the kernel has them. */
+	/*
+	 * Receive-path latency where the kernel has kprobes: every tcp_v4_rcv
+	 * call is a hit, and skbs that ip_rcv saw are timed from there.
+	 */
 	struct probe *p = probe_add_spec(e, "kprobe:tcp_v4_rcv", err, errlen);
 	if (!p)
 		return -EINVAL;
 	p->builtin = true;
-	/* TLS plaintext needs libssl; list it only where the library exists. */
+	p->rxlat = true;
+	p->prog = e->skel->progs.kprobe_tcp_v4_rcv;
+	p->lat_cookie = p->cookie;
+	snprintf(p->info.detail, sizeof(p->info.detail), "latency from ip_rcv");
+	/*
+	 * TLS plaintext: entry and return of SSL_read/SSL_write and the _ex
+	 * variants in the system libssl, group "ssl" (off by default). Only
+	 * processes that load this library are seen: statically linked
+	 * binaries and other TLS libraries (GnuTLS, NSS, BoringSSL, Go, rustls)
+	 * are not.
+	 */
+	static const struct {
+		const char *kind, *sym;
+		int ret; /* 0: entry program by arguments, 1: write return, 2: read return */
+		int ex;
+	} ssl_probes[] = {
+		{ "uprobe", "SSL_write", 0, 0 },    { "uretprobe", "SSL_write", 1, 0 },
+		{ "uprobe", "SSL_read", 0, 0 },	    { "uretprobe", "SSL_read", 2, 0 },
+		{ "uprobe", "SSL_write_ex", 0, 1 }, { "uretprobe", "SSL_write_ex", 1, 1 },
+		{ "uprobe", "SSL_read_ex", 0, 1 },  { "uretprobe", "SSL_read_ex", 2, 1 },
+	};
 	char path[256];
 	if (!resolve_binary("libssl.so.3", path, sizeof(path))) {
-		p = probe_add_spec(e, "uprobe:libssl.so.3:SSL_write", err, errlen);
-		if (p)
+		for (size_t i = 0; i < sizeof(ssl_probes) / sizeof(ssl_probes[0]); i++) {
+			char spec[320];
+			snprintf(spec, sizeof(spec), "%s:%s:%s", ssl_probes[i].kind, path,
+				 ssl_probes[i].sym);
+			p = probe_add_spec(e, spec, err, errlen);
+			if (!p)
+				return -EINVAL;
 			p->builtin = true;
+			p->group = "ssl";
+			p->cookie = 0;
+			p->prog = ssl_probes[i].ret == 1   ? e->skel->progs.uretprobe_ssl_write
+				  : ssl_probes[i].ret == 2 ? e->skel->progs.uretprobe_ssl_read
+				  : ssl_probes[i].ex	   ? e->skel->progs.uprobe_ssl_rw_ex
+							   : e->skel->progs.uprobe_ssl_rw;
+			snprintf(p->info.detail, sizeof(p->info.detail), "libssl plaintext");
+		}
 	}
 	return 0;
 nomem:
@@ -467,7 +662,8 @@ static int other_pktlens_pid(void)
 		fclose(f);
 		struct stat ns;
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-		if (named && !stat(path, &ns) && ns.st_ino == self.st_ino && ns.st_dev == self.st_dev)
+		if (named && !stat(path, &ns) && ns.st_ino == self.st_ino &&
+		    ns.st_dev == self.st_dev)
 			found = pid;
 	}
 	closedir(d);
@@ -593,6 +789,14 @@ static int attach_other(struct engine *e, struct probe *p, char *err, size_t err
 {
 	switch (p->info.kind) {
 	case PK_TRACEPOINT: {
+		if (p->tracing) {
+			p->link = bpf_program__attach_trace(p->prog);
+			break;
+		}
+		if (p->raw) {
+			p->link = bpf_program__attach_raw_tracepoint(p->prog, p->name);
+			break;
+		}
 		LIBBPF_OPTS(bpf_tracepoint_opts, o, .bpf_cookie = p->cookie);
 		p->link = bpf_program__attach_tracepoint_opts(p->prog, p->cat, p->name, &o);
 		break;
@@ -630,6 +834,84 @@ static int attach_other(struct engine *e, struct probe *p, char *err, size_t err
 	return 0;
 }
 
+/* The other half of an entry/return pair (kprobe:F and kretprobe:F, uprobe:B:S and uretprobe:B:S). */
+static struct probe *probe_partner(struct engine *e, const struct probe *p)
+{
+	enum probe_kind want;
+	switch (p->info.kind) {
+	case PK_KPROBE:
+		want = PK_KRETPROBE;
+		break;
+	case PK_KRETPROBE:
+		want = PK_KPROBE;
+		break;
+	case PK_UPROBE:
+		want = PK_URETPROBE;
+		break;
+	case PK_URETPROBE:
+		want = PK_UPROBE;
+		break;
+	default:
+		return NULL;
+	}
+	for (size_t i = 0; i < e->n_probes; i++)
+		if (e->probes[i].info.kind == want &&
+		    !strcmp(e->probes[i].info.target, p->info.target))
+			return &e->probes[i];
+	return NULL;
+}
+
+static struct bpf_link *funclat_link(struct probe *r, struct bpf_program *prog, bool ret,
+				     uint64_t cookie)
+{
+	if (r->info.kind == PK_KRETPROBE) {
+		LIBBPF_OPTS(bpf_kprobe_opts, o, .bpf_cookie = cookie, .retprobe = ret);
+		return bpf_program__attach_kprobe_opts(prog, r->name, &o);
+	}
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = cookie, .func_name = r->symbol,
+		    .retprobe = ret);
+	return bpf_program__attach_uprobe_opts(prog, -1, r->binary, 0, &o);
+}
+
+/*
+ * While both halves of a pair are attached, the return half also holds the
+ * funclat entry/exit links that time each call; the histogram is keyed by
+ * the return half's cookie (per process for uprobes) and outlives detaching.
+ */
+static void funclat_sync(struct engine *e, struct probe *p)
+{
+	struct probe *q = probe_partner(e, p);
+	/* Only operator-added pairs: built-in uprobes (SSL_*) have programs of their own. */
+	if (!q || p->builtin || q->builtin || !p->cookie || !q->cookie)
+		return;
+	struct probe *r = p->info.kind == PK_KRETPROBE || p->info.kind == PK_URETPROBE ? p : q;
+	struct probe *en = r == p ? q : p;
+	bool both = r->info.state == PS_ATTACHED && en->info.state == PS_ATTACHED;
+	if (!both || r->lat_links[0]) {
+		for (int i = 0; !both && i < 2; i++) {
+			bpf_link__destroy(r->lat_links[i]);
+			r->lat_links[i] = NULL;
+		}
+		return;
+	}
+	struct bpf_program *entry = e->skel->progs.probe_funclat_entry;
+	struct bpf_program *exit_ = e->skel->progs.probe_funclat_exit;
+	if (bpf_program__fd(entry) < 0 || bpf_program__fd(exit_) < 0)
+		return;
+	uint64_t cookie = r->cookie | (r->info.kind == PK_URETPROBE ? PL_FUNCLAT_PER_PID : 0);
+	/* Exit first: an entry without its exit would only fill funclat_start. */
+	r->lat_links[1] = funclat_link(r, exit_, true, cookie);
+	r->lat_links[0] = r->lat_links[1] ? funclat_link(r, entry, false, cookie) : NULL;
+	if (!r->lat_links[0]) {
+		pr_warn("%s: no latency histogram: attaching the timing pair failed: %s",
+			r->info.id, strerror(errno));
+		bpf_link__destroy(r->lat_links[1]);
+		r->lat_links[1] = NULL;
+		return;
+	}
+	r->lat_cookie = en->lat_cookie = r->cookie;
+}
+
 int probe_attach(struct engine *e, struct probe *p, char *err, size_t errlen)
 {
 	if (p->info.state == PS_ATTACHED)
@@ -655,6 +937,14 @@ int probe_attach(struct engine *e, struct probe *p, char *err, size_t errlen)
 		return ret;
 	}
 	set_state(p, PS_ATTACHED, "");
+	if (p->rxlat) {
+		p->lat_links[0] =
+		    bpf_program__attach_kprobe(e->skel->progs.kprobe_ip_rcv, false, "ip_rcv");
+		if (!p->lat_links[0])
+			pr_warn("%s: no receive latency: the ip_rcv kprobe failed: %s", p->info.id,
+				strerror(errno));
+	}
+	funclat_sync(e, p);
 	return 0;
 }
 
@@ -678,8 +968,13 @@ void probe_detach(struct engine *e, struct probe *p)
 			pr_warn("detaching %s: %s", p->info.id, strerror(-ret));
 		p->tc_attached = 0;
 	}
+	if (p->rxlat) {
+		bpf_link__destroy(p->lat_links[0]);
+		p->lat_links[0] = NULL;
+	}
 	if (p->info.state == PS_ATTACHED || p->info.state == PS_ERROR)
 		set_state(p, PS_DETACHED, "");
+	funclat_sync(e, p);
 }
 
 void probes_detach_all(struct engine *e)
@@ -754,7 +1049,8 @@ int probes_apply_list(struct engine *e, const char *list, char *err, size_t errl
 				mark_kind(e, want, PK_TC_EGRESS, on);
 			} else if (!strcmp(w, "xdp")) {
 				mark_kind(e, want, PK_XDP, on);
-			} else if (!strcmp(w, "tracepoints") || !strcmp(w, "latency")) {
+			} else if (!strcmp(w, "tracepoints") || !strcmp(w, "latency") ||
+				   !strcmp(w, "ssl")) {
 				mark_group(e, want, w, on);
 			} else if (!strcmp(w, "none")) {
 				memset(want, 0, e->n_probes * sizeof(*want));
@@ -771,12 +1067,12 @@ int probes_apply_list(struct engine *e, const char *list, char *err, size_t errl
 					explicit_[idx] = on;
 				}
 			} else {
-				snprintf(
-				    err, errlen,
-				    "unknown probe '%s' in --probes (expected default, tc, "
-				    "tc-ingress, tc-egress, xdp, tracepoints, latency, none or "
-				    "KIND:TARGET)",
-				    w);
+				snprintf(err, errlen,
+					 "unknown probe '%s' in --probes (expected default, tc, "
+					 "tc-ingress, tc-egress, xdp, tracepoints, latency, ssl, "
+					 "none or "
+					 "KIND:TARGET)",
+					 w);
 				ret = -EINVAL;
 			}
 		}

@@ -62,5 +62,7 @@ void snapshot_put(struct snapshot *s)
 	free(s->flows);
 	free(s->drops);
 	free(s->tcp);
+	free(s->l7);
+	free(s->procs);
 	free(s);
 }

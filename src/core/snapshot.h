@@ -41,7 +41,16 @@ struct probe_info {
 	enum probe_state state;
 	uint64_t run_cnt; /* from BPF stats (whole program, all attachments) */
 	uint64_t run_time_ns;
-	uint64_t hits; /* events counted for this attachment, where the probe counts them */
+	uint64_t hits;	 /* events counted for this attachment, where the probe counts them */
+	uint64_t misses; /* runs the kernel skipped (recursion guard): events pktlens never saw */
+	/* Entry/return pairs (kprobe+kretprobe, uprobe+uretprobe): call latency, log2 microseconds. */
+	uint32_t lat_hist[24];
+	uint64_t lat_count;
+	struct {
+		uint32_t pid; /* uprobe pairs: per process, most calls first */
+		uint64_t count;
+	} lat_pids[8];
+	uint32_t n_lat_pids;
 };
 
 struct flow_row {
@@ -55,7 +64,8 @@ struct flow_row {
 	char state[16];			       /* TCP state name when known, else "" */
 	uint32_t srtt_us, cwnd;
 	uint64_t retrans, drops;
-	char l7[8];
+	char l7[8];	   /* "http", "tls", "dns", "ssh", "other", "" before any payload */
+	uint32_t l7_flags; /* PL_L7F_* of shared/l7.h: port 80 that is not HTTP */
 	uint32_t pid;
 	char comm[16];		      /* escaped before display */
 	double first_seen, last_seen; /* seconds since pktlens started; may be < 0 for old flows */
@@ -199,6 +209,119 @@ struct snapshot_drops {
 	uint64_t rcvqueue_full, exceed_buf_limit, events_lost;
 };
 
+/* Per-process socket usage (procmodel.c). Names and command lines are raw: escape before output. */
+struct proc_sock_row {
+	uint32_t pid;
+	uint8_t family, proto; /* PL_AF_*, IPPROTO_* */
+	uint8_t flags;	       /* PL_PS_* of shared/procs.h: listen, connected, accepted */
+	uint8_t open;	       /* still open in the process at the last look */
+	uint8_t from_proc;     /* known from /proc only (opened before pktlens): no byte counts */
+	uint16_t local_port, remote_port;
+	char local[46], remote[46];
+	char state[16]; /* TCP state name, "" for other protocols */
+	uint64_t inode;
+	uint64_t rx_bytes, tx_bytes, rx_calls, tx_calls; /* payload bytes the process read/wrote */
+	double last_seen; /* seconds since start; < 0 when only known from /proc */
+};
+
+struct proc_row {
+	uint32_t pid; /* tgid */
+	char comm[16];
+	char cmdline[256]; /* argv joined by spaces, may be cut */
+	char cgroup[128];  /* cgroup v2 path, "" when the process was gone before pktlens looked */
+	uint64_t cgroup_id;
+	uint32_t sockets; /* open: tcp + udp + other */
+	uint32_t tcp, udp, other, listen, established;
+	uint64_t rx_bytes, tx_bytes, rx_calls, tx_calls;
+	double rx_bps, tx_bps; /* bits per second of payload over the last interval */
+	uint64_t connects, accepts;
+	double conn_rate;	 /* (connects + accepts) per second over the last interval */
+	uint32_t flows;		 /* flows of this snapshot attributed to the process */
+	uint64_t retrans, drops; /* of those flows */
+	double first_seen, last_seen;
+	int exited;
+	double exited_at;
+	uint32_t first_sock, n_socks; /* its rows in snapshot_procs.socks */
+};
+
+struct snapshot_procs {
+	struct proc_row *rows; /* by pid */
+	size_t n_rows;
+	struct proc_sock_row *socks; /* grouped by process, in row order */
+	size_t n_socks;
+	uint64_t flows, flows_attributed; /* TCP/UDP flows in the snapshot, with a process */
+	uint64_t proc_scans;		  /* /proc socket scans so far (start, on demand) */
+};
+
+/* Application layer (l7model.c). Strings are raw bytes from the wire: escape before output. */
+#define PL_HTTP_ENDPOINTS_MAX 256
+#define PL_HTTP_RECENT_MAX 256
+#define PL_HTTP_SLOW_MAX 64
+#define PL_DNS_NAMES_MAX 256
+#define PL_TLS_SNI_MAX 128
+
+struct http_tx_row {
+	double time;	   /* request seen, seconds since start */
+	double latency_ms; /* request to response; < 0: no response yet */
+	uint32_t status;   /* 0: no response */
+	uint32_t endpoint; /* id of its http_endpoint_row */
+	char method[12];
+	char host[64];
+	char path[160];	     /* the raw target, cut at 159 bytes */
+	struct flow_key key; /* zero for requests seen through the SSL uprobes */
+	uint32_t pid;	     /* SSL uprobes: the process; else 0 */
+	char comm[16];
+	int tls; /* seen in clear through the SSL uprobes */
+};
+
+struct http_endpoint_row {
+	uint32_t id;
+	char method[12];
+	char host[64];
+	char path[160]; /* numeric and hex-id segments collapsed to :id, no query */
+	uint64_t count, errors;
+	double p50_ms, p90_ms, p99_ms, max_ms;
+};
+
+struct dns_name_row {
+	char name[256];
+	char qtype[12]; /* "A", "AAAA", ... or the number */
+	char rcode[12]; /* "NOERROR", "NXDOMAIN", ... */
+	uint64_t count, answers;
+	double p50_ms, max_ms; /* < 0 when no query was seen for the answers */
+};
+
+struct tls_sni_row {
+	char name[256]; /* "" for ClientHellos without SNI */
+	char alpn[32];
+	char version[12]; /* highest offered: "TLS1.3" */
+	uint64_t count;
+};
+
+struct snapshot_l7 {
+	uint64_t http_requests, http_responses, http_unmatched;
+	uint64_t by_status[600];
+	uint64_t by_class[6];					   /* index status / 100 */
+	struct http_endpoint_row endpoints[PL_HTTP_ENDPOINTS_MAX]; /* by count, descending */
+	size_t n_endpoints;
+	struct http_tx_row recent[PL_HTTP_RECENT_MAX]; /* completed, newest last */
+	size_t n_recent;
+	struct http_tx_row slow[PL_HTTP_SLOW_MAX]; /* latency >= slow_ms, newest last */
+	size_t n_slow;
+	double slow_ms;
+	uint64_t err_http_req, err_http_resp, err_http_long;
+	uint64_t dns_queries, dns_responses, err_dns;
+	uint64_t dns_rcodes[16];
+	struct dns_name_row names[PL_DNS_NAMES_MAX]; /* by count, descending */
+	size_t n_names;
+	uint64_t tls_handshakes, err_tls;
+	struct tls_sni_row sni[PL_TLS_SNI_MAX]; /* by count, descending */
+	size_t n_sni;
+	uint64_t flows_by_proto[6]; /* enum pl_l7_proto */
+	uint64_t port80_not_http;   /* flows */
+	uint64_t events, events_lost, ssl_calls, ssl_lost;
+};
+
 struct snapshot {
 	int refs;
 	double uptime_s;
@@ -214,6 +337,8 @@ struct snapshot {
 	struct snapshot_totals tot;
 	struct snapshot_drops *drops; /* NULL when the drop probes never ran */
 	struct snapshot_tcp *tcp;
+	struct snapshot_l7 *l7;	      /* never NULL in a snapshot from the engine */
+	struct snapshot_procs *procs; /* one allocation: rows and socks point into it */
 };
 
 struct snapshot *snapshot__new(void);

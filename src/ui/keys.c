@@ -53,6 +53,8 @@ const struct key_binding key_table[] = {
 	{ 'a', "a", ACT_ADD, 0, "add a probe (Tab completes)" },
 	{ 27, "Esc", ACT_BACK, 0, "back: close details or help, clear the filter" },
 	{ KEY_CTRL('l'), "C-l", ACT_REDRAW, 0, "redraw the screen" },
+	{ '<', "<", ACT_SLOW_LESS, 0, "HTTP: halve the slow-request threshold" },
+	{ '>', ">", ACT_SLOW_MORE, 0, "HTTP: double the slow-request threshold" },
 };
 
 const size_t key_table_len = sizeof(key_table) / sizeof(key_table[0]);

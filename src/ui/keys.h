@@ -32,6 +32,8 @@ enum ui_action {
 	ACT_ADD,
 	ACT_BACK,
 	ACT_REDRAW,
+	ACT_SLOW_LESS, /* HTTP pane: halve the slow-request threshold */
+	ACT_SLOW_MORE, /* HTTP pane: double it */
 	ACT_MAX,
 };
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
 
 #include "ui/format.h"
 #include "ui/screen.h"
@@ -62,6 +63,168 @@ static int line(struct ui *ui, const struct rect *r, int y, enum role role, cons
 	if (y < r->y + r->h)
 		ui_put(ui, y, r->x, r->w, role, s);
 	return y + 1;
+}
+
+/* One labelled sparkline row of a per-flow history that shares the flow's hist_len. */
+static int spark_row(struct ui *ui, const struct rect *r, int y, const char *what, const float *h,
+		     uint32_t len, int usec, enum role role)
+{
+	char buf[64], a[16];
+	float max = 0;
+
+	if (y >= r->y + r->h)
+		return y + 1;
+	for (uint32_t i = PL_HIST_LEN - len; i < PL_HIST_LEN; i++)
+		if (h[i] > max)
+			max = h[i];
+	if (usec)
+		fmt_usec((uint32_t)max, a, sizeof(a));
+	else
+		fmt_human(max, a, sizeof(a));
+	snprintf(buf, sizeof(buf), " %s (max %s) ", what, a);
+	ui_put(ui, y, r->x, 24, role, buf);
+	ui_put_spark(ui, y, r->x + 24, r->w - 24 > PL_HIST_LEN ? PL_HIST_LEN : r->w - 24,
+		     ROLE_SPARK, h + (PL_HIST_LEN - len), len);
+	return y + 1;
+}
+
+/* TCP health of the flow: windows, reordering, resets, life, history, kernel latency. */
+static int tcp_section(struct ui *ui, const struct rect *r, int y, const struct flow_row *f)
+{
+	char buf[512], a[16], b[16], ssth[16];
+	size_t o;
+
+	/* the kernel's "no threshold yet" is TCP_INFINITE_SSTHRESH */
+	if (f->ssthresh >= 0x7fffffff)
+		snprintf(ssth, sizeof(ssth), "inf");
+	else
+		snprintf(ssth, sizeof(ssth), "%u", f->ssthresh);
+	snprintf(buf, sizeof(buf),
+		 " TCP  opened by %s  handshake %s  duration %s  ssthresh %s  snd wnd %u  "
+		 "rcv wnd %u  ooo %u  dup %u  zero-win %u  resets in %u out %u",
+		 f->active ? "this host" : "the peer",
+		 f->handshake_ms >= 0
+		     ? fmt_usec((uint32_t)(f->handshake_ms * 1000 + 0.5), a, sizeof(a))
+		     : "-",
+		 fmt_duration(f->duration_s, b, sizeof(b)), ssth, f->snd_wnd, f->rcv_wnd, f->ooo,
+		 f->dup, f->zero_win, f->resets_rx, f->resets_tx);
+	y = line(ui, r, y, ROLE_NORMAL, buf);
+	o = (size_t)snprintf(buf, sizeof(buf), " states ");
+	for (uint32_t i = 0; i < f->n_timeline && i < 8 && o < sizeof(buf); i++) {
+		char st[20];
+
+		ui_escape(st, sizeof(st), f->timeline[i].state, sizeof(f->timeline[i].state));
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s +%ums", i ? " > " : "", st,
+				      f->timeline[i].ms);
+	}
+	if (!f->n_timeline)
+		snprintf(buf + o, sizeof(buf) - o, "- (opened before pktlens started)");
+	y = line(ui, r, y, ROLE_NORMAL, buf);
+	y = spark_row(ui, r, y, "srtt", f->srtt_hist, f->hist_len, 1, ROLE_NORMAL);
+	y = spark_row(ui, r, y, "cwnd", f->cwnd_hist, f->hist_len, 0, ROLE_NORMAL);
+	return y;
+}
+
+/* Kernel receive latency (netif_receive_skb to the copy to the process), log2 microseconds. */
+static int latency_line(struct ui *ui, const struct rect *r, int y, const struct flow_row *f)
+{
+	char buf[512];
+	size_t o;
+
+	if (!f->lat_count)
+		return line(ui, r, y, ROLE_DIM,
+			    " kernel rx latency: no samples (needs --probes default,latency)");
+	o = (size_t)snprintf(buf, sizeof(buf),
+			     " kernel rx latency, %llu samples:", (unsigned long long)f->lat_count);
+	for (int i = 0; i < 24 && o < sizeof(buf); i++) {
+		char a[16];
+
+		if (f->lat_hist[i])
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "  <%s %u",
+					      fmt_usec(2u << i, a, sizeof(a)), f->lat_hist[i]);
+	}
+	return line(ui, r, y, ROLE_NORMAL, buf);
+}
+
+/* This flow's drops by reason, from the drops model's per-flow rows. */
+static int drops_line(struct ui *ui, const struct rect *r, int y, const struct flow_row *f)
+{
+	const struct snapshot_drops *d = ui->snap ? ui->snap->drops : NULL;
+	char buf[512];
+	size_t o, n = 0;
+
+	if (!d)
+		return y;
+	o = (size_t)snprintf(buf, sizeof(buf), " drops by reason:");
+	for (size_t i = 0; i < d->n_flows && o < sizeof(buf); i++) {
+		const struct drop_flow_row *df = &d->flows[i];
+		char name[48];
+
+		/* drops are keyed like flows; the interface may be unknown where the kernel freed it */
+		if (memcmp(df->key.local, f->key.local, 16) ||
+		    memcmp(df->key.remote, f->key.remote, 16) || df->key.proto != f->key.proto ||
+		    df->key.local_port != f->key.local_port ||
+		    df->key.remote_port != f->key.remote_port ||
+		    (df->key.ifindex && df->key.ifindex != f->key.ifindex))
+			continue;
+		ui_escape(name, sizeof(name), df->reason, sizeof(df->reason));
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s %s %llu", n++ ? "," : "", name,
+				      (unsigned long long)df->count);
+	}
+	if (!n)
+		return f->drops
+			   ? line(ui, r, y, ROLE_DIM, " drops by reason: (not among the top rows)")
+			   : y;
+	return line(ui, r, y, ROLE_WARN, buf);
+}
+
+/* This flow's HTTP transactions, from the application-layer model's recent list. */
+#define DETAIL_HTTP_ROWS 6
+static int http_section(struct ui *ui, const struct rect *r, int y, const struct flow_row *f)
+{
+	const struct snapshot_l7 *l = ui->snap ? ui->snap->l7 : NULL;
+	size_t idx[DETAIL_HTTP_ROWS], n = 0, total = 0;
+	char buf[512];
+
+	if (!l)
+		return y;
+	/* newest first while collecting, shown oldest first */
+	for (size_t i = l->n_recent; i-- > 0;) {
+		if (memcmp(&l->recent[i].key, &f->key, sizeof(f->key)))
+			continue;
+		if (n < DETAIL_HTTP_ROWS)
+			idx[n++] = i;
+		total++;
+	}
+	if (!total && !strcmp(f->l7, "http"))
+		return line(ui, r, y, ROLE_DIM,
+			    " HTTP: no completed transactions in the recent list");
+	if (!total)
+		return y;
+	snprintf(buf, sizeof(buf), " HTTP transactions: %zu recent%s", total,
+		 total > n ? " (newest shown)" : "");
+	y = line(ui, r, y, ROLE_TITLE, buf);
+	y = line(ui, r, y, ROLE_HEADER, " TIME        METHOD  STATUS    LATENCY  HOST PATH");
+	while (n-- > 0) {
+		const struct http_tx_row *t = &l->recent[idx[n]];
+		char m[32], host[96], path[256], st[8], lat[24];
+
+		ui_escape(m, sizeof(m), t->method, sizeof(t->method));
+		ui_escape(host, sizeof(host), t->host, sizeof(t->host));
+		ui_escape(path, sizeof(path), t->path, sizeof(t->path));
+		if (t->status)
+			snprintf(st, sizeof(st), "%u", t->status);
+		else
+			snprintf(st, sizeof(st), "-");
+		if (t->latency_ms >= 0)
+			snprintf(lat, sizeof(lat), "%.2fms", t->latency_ms);
+		else
+			snprintf(lat, sizeof(lat), "-");
+		snprintf(buf, sizeof(buf), " %9.1fs  %-7s %-6s %10s  %s%s", t->time, m, st, lat,
+			 host, path);
+		y = line(ui, r, y, t->status >= 400 ? ROLE_ERROR : ROLE_NORMAL, buf);
+	}
+	return y;
 }
 
 static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
@@ -127,6 +290,12 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		ui_put_spark(ui, y, x, r->w - 24 > PL_HIST_LEN ? PL_HIST_LEN : r->w - 24,
 			     ROLE_SPARK, h + (PL_HIST_LEN - f->hist_len), f->hist_len);
 	}
+	if (f->key.proto == IPPROTO_TCP) {
+		y = tcp_section(ui, r, y, f);
+		y = latency_line(ui, r, y, f);
+	}
+	y = drops_line(ui, r, y, f);
+	y = http_section(ui, r, y, f);
 	y++;
 
 	if (p->watching && ui->act.flow_packets)

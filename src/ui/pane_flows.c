@@ -22,7 +22,9 @@ enum fcol {
 	FC_FLAGS,
 	FC_STATE,
 	FC_SRTT,
+	FC_CWND,
 	FC_RETRANS,
+	FC_DROPS,
 	FC_PROCESS,
 	FC_MAX,
 };
@@ -51,7 +53,9 @@ static const struct col cols[FC_MAX] = {
 	[FC_FLAGS] = { "FLAGS", 6, 0, -1 },
 	[FC_STATE] = { "STATE", 11, 0, -1 },
 	[FC_SRTT] = { "SRTT", 7, 1, FS_SRTT },
+	[FC_CWND] = { "CWND", 5, 1, -1 },
 	[FC_RETRANS] = { "RETR", 5, 1, FS_RETRANS },
+	[FC_DROPS] = { "DROPS", 5, 1, -1 },
 	[FC_PROCESS] = { "PROCESS", 22, 0, -1 },
 };
 
@@ -195,9 +199,20 @@ static void cell_text(struct ui *ui, const struct flow_row *f, int c, char *buf,
 	case FC_SRTT:
 		fmt_usec(f->srtt_us, buf, len);
 		break;
+	case FC_CWND:
+		if (f->cwnd)
+			snprintf(buf, len, "%u", f->cwnd);
+		else
+			snprintf(buf, len, "-");
+		*role = f->cwnd ? ROLE_NORMAL : ROLE_DIM;
+		break;
 	case FC_RETRANS:
 		snprintf(buf, len, "%llu", (unsigned long long)f->retrans);
 		*role = f->retrans ? ROLE_WARN : ROLE_DIM;
+		break;
+	case FC_DROPS:
+		fmt_human((double)f->drops, buf, len);
+		*role = f->drops ? ROLE_WARN : ROLE_DIM;
 		break;
 	case FC_PROCESS:
 		/* comm came from the traced task: it may hold any byte */

@@ -30,7 +30,7 @@ static const struct {
 	[PC_RUNS] = { "RUNS", 9, 1, PSORT_RUNS },
 	[PC_AVG] = { "AVG NS", 7, 1, PSORT_AVG },
 	[PC_HITS] = { "HITS", 8, 1, -1 },
-	[PC_DETAIL] = { "MODE", 7, 0, -1 },
+	[PC_DETAIL] = { "MODE", 10, 0, -1 },
 	[PC_REASON] = { "REASON", 40, 0, -1 },
 };
 
@@ -184,6 +184,72 @@ static void cell_text(const struct probe_info *pi, int c, char *buf, size_t len)
 	}
 }
 
+/* Rows the selected probe's latency histogram needs (0 without samples), at most half the list. */
+static int hist_rows(const struct probe_info *pi, int h, int *lo, int *hi)
+{
+	int n;
+
+	if (!pi || !pi->lat_count)
+		return 0;
+	*lo = 0;
+	*hi = 23;
+	while (*lo < 23 && !pi->lat_hist[*lo])
+		(*lo)++;
+	while (*hi > *lo && !pi->lat_hist[*hi])
+		(*hi)--;
+	n = *hi - *lo + 2 + (pi->n_lat_pids ? 1 : 0);
+	if (n > h / 2) {
+		n = h / 2;
+		if (n < 3)
+			return 0;
+		/* keep the buckets around the largest ones: trim from the fast end */
+		*lo = *hi - (n - 2 - (pi->n_lat_pids ? 1 : 0));
+		if (*lo < 0)
+			*lo = 0;
+	}
+	return n;
+}
+
+/* The selected probe's latency histogram: one bar per log2 microsecond bucket, then its processes. */
+static void draw_hist(struct ui *ui, const struct rect *r, int y, const struct probe_info *pi,
+		      int lo, int hi, int rows)
+{
+	char line[400], id[200], a[16];
+	uint32_t max = 1;
+	int bw = r->w - 24, o;
+
+	ui_escape(id, sizeof(id), pi->id, sizeof(pi->id));
+	snprintf(line, sizeof(line), " latency of %s: %llu calls", id,
+		 (unsigned long long)pi->lat_count);
+	ui_put(ui, y++, r->x, r->w, ROLE_TITLE, line);
+	rows--;
+	for (int b = lo; b <= hi; b++)
+		if (pi->lat_hist[b] > max)
+			max = pi->lat_hist[b];
+	if (bw > 60)
+		bw = 60;
+	for (int b = lo; b <= hi && rows > (pi->n_lat_pids ? 1 : 0); b++, rows--) {
+		int n = bw > 0 ? (int)((uint64_t)pi->lat_hist[b] * (uint64_t)bw / max) : 0;
+
+		if (pi->lat_hist[b] && !n && bw > 0)
+			n = 1;
+		o = snprintf(line, sizeof(line), " <%7s %10u ", fmt_usec(2u << b, a, sizeof(a)),
+			     pi->lat_hist[b]);
+		for (int i = 0; i < n && o + 4 < (int)sizeof(line); i++)
+			o += snprintf(line + o, sizeof(line) - (size_t)o, "%s",
+				      ui->utf8 ? "\u2588" : "#");
+		ui_put(ui, y++, r->x, r->w, ROLE_SPARK, line);
+	}
+	if (pi->n_lat_pids && rows > 0) {
+		o = snprintf(line, sizeof(line), " by process:");
+		for (uint32_t i = 0; i < pi->n_lat_pids && o < (int)sizeof(line); i++)
+			o += snprintf(line + o, sizeof(line) - (size_t)o, "  pid %u: %llu",
+				      pi->lat_pids[i].pid,
+				      (unsigned long long)pi->lat_pids[i].count);
+		ui_put(ui, y, r->x, r->w, ROLE_NORMAL, line);
+	}
+}
+
 static void probes_display(struct pane *pp, struct ui *ui, const struct rect *r)
 {
 	struct probes_pane *p = (struct probes_pane *)pp;
@@ -208,6 +274,9 @@ static void probes_display(struct pane *pp, struct ui *ui, const struct rect *r)
 			ui_put(ui, r->y, x, w, sorted ? ROLE_HEADER_SORTED : ROLE_HEADER, t);
 		x += w + 1;
 	}
+	int lo = 0, hi = 0, hr = hist_rows(sel_probe(p, ui), h, &lo, &hi);
+
+	h -= hr;
 	list_fit(&p->ls, h);
 	if (!p->ls.n) {
 		ui_put(ui, r->y + 1, r->x, r->w, ROLE_DIM,
@@ -224,6 +293,8 @@ static void probes_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		snprintf(line, sizeof(line), " %s: %s%s%s", id, probe_state_name(sp->state),
 			 reason[0] ? ": " : "", reason);
 		ui_put(ui, r->y + r->h - 1, r->x, r->w, state_role(sp->state), line);
+		if (hr)
+			draw_hist(ui, r, r->y + 1 + h, sp, lo, hi, hr);
 	}
 	for (int i = 0; i < h && p->ls.top + (size_t)i < p->ls.n; i++) {
 		size_t ri = p->ls.top + (size_t)i;

@@ -1,11 +1,22 @@
 /* The pane table (tabs in order: number keys follow it) and the scrolling shared by every list. */
 #include "ui/screen.h"
 
+struct pane *retrans_pane__new(struct ui *ui);
+struct pane *drops_pane__new(struct ui *ui);
+struct pane *http_pane__new(struct ui *ui);
+struct pane *procs_pane__new(struct ui *ui);
+
 /* Adding a pane: a pane_NAME.c with its constructor, and one line here. */
+/* clang-format off */
 const struct pane_entry pane_table[] = {
 	{ flows_pane__new },
 	{ probes_pane__new },
+	{ retrans_pane__new },
+	{ drops_pane__new },
+	{ http_pane__new },
+	{ procs_pane__new },
 };
+/* clang-format on */
 
 const size_t pane_table_len = sizeof(pane_table) / sizeof(pane_table[0]);
 

@@ -25,6 +25,8 @@ struct ui_actions {
 			       size_t max);
 	/* the refresh interval changed (seconds) */
 	void (*set_interval)(void *ctx, double seconds);
+	/* HTTP requests at least this slow (milliseconds) go to the slow list */
+	int (*set_slow_ms)(void *ctx, double ms, char *err, size_t errlen);
 	/* completion candidates for the add-probe prompt: interface names, tracepoints */
 	size_t (*complete)(void *ctx, const char *prefix, char out[][64], size_t max);
 };

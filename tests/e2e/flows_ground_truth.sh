@@ -322,7 +322,7 @@ main() {
 	# Let final ACKs cross and pktlens take one more interval.
 	sleep 1.5
 
-	pktlens_stop INT 15 || fail "pktlens did not exit within 15 s of SIGINT"
+	pktlens_stop INT 30 || fail "pktlens did not exit within 30 s of SIGINT"
 	[ "$PL_RC" -eq 0 ] || fail "pktlens exited with $PL_RC after SIGINT: $(tail -n 5 "$TMP/pktlens.json.err")"
 	kill -INT "$cap_pid" 2>/dev/null
 	wait_pid_exit "$cap_pid" 10 || fail "dumpcap did not stop"

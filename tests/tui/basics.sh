@@ -21,11 +21,12 @@ tui_wait "sort rx bps"
 tui_keys 2
 tui_wait "tc-ingress"
 tui_wait "STATE"
-tui_keys Tab
+# Tab and Shift-Tab step between neighbours whatever the number of panes
+tui_keys 1 BTab Tab
 tui_wait "RX BPS"
-tui_keys BTab
+tui_keys Tab
 tui_wait "AVG NS"
-tui_keys 1
+tui_keys BTab
 tui_wait "RX BPS"
 
 # sort cycles and is shown with an arrow; r flips the arrow

@@ -1,0 +1,184 @@
+/* Application-layer peek for the packet programs: classify the first payload bytes, send HTTP/DNS/TLS heads to user space. */
+#ifndef PKTLENS_L7_BPF_H
+#define PKTLENS_L7_BPF_H
+
+#include "lib/l7parse.h"
+#include "lib/maps.bpf.h"
+#include "shared/l7.h"
+
+/* Written by user space (or a benchmark) through .bss: 1 turns the payload peek off. */
+volatile __u32 l7_off = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} l7_events SEC(".maps");
+
+/* Protocol and continuation state per flow: bounded, old flows fall out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct flow_key);
+	__type(value, struct l7_flow);
+} l7_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct l7_counters);
+} l7_stats SEC(".maps");
+
+static __always_inline struct l7_counters *pl_l7_stats(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&l7_stats, &zero);
+}
+
+/* Payload bytes at off, from the linear part or through the helper (paged skb, XDP frags). */
+static __always_inline long pl_l7_load(void *ctx, int hook, __u32 off, void *dst, __u32 n)
+{
+	/*
+	 * Bound n in the register the helper gets: older verifiers (6.1) lose a
+	 * min() done on a copy of it. The empty asm keeps clang from folding this
+	 * check into the caller's.
+	 */
+	asm volatile("" : "+r"(n));
+	if (n > PL_L7_DATA)
+		return -1;
+	if (hook == PL_HOOK_XDP)
+		return bpf_xdp_load_bytes(ctx, off, dst, n);
+	return bpf_skb_load_bytes(ctx, off, dst, n);
+}
+
+static __always_inline void pl_l7_proto_event(const struct flow_key *key, __u64 now, int dir,
+					      const struct l7_flow *st, struct l7_counters *c)
+{
+	struct l7_event *e = bpf_ringbuf_reserve(&l7_events, sizeof(*e), 0);
+	if (!e) {
+		if (c)
+			c->events_lost++;
+		return;
+	}
+	__builtin_memset(e, 0, offsetof(struct l7_event, data));
+	e->ts_ns = now;
+	__builtin_memcpy(&e->key, key, sizeof(*key));
+	e->kind = PL_L7K_PROTO;
+	e->dir = dir;
+	e->proto = st->proto;
+	e->flags = st->flags;
+	bpf_ringbuf_submit(e, 0);
+	if (c)
+		c->events++;
+}
+
+/*
+ * Called by pl_account for every TCP/UDP packet with a payload. Costs one
+ * LRU lookup and an 8-byte load; only payloads that start like HTTP, a TLS
+ * ClientHello or DNS (port 53) copy up to PL_L7_DATA bytes into an event.
+ * A subprogram, not inlined: tc inlines pl_account twice and the stack would
+ * not hold a third copy of this. hook_dir is hook << 4 | dir (five arguments
+ * at most).
+ */
+static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_key *key,
+				    const struct pl_pkt *p, __u64 now)
+{
+	int hook = hook_dir >> 4, dir = hook_dir & 1;
+	if (l7_off || !p->has_ports || p->frag)
+		return;
+	if (p->proto != PL_IPPROTO_TCP && p->proto != PL_IPPROTO_UDP)
+		return;
+	__u32 ip_end = p->l3_off + p->ip_len;
+	if (!p->ip_len || ip_end < p->payload_off + 8)
+		return;
+	__u32 plen = ip_end - p->payload_off;
+	struct l7_counters *c = pl_l7_stats();
+	if (!c)
+		return;
+	/* scratch in the per-CPU map value, not on the stack: pl_account is inlined twice in tc */
+	__u8 *head = c->scratch_head;
+	if (pl_l7_load(ctx, hook, p->payload_off, head, 8))
+		return;
+
+	__u8 proto = PL_L7P_UNKNOWN;
+	int kind = PL_L7K_NONE;
+	int dns = key->local_port == 53 || key->remote_port == 53;
+	if (p->proto == PL_IPPROTO_TCP) {
+		kind = pl_l7_classify_tcp(head, 8, &proto);
+		/* DNS over TCP (length-prefixed): user space skips the prefix and other segments */
+		if (kind == PL_L7K_NONE && proto == PL_L7P_UNKNOWN && dns) {
+			kind = PL_L7K_DNS;
+			proto = PL_L7P_DNS;
+		}
+	} else if (dns) {
+		/* short ones too: user space counts a cut header as a parse failure */
+		kind = PL_L7K_DNS;
+		proto = PL_L7P_DNS;
+	}
+
+	struct l7_flow *st = bpf_map_lookup_elem(&l7_flows, key);
+	if (kind == PL_L7K_NONE && st && st->cont[dir & 1]) {
+		kind = PL_L7K_HTTP_CONT;
+		st->cont[dir & 1] = 0;
+	}
+	int http80 = key->local_port == 80 || key->remote_port == 80;
+	if (!st) {
+		struct l7_flow *nst = &c->scratch_flow;
+		__builtin_memset(nst, 0, sizeof(*nst));
+		nst->proto = proto ? proto : PL_L7P_OTHER;
+		if (http80 && nst->proto != PL_L7P_HTTP)
+			nst->flags |= PL_L7F_PORT80_NOT_HTTP;
+		bpf_map_update_elem(&l7_flows, key, nst, BPF_NOEXIST);
+		pl_l7_proto_event(key, now, dir, nst, c);
+		st = bpf_map_lookup_elem(&l7_flows, key);
+	} else if (proto && proto != st->proto &&
+		   (st->proto == PL_L7P_OTHER || st->proto == PL_L7P_UNKNOWN) &&
+		   (proto != PL_L7P_HTTP || kind == PL_L7K_HTTP_REQ)) {
+		/* HTTP only on a request: a server answering garbage with a 400 is not an HTTP flow */
+		/* first seen mid-stream, recognised later */
+		st->proto = proto;
+		if (proto == PL_L7P_HTTP)
+			st->flags &= ~PL_L7F_PORT80_NOT_HTTP;
+		pl_l7_proto_event(key, now, dir, st, c);
+	}
+	if (kind == PL_L7K_NONE)
+		return;
+
+	struct l7_event *e = bpf_ringbuf_reserve(&l7_events, sizeof(*e), 0);
+	if (!e) {
+		c->events_lost++;
+		return;
+	}
+	__u32 n = plen < PL_L7_DATA ? plen : PL_L7_DATA;
+	if (n < 8 || pl_l7_load(ctx, hook, p->payload_off, e->data, n)) {
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
+	e->ts_ns = now;
+	__builtin_memcpy(&e->key, key, sizeof(*key));
+	e->tgid = 0;
+	e->conn = 0;
+	e->seq = p->seq;
+	e->payload_len = plen;
+	e->len = (__u16)n;
+	e->kind = (__u8)kind;
+	e->dir = (__u8)dir;
+	e->proto = proto;
+	e->flags = 0;
+	e->pad[0] = e->pad[1] = 0;
+	__builtin_memset(e->comm, 0, sizeof(e->comm));
+	/* A request whose headers do not end in this segment: the next one of this side follows. */
+	if (kind == PL_L7K_HTTP_REQ && st) {
+		__u32 t = (n - 4) & (PL_L7_DATA - 1);
+		asm volatile("" : "+r"(t)); /* 6.1's verifier needs the bound on t itself */
+		if (t > PL_L7_DATA - 4)
+			t = 0;
+		int ended = n == plen && e->data[t] == '\r' && e->data[t + 1] == '\n' &&
+			    e->data[t + 2] == '\r' && e->data[t + 3] == '\n';
+		st->cont[dir & 1] = !ended;
+	}
+	bpf_ringbuf_submit(e, 0);
+	c->events++;
+}
+
+#endif

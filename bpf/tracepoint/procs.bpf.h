@@ -1,0 +1,299 @@
+/* Tracepoint programs for per-process socket usage: bytes and calls per process and socket, connects, accepts, listens. */
+#ifndef PKTLENS_TP_PROCS_BPF_H
+#define PKTLENS_TP_PROCS_BPF_H
+
+#include "lib/maps.bpf.h"
+#include "shared/procs.h"
+#include "tracepoint/tcp.bpf.h" /* pl_sk_in_netns, PL_AF_*_KERNEL */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct proc_sock_key);
+	__type(value, struct proc_sock_val);
+} proc_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, struct proc_info_val);
+} proc_info SEC(".maps");
+
+/* The fd of a connect()/listen() in flight, by thread: the socket is looked up once it returns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, __s32);
+} proc_fd_inflight SEC(".maps");
+
+#define PL_MSG_PEEK 2
+#define PL_EINPROGRESS 115
+#define PL_S_IFMT 00170000
+#define PL_S_IFSOCK 0140000
+#define PL_TCP_LISTEN 10
+
+/* A process's first socket call: remember what only its own context can tell (cmdline, cgroup). */
+static __always_inline struct proc_info_val *pl_proc_info(__u32 tgid, __u64 now)
+{
+	struct proc_info_val *pi = bpf_map_lookup_elem(&proc_info, &tgid);
+	if (pi)
+		return pi;
+	struct proc_info_val nv;
+	__builtin_memset(&nv, 0, sizeof(nv));
+	nv.cgroup_id = bpf_get_current_cgroup_id();
+	nv.first_ns = now;
+	bpf_get_current_comm(nv.comm, sizeof(nv.comm));
+	/* a process that lives 50 ms is gone before user space can read /proc: read argv now */
+	struct task_struct *t = (void *)bpf_get_current_task();
+	__u64 start = BPF_CORE_READ(t, mm, arg_start);
+	__u64 end = BPF_CORE_READ(t, mm, arg_end);
+	__u64 len = end > start ? end - start : 0;
+	if (len > PL_CMDLINE_LEN)
+		len = PL_CMDLINE_LEN;
+	if (len && !bpf_probe_read_user(nv.cmdline, len, (const void *)start))
+		nv.cmdline_len = (__u32)len;
+	bpf_map_update_elem(&proc_info, &tgid, &nv, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&proc_info, &tgid);
+}
+
+static __always_inline __u64 pl_sk_ino(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+}
+
+/* Addresses as the socket holds them now; a dual-stack socket talking IPv4 is stored as IPv4. */
+static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct sock *sk)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	v->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	/*
+	 * A TCP socket that reached TIME_WAIT or CLOSE has given its port away
+	 * (the last reads of a connection happen then): keep the addresses it had.
+	 */
+	if (!lport && v->local_port)
+		return;
+	v->local_port = lport;
+	v->remote_port = pl_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (fam == PL_AF_INET6_KERNEL) {
+		struct in6_addr l = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
+		struct in6_addr r = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
+		__u32 *lw = (__u32 *)&l, *rw = (__u32 *)&r;
+		int mapped = !lw[0] && !lw[1] && lw[2] == 0xffff0000 && !rw[0] && !rw[1] &&
+			     (rw[2] == 0xffff0000 || (!rw[2] && !rw[3]));
+		if (!mapped) {
+			v->family = PL_AF_INET6;
+			__builtin_memcpy(v->local, &l, 16);
+			__builtin_memcpy(v->remote, &r, 16);
+			return;
+		}
+	}
+	__u32 l4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+	__u32 r4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	v->family = PL_AF_INET;
+	__builtin_memset(v->local, 0, 16);
+	__builtin_memset(v->remote, 0, 16);
+	__builtin_memcpy(v->local, &l4, 4);
+	__builtin_memcpy(v->remote, &r4, 4);
+}
+
+static __always_inline struct proc_sock_val *pl_psock_get(const struct sock *sk, __u64 ino,
+							  __u64 pid_tgid, __u8 proto, __u64 now)
+{
+	struct proc_sock_key k = { .sk = (__u64)sk, .ino = ino, .tgid = (__u32)(pid_tgid >> 32) };
+	struct proc_sock_val *v = bpf_map_lookup_elem(&proc_socks, &k);
+	if (!v) {
+		struct proc_sock_val nv;
+		__builtin_memset(&nv, 0, sizeof(nv));
+		nv.first_ns = now;
+		nv.proto = proto;
+		pl_proc_info(k.tgid, now);
+		bpf_map_update_elem(&proc_socks, &k, &nv, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&proc_socks, &k);
+		if (!v)
+			return NULL;
+	}
+	/* plain stores: every writer stores what the socket holds, so a race loses nothing */
+	pl_psock_addrs(v, sk);
+	v->last_ns = now;
+	v->tid = (__u32)pid_tgid;
+	return v;
+}
+
+static __always_inline int pl_proto_tracked(__u16 family, __u16 proto)
+{
+	if (family != PL_AF_INET_KERNEL && family != PL_AF_INET6_KERNEL)
+		return 0;
+	return proto == PL_IPPROTO_TCP || proto == PL_IPPROTO_UDP || proto == 1 /* ICMP */ ||
+	       proto == 58 /* ICMPv6 */ || proto == 136 /* UDP-Lite */;
+}
+
+static __always_inline int pl_sock_bytes(struct trace_event_raw_sock_msg_length *ctx, int rx)
+{
+	const struct sock *sk = ctx->sk;
+	int ret = ctx->ret;
+	__u16 family = ctx->family, proto = ctx->protocol;
+	if (ret <= 0 || !sk || !pl_proto_tracked(family, proto))
+		return 0;
+	/* a peek leaves the bytes in the queue: the read that follows counts them */
+	if (rx && (ctx->flags & PL_MSG_PEEK))
+		return 0;
+	if (!pl_sk_in_netns(sk))
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	struct proc_sock_val *v =
+	    pl_psock_get(sk, pl_sk_ino(sk), bpf_get_current_pid_tgid(), (__u8)proto, now);
+	if (!v)
+		return 0;
+	if (rx) {
+		__sync_fetch_and_add(&v->rx_bytes, (__u64)ret);
+		__sync_fetch_and_add(&v->rx_calls, 1);
+	} else {
+		__sync_fetch_and_add(&v->tx_bytes, (__u64)ret);
+		__sync_fetch_and_add(&v->tx_calls, 1);
+	}
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int tp_procs_recv(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return pl_sock_bytes(ctx, 1);
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int tp_procs_send(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return pl_sock_bytes(ctx, 0);
+}
+
+/* fd -> struct sock of the current process, NULL when the fd is not an inet socket. */
+static __always_inline const struct sock *pl_fd_sock(long fd, __u64 *ino)
+{
+	struct task_struct *t = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if (fd < 0 || fd >= max)
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), fds + fd);
+	if (!f)
+		return NULL;
+	/* private_data is a struct socket only on socket files: check the inode type first */
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & PL_S_IFMT) != PL_S_IFSOCK)
+		return NULL;
+	*ino = BPF_CORE_READ(f, f_inode, i_ino);
+	struct socket *so = BPF_CORE_READ(f, private_data);
+	const struct sock *sk = BPF_CORE_READ(so, sk);
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+	if (!pl_proto_tracked(family, proto) || !pl_sk_in_netns(sk))
+		return NULL;
+	return sk;
+}
+
+/* Registers the socket behind fd for this process with a flag; returns its protocol or 0. */
+static __always_inline int pl_fd_register(long fd, __u8 flag)
+{
+	__u64 ino = 0;
+	const struct sock *sk = pl_fd_sock(fd, &ino);
+	if (!sk)
+		return 0;
+	__u8 proto = (__u8)BPF_CORE_READ(sk, sk_protocol);
+	struct proc_sock_val *v =
+	    pl_psock_get(sk, ino, bpf_get_current_pid_tgid(), proto, bpf_ktime_get_ns());
+	if (!v)
+		return 0;
+	v->flags |= flag;
+	if (flag == PL_PS_LISTEN)
+		v->state = PL_TCP_LISTEN;
+	return proto;
+}
+
+static __always_inline int pl_fd_save(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__s32 fd = (__s32)ctx->args[0];
+	bpf_map_update_elem(&proc_fd_inflight, &id, &fd, BPF_ANY);
+	return 0;
+}
+
+static __always_inline long pl_fd_take(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__s32 *fdp = bpf_map_lookup_elem(&proc_fd_inflight, &id);
+	if (!fdp)
+		return -1;
+	long fd = *fdp;
+	bpf_map_delete_elem(&proc_fd_inflight, &id);
+	return fd;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tp_procs_conn_in(struct trace_event_raw_sys_enter *ctx)
+{
+	return pl_fd_save(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int tp_procs_conn_out(struct trace_event_raw_sys_exit *ctx)
+{
+	long fd = pl_fd_take();
+	long ret = ctx->ret;
+	if (fd < 0 || (ret != 0 && ret != -PL_EINPROGRESS))
+		return 0;
+	if (pl_fd_register(fd, PL_PS_CONNECTED) == PL_IPPROTO_TCP) {
+		struct proc_info_val *pi = bpf_map_lookup_elem(
+		    &proc_info, &(__u32){ (__u32)(bpf_get_current_pid_tgid() >> 32) });
+		if (pi)
+			__sync_fetch_and_add(&pi->connects, 1);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int tp_procs_lsn_in(struct trace_event_raw_sys_enter *ctx)
+{
+	return pl_fd_save(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int tp_procs_lsn_out(struct trace_event_raw_sys_exit *ctx)
+{
+	long fd = pl_fd_take();
+	if (fd >= 0 && ctx->ret == 0)
+		pl_fd_register(fd, PL_PS_LISTEN);
+	return 0;
+}
+
+static __always_inline int pl_accepted(long ret)
+{
+	if (ret < 0)
+		return 0;
+	if (pl_fd_register(ret, PL_PS_ACCEPTED)) {
+		struct proc_info_val *pi = bpf_map_lookup_elem(
+		    &proc_info, &(__u32){ (__u32)(bpf_get_current_pid_tgid() >> 32) });
+		if (pi)
+			__sync_fetch_and_add(&pi->accepts, 1);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_procs_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return pl_accepted(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_procs_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return pl_accepted(ctx->ret);
+}
+
+#endif

@@ -1,0 +1,79 @@
+/* Data contract between the application-layer programs (tc/XDP payload peek, libssl uprobes) and user space. */
+#ifndef PKTLENS_SHARED_L7_H
+#define PKTLENS_SHARED_L7_H
+
+#ifndef __BPF__
+#include <linux/types.h>
+#endif
+
+#include "shared/flow.h"
+
+/* Payload bytes copied per event: enough for a request line and Host, a DNS question, an SNI. */
+#define PL_L7_DATA 512
+
+/* What an event carries. */
+enum pl_l7_kind {
+	PL_L7K_NONE = 0,
+	PL_L7K_HTTP_REQ,  /* payload starts with an HTTP/1.x method */
+	PL_L7K_HTTP_RESP, /* payload starts with "HTTP/1." */
+	PL_L7K_HTTP_CONT, /* next segment after a request whose headers did not end in it */
+	PL_L7K_DNS,	  /* UDP to or from port 53; TCP with its 2-byte length prefix */
+	PL_L7K_TLS_HELLO, /* TLS handshake record carrying a ClientHello */
+	PL_L7K_PROTO,	  /* a flow's protocol was decided or changed (no data) */
+	PL_L7K_SSL,	  /* plaintext from SSL_read/SSL_write (dir: RX read, TX write) */
+};
+
+/* Protocol of a flow, by content. */
+enum pl_l7_proto {
+	PL_L7P_UNKNOWN = 0,
+	PL_L7P_HTTP,
+	PL_L7P_TLS,
+	PL_L7P_DNS,
+	PL_L7P_SSH,
+	PL_L7P_OTHER,
+};
+
+/* Flow flags. */
+#define PL_L7F_PORT80_NOT_HTTP 0x01 /* port 80 on either side, content is not HTTP */
+
+/* Per-flow state in the l7_flows LRU map (both directions share the flow key). */
+struct l7_flow {
+	__u8 proto;   /* enum pl_l7_proto */
+	__u8 flags;   /* PL_L7F_* */
+	__u8 cont[2]; /* per direction: send the next segment as PL_L7K_HTTP_CONT */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct l7_flow) == 8, "l7_flow layout");
+
+struct l7_event {
+	__u64 ts_ns;	     /* bpf_ktime_get_ns() */
+	struct flow_key key; /* SSL events: zero (the socket is not known), conn names the stream */
+	__u32 tgid;	     /* SSL events: process; packet events: 0 */
+	__u64 conn;	     /* SSL events: the SSL * pointer */
+	__u32 seq;	     /* TCP sequence number of the segment (retransmissions repeat it) */
+	__u32 payload_len;   /* bytes of payload in the packet / of the SSL call */
+	__u16 len;	     /* bytes valid in data (<= PL_L7_DATA) */
+	__u8 kind;	     /* enum pl_l7_kind */
+	__u8 dir;	     /* enum pl_dir */
+	__u8 proto;	     /* enum pl_l7_proto (PL_L7K_PROTO) */
+	__u8 flags;	     /* PL_L7F_* (PL_L7K_PROTO) */
+	__u8 pad[2];
+	char comm[16];
+	__u8 data[PL_L7_DATA];
+};
+_Static_assert(sizeof(struct l7_event) == 8 + 44 + 4 + 8 + 4 + 4 + 2 + 4 + 2 + 16 + PL_L7_DATA,
+	       "l7_event layout");
+
+/* Global counters (per-CPU array, one entry). */
+struct l7_counters {
+	__u64 events;	   /* events submitted */
+	__u64 events_lost; /* ring buffer full */
+	__u64 ssl_calls;   /* SSL_read/SSL_write returns seen */
+	__u64 ssl_lost;	   /* plaintext not readable from the process */
+	/* BPF's per-CPU scratch (payload head, new flow state): keeps the tc stack small */
+	__u8 scratch_head[8];
+	struct l7_flow scratch_flow;
+};
+_Static_assert(sizeof(struct l7_counters) == 48, "l7_counters layout");
+
+#endif

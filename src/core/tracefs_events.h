@@ -1,0 +1,25 @@
+/* Legacy tracefs probe events that libbpf creates on kernels without the kprobe/uprobe PMU. */
+#ifndef PKTLENS_TRACEFS_EVENTS_H
+#define PKTLENS_TRACEFS_EVENTS_H
+
+#include <stddef.h>
+
+/*
+ * One line of kprobe_events or uprobe_events ("p:kprobes/libbpf_1234_tcp_v4_rcv_0x0_0
+ * tcp_v4_rcv"): when its event is named the way libbpf names legacy events
+ * (libbpf_PID_..., PID first in 1.1 and later), writes "GROUP/NAME" to event
+ * and returns the pid; otherwise returns 0.
+ */
+unsigned legacy_event_parse(const char *line, char *event, size_t len);
+
+/*
+ * Removes legacy events of dead pktlens processes. Every running pktlens
+ * leaves its pid in /run/pktlens/PID (it cannot tell afterwards whose
+ * events libbpf created otherwise); events of a dead pid with such a mark
+ * go, with the mark. Then marks this process.
+ */
+void legacy_events_cleanup(void);
+/* Removes this process' mark (normal exit: libbpf removed its events itself). */
+void legacy_events_unmark(void);
+
+#endif

@@ -1,0 +1,226 @@
+/* Unit tests of the application-layer parsers (bpf/lib/l7parse.h) and the model's path and histogram helpers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lib/l7parse.h"
+#include "core/l7model.h"
+
+#define S(x) (const __u8 *)(x), (const __u8 *)(x) + sizeof(x) - 1
+
+static void test_http_request(void **state)
+{
+	static const char req[] =
+	    "GET /a/b?c=1 HTTP/1.1\r\nUser-Agent: x\r\nhost:  ex.test \r\n\r\n";
+	struct pl_http_req r;
+	assert_int_equal(pl_http_parse_req(S(req), &r), PL_L7E_OK);
+	assert_int_equal(r.method_len, 3);
+	assert_memory_equal(req + r.path_off, "/a/b?c=1", 8);
+	assert_int_equal(r.path_len, 8);
+	assert_int_equal(r.host_len, 7);
+	assert_memory_equal(req + r.host_off, "ex.test", 7);
+	assert_true(r.headers_complete);
+	assert_int_equal(r.version, 1);
+}
+
+static void test_http_request_bad(void **state)
+{
+	struct pl_http_req r;
+	static const char cut[] = "GET /a/very/long";
+	assert_int_equal(pl_http_parse_req(S(cut), &r), PL_L7E_TRUNC);
+	static const char lower[] = "get / HTTP/1.1\r\n";
+	assert_int_equal(pl_http_parse_req(S(lower), &r), PL_L7E_BAD);
+	static const char ver[] = "GET / HTTX/1.1\r\n\r\n";
+	assert_int_equal(pl_http_parse_req(S(ver), &r), PL_L7E_BAD);
+	char big[PL_L7_DATA + 64];
+	memset(big, 'A', sizeof(big));
+	memcpy(big, "GET /", 5);
+	assert_int_equal(pl_http_parse_req((const __u8 *)big, (const __u8 *)big + sizeof(big), &r),
+			 PL_L7E_LONG);
+	/* every prefix of a valid request parses without reading past its end */
+	static const char req[] = "POST /x HTTP/1.0\r\nHost: h\r\n\r\n";
+	for (size_t n = 0; n <= sizeof(req) - 1; n++)
+		pl_http_parse_req((const __u8 *)req, (const __u8 *)req + n, &r);
+}
+
+static void test_http_response(void **state)
+{
+	struct pl_http_resp r;
+	static const char ok[] = "HTTP/1.1 404 Not Found\r\n";
+	assert_int_equal(pl_http_parse_resp(S(ok), &r), PL_L7E_OK);
+	assert_int_equal(r.status, 404);
+	static const char bad[] = "HTTP/1.1 6xx nope\r\n";
+	assert_int_equal(pl_http_parse_resp(S(bad), &r), PL_L7E_BAD);
+	static const char cut[] = "HTTP/1.1 20";
+	assert_int_equal(pl_http_parse_resp(S(cut), &r), PL_L7E_TRUNC);
+}
+
+static void test_dns(void **state)
+{
+	static const char q[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+				"\x03www\x07"
+				"example\x03"
+				"com\x00\x00\x1c\x00\x01";
+	struct pl_dns d;
+	assert_int_equal(pl_dns_parse(S(q), &d), PL_L7E_OK);
+	assert_int_equal(d.id, 0x1234);
+	assert_int_equal(d.qtype, 28);
+	assert_int_equal(d.name_len, 15);
+	assert_memory_equal(d.name, "www.example.com", 15);
+	static const char loop[] =
+	    "\x12\x35\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c\x00\x01\x00\x01";
+	assert_int_equal(pl_dns_parse(S(loop), &d), PL_L7E_PTR);
+	static const char cut[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07"
+				  "exam";
+	assert_int_equal(pl_dns_parse(S(cut), &d), PL_L7E_TRUNC);
+	for (size_t n = 0; n < sizeof(q) - 1; n++)
+		assert_int_not_equal(pl_dns_parse((const __u8 *)q, (const __u8 *)q + n, &d),
+				     PL_L7E_OK);
+}
+
+static void test_tls(void **state)
+{
+	/* record, ClientHello with session id 0, 1 suite, null compression, SNI + ALPN + versions */
+	static const char h[] = "\x16\x03\x01\x00\x4a"
+				"\x01\x00\x00\x46"
+				"\x03\x03"
+				"0123456789abcdef0123456789abcdef"
+				"\x00"
+				"\x00\x02\x13\x01"
+				"\x01\x00"
+				"\x00\x20"
+				"\x00\x00\x00\x0c\x00\x0a\x00\x00\x07"
+				"a.test\x21"
+				"\x00\x10\x00\x05\x00\x03\x02h2"
+				"\x00\x2b\x00\x03\x02\x03\x04";
+	struct pl_tls_hello t;
+	assert_int_equal(pl_tls_parse_hello(S(h), &t), PL_L7E_OK);
+	assert_int_equal(t.sni_len, 7);
+	assert_memory_equal(h + t.sni_off, "a.test!", 7);
+	assert_int_equal(t.alpn_len, 2);
+	assert_int_equal(t.max_version, 0x0304);
+	for (size_t n = 0; n < sizeof(h) - 1; n++)
+		pl_tls_parse_hello((const __u8 *)h, (const __u8 *)h + n, &t);
+}
+
+static void test_collapse(void **state)
+{
+	char out[160];
+	l7_collapse_path("/users/123/orders/9f86d081884c?x=1", out, sizeof(out));
+	assert_string_equal(out, "/users/:id/orders/:id");
+	l7_collapse_path("/api/v1/beef/abc", out, sizeof(out));
+	assert_string_equal(out, "/api/v1/beef/abc");
+	l7_collapse_path("/o/123e4567-e89b-12d3-a456-426614174000", out, sizeof(out));
+	assert_string_equal(out, "/o/:id");
+}
+
+static void test_quantile(void **state)
+{
+	uint32_t h[L7_HIST_BUCKETS] = { 0 };
+	for (int i = 1; i <= 100; i++)
+		h[l7_hist_bucket(i * 1000.0)]++; /* 1..100 ms */
+	double p50 = l7_hist_quantile(h, 100, 0.5, 1, 100);
+	double p99 = l7_hist_quantile(h, 100, 0.99, 1, 100);
+	assert_true(p50 >= 50 && p50 <= 50 * 1.1);
+	assert_true(p99 >= 99 && p99 <= 100);
+}
+
+/* One event as the tc programs send it: payload data on a TCP flow to port 80 or 53. */
+static void feed(struct l7_model *m, int kind, int dir, uint16_t port, uint32_t seq, uint64_t ts_ms,
+		 const void *data, size_t len)
+{
+	static struct l7_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.key.family = PL_AF_INET;
+	ev.key.proto = PL_IPPROTO_TCP;
+	ev.key.local_port = port;
+	ev.key.remote_port = 40000;
+	ev.ts_ns = ts_ms * 1000000ULL;
+	ev.seq = seq;
+	ev.kind = (__u8)kind;
+	ev.dir = (__u8)dir;
+	ev.len = (__u16)len;
+	ev.payload_len = (__u32)len;
+	memcpy(ev.data, data, len);
+	l7_model_event(m, &ev, sizeof(ev), 0);
+}
+
+static void http_tx(struct l7_model *m, uint32_t seq, uint64_t t0, uint64_t ms)
+{
+	static const char req[] = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\n\r\n";
+	feed(m, PL_L7K_HTTP_REQ, PL_DIR_RX, 80, seq, t0, req, sizeof(req) - 1);
+	feed(m, PL_L7K_HTTP_RESP, PL_DIR_TX, 80, seq, t0 + ms, resp, sizeof(resp) - 1);
+}
+
+static size_t n_slow(struct l7_model *m)
+{
+	struct snapshot_l7 *s = l7_model_read(m, NULL, 0);
+	size_t n = s->n_slow;
+	free(s);
+	return n;
+}
+
+/* A new threshold rebuilds the slow list from the recent requests, both ways. */
+static void test_slow_threshold(void **state)
+{
+	struct l7_model *m = l7_model__new(200);
+	assert_non_null(m);
+	http_tx(m, 1, 1000, 300);
+	http_tx(m, 2, 2000, 50);
+	http_tx(m, 3, 3000, 700);
+	assert_int_equal(n_slow(m), 2);
+	l7_model_set_slow_ms(m, 500);
+	assert_int_equal(n_slow(m), 1);
+	l7_model_set_slow_ms(m, 1000);
+	assert_int_equal(n_slow(m), 0);
+	l7_model_set_slow_ms(m, 10);
+	struct snapshot_l7 *s = l7_model_read(m, NULL, 0);
+	assert_int_equal(s->n_slow, 3);
+	assert_true(s->slow[0].latency_ms < 301 && s->slow[2].latency_ms > 699); /* oldest first */
+	assert_true(s->slow_ms == 10);
+	free(s);
+	l7_model__free(m);
+}
+
+/* DNS over TCP: the 2-byte length comes first; a segment that is the rest of a message is no error. */
+static void test_dns_tcp(void **state)
+{
+	static const char q[] = "\x00\x1c\xab\xcd\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+				"\x04tcp1\x04test\x00\x00\x01\x00\x01";
+	static const char r[] = "\x00\x1c\xab\xcd\x81\x83\x00\x01\x00\x00\x00\x00\x00\x00"
+				"\x04tcp1\x04test\x00\x00\x01\x00\x01";
+	static const char rest[] = "\x00\x05garbage-from-the-middle";
+	struct l7_model *m = l7_model__new(0);
+	assert_non_null(m);
+	feed(m, PL_L7K_DNS, PL_DIR_RX, 53, 7, 10, q, sizeof(q) - 1);
+	feed(m, PL_L7K_DNS, PL_DIR_RX, 53, 7, 11, q, sizeof(q) - 1); /* retransmission */
+	feed(m, PL_L7K_DNS, PL_DIR_TX, 53, 9, 12, r, sizeof(r) - 1);
+	feed(m, PL_L7K_DNS, PL_DIR_TX, 53, 99, 13, rest, sizeof(rest) - 1);
+	struct snapshot_l7 *s = l7_model_read(m, NULL, 0);
+	assert_int_equal(s->dns_queries, 1);
+	assert_int_equal(s->dns_responses, 1);
+	assert_int_equal(s->err_dns, 0);
+	assert_int_equal(s->n_names, 1);
+	assert_string_equal(s->names[0].name, "tcp1.test");
+	assert_string_equal(s->names[0].rcode, "NXDOMAIN");
+	assert_true(s->names[0].p50_ms >= 1 && s->names[0].p50_ms <= 2);
+	free(s);
+	l7_model__free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_http_request),  cmocka_unit_test(test_http_request_bad),
+		cmocka_unit_test(test_http_response), cmocka_unit_test(test_dns),
+		cmocka_unit_test(test_tls),	      cmocka_unit_test(test_collapse),
+		cmocka_unit_test(test_quantile),      cmocka_unit_test(test_slow_threshold),
+		cmocka_unit_test(test_dns_tcp),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
