@@ -63,7 +63,7 @@ void tcp_model_event(struct tcp_model *m, const struct tcp_event *ev)
 const char *tcp_state_name(const struct tcp_model *m, unsigned state)
 {
 	const char *n = m->states ? btf_enum_name(m->states, state) : "";
-	return n && *n ? n : "?";
+	return n && *n ? n : "-"; /* 0: no socket (a RST for a closed port) */
 }
 
 static int cmp_sock(const void *a, const void *b)
