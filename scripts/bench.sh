@@ -24,17 +24,21 @@ if [ "$QUICK" = 1 ]; then
 	SECS=${BENCH_SECONDS:-1}
 	REPEAT=${BENCH_REPEAT:-2000}
 	INSERTS=20
+	STATS_WAIT=2
 	SIZES=1000,10000,100000:1000
 	RING_ARGS=(-r "20000,0" -t 0.1 -o 10000)
 	TP_SECS=1
+	DROP_COUNT=500
 else
 	RUNS=${BENCH_RUNS:-5}
 	SECS=${BENCH_SECONDS:-3}
 	REPEAT=${BENCH_REPEAT:-200000}
 	INSERTS=400
+	STATS_WAIT=60
 	SIZES=1000,10000,100000,1000000,1000000:1000
 	RING_ARGS=(-r "25000,50000,100000,200000,300000,400000,800000,1600000,0" -t 0.5 -o 100000)
 	TP_SECS=4
+	DROP_COUNT=20000
 fi
 
 require_root
@@ -46,6 +50,10 @@ done
 cleanup_init
 make_tmpdir
 FAILED=()
+# One binary for the whole run, even if the tree is rebuilt meanwhile.
+if [ -x "$PKTLENS" ]; then
+	cp "$PKTLENS" "$TMP/pktlens" && PKTLENS=$TMP/pktlens
+fi
 
 # phase NAME CMD...: run one figure's binary, its JSON to $TMP/NAME.json; a failure is recorded.
 phase() {
@@ -61,7 +69,7 @@ phase() {
 }
 
 # Machine facts go with the table: figures from different machines do not compare.
-"$PYTHON" - "$TMP/machine.json" "$QUICK" "$RUNS" "$SECS" <<'EOF'
+"$PYTHON" - "$TMP/machine.json" "$QUICK" "$RUNS" "$SECS" "$PKTLENS" <<'EOF'
 import json, os, platform, subprocess, sys, time
 model = ""
 try:
@@ -76,7 +84,13 @@ try:
                          text=True, timeout=5).stdout.strip()
 except Exception:
     rev = ""
-json.dump({"cores": os.cpu_count(), "online_cpus": len(os.sched_getaffinity(0)),
+try:
+    ver = subprocess.run([sys.argv[5], "--version"], capture_output=True, text=True,
+                         timeout=5).stdout.strip()
+except Exception:
+    ver = ""
+json.dump({"cores": os.cpu_count(), "pktlens": ver,
+           "loadavg_start": os.getloadavg()[0], "online_cpus": len(os.sched_getaffinity(0)),
            "cpu": model, "kernel": platform.release(), "machine": platform.machine(),
            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git": rev,
            "quick": sys.argv[2] == "1", "runs": int(sys.argv[3]),
@@ -84,7 +98,7 @@ json.dump({"cores": os.cpu_count(), "online_cpus": len(os.sched_getaffinity(0)),
 EOF
 
 # 1. ns per packet, no namespace needed: test runs use the caller's loopback device.
-phase prog_cost "$BIN/prog_cost" -r "$REPEAT" -n "$RUNS" -i "$INSERTS"
+phase prog_cost "$BIN/prog_cost" -r "$REPEAT" -n "$RUNS" -i "$INSERTS" -w "$STATS_WAIT"
 
 netns_pair 213
 SERVER_ADDR=$ADDR_A
@@ -119,6 +133,8 @@ iperf_server() {
 iperf_run() {
 	local kind=$1 out=$2
 	local args=(-c "$SERVER_ADDR" -t "$SECS" -J)
+	# Client and server on different CPUs: fewer scheduler accidents between runs.
+	[ "$(nproc)" -ge 2 ] && args+=(-A 0,1)
 	[ "$kind" = udp ] && args+=(-u -l 64 -b 0)
 	ns_b timeout $((${SECS%.*} + 20)) iperf3 "${args[@]}" >"$out" 2>/dev/null
 }
@@ -139,10 +155,16 @@ tool_start() {
 		pktlens_start "$TMP/tool.json" -n "$NS_A" -i "$IF_A" --json --interval 1 \
 			--duration 600 --probes "$probes"
 		TOOL_PID=$PL_PID
-		pktlens_wait_attached "$TMP/tool.json" tc-ingress "$IF_A" 15 || return 1
-		if [ "$1" = pktlens_xdp ]; then
-			pktlens_wait_attached "$TMP/tool.json" xdp "$IF_A" 15 || return 1
+		local ok=1
+		pktlens_wait_attached "$TMP/tool.json" tc-ingress "$IF_A" 20 || ok=0
+		if [ "$ok" = 1 ] && [ "$1" = pktlens_xdp ]; then
+			pktlens_wait_attached "$TMP/tool.json" xdp "$IF_A" 20 || ok=0
 		fi
+		if [ "$ok" = 0 ] && ! kill -0 "$PL_PID" 2>/dev/null; then
+			wait "$PL_PID"
+			log "pktlens exited with status $? before attaching"
+		fi
+		[ "$ok" = 1 ] || return 1
 		;;
 	tcpdump)
 		bg_start "$TMP/tool.log" ip netns exec "$NS_A" tcpdump -i "$IF_A" -n -s 0 -w /dev/null
@@ -179,6 +201,21 @@ elif iperf_server; then
 		# Connections open and close (state changes); bulk data (tcp_probe on every ACK).
 		ns_b timeout $((TP_SECS + 20)) iperf3 -c "$SERVER_ADDR" -t "$TP_SECS" -P 4 -J \
 			>"$TMP/tp-iperf.json" 2>/dev/null
+		# Drops (kfree_skb NO_SOCKET) and resets: UDP and TCP to a port nobody listens on.
+		ns_b timeout 30 "$PYTHON" - "$SERVER_ADDR" "$DROP_COUNT" <<'PYEOF'
+import socket, sys
+addr, n = sys.argv[1], int(sys.argv[2])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(n):
+    u.sendto(b"x" * 32, (addr, 9))
+for i in range(n // 50):
+    t = socket.socket()
+    try:
+        t.connect((addr, 9))
+    except OSError:
+        pass
+    t.close()
+PYEOF
 		tool_stop
 		json_last "$TMP/tool.json" >>"$TMP/tracepoints.jsonl" || FAILED+=(tracepoints)
 	done
@@ -199,10 +236,16 @@ elif iperf_server; then
 	log "figure: throughput ($RUNS rounds of ${#CONFIGS[@]} configurations, ${SECS}s each)"
 	tck=$(getconf CLK_TCK)
 	for ((r = 0; r < RUNS; r++)); do
+		# Each round starts at another configuration, so a drift does not favour one.
+		order=()
+		for ((i = 0; i < ${#CONFIGS[@]}; i++)); do
+			order+=("${CONFIGS[(i + r) % ${#CONFIGS[@]}]}")
+		done
 		for kind in tcp udp; do
-			for cfg in "${CONFIGS[@]}"; do
+			for cfg in "${order[@]}"; do
 				if ! tool_start "$cfg"; then
-					log "$cfg did not start"
+					log "$cfg did not start: $(head -c 300 "$TMP/tool.json.err" \
+						"$TMP/tool.log" 2>/dev/null | tr '\n' ' ')"
 					tool_stop
 					FAILED+=("throughput:$cfg")
 					continue
@@ -303,6 +346,8 @@ P("pktlens benchmarks  %s  git %s" % (machine.get("time", ""), machine.get("git"
 P("machine: %s cores (%s), kernel %s%s" % (machine.get("cores"), machine.get("cpu"),
                                           machine.get("kernel"),
                                           "  [BENCH_QUICK: tiny counts]" if quick else ""))
+P("load average (1 min) at start: %.2f; other work on the machine widens the spreads"
+  % machine.get("loadavg_start", 0))
 P("figures: median [min..max] over runs; ±x% is half the range over the median")
 
 # 1. cost per packet
@@ -311,54 +356,81 @@ res["prog_cost"] = pc
 P()
 P("1. Cost per packet (BPF_PROG_TEST_RUN, repeat=%s, %s runs, flow map %s entries)"
   % (pc.get("repeat"), pc.get("runs"), pc.get("map_entries")))
+
+
+def label(r):
+    return r["frame"] + (" no-L7" if r.get("l7") == "off" else "")
+
+
+def grid(mode, ns_key, empty_key):
+    """One table of ns/packet and ratio to the empty program; returns the median ratios."""
+    fills = sorted({r["fill_pct"] for r in pc["rows"]})
+    hdr = "   %-17s %-19s %5s" % ("program", "frame", "bytes")
+    for f in fills:
+        hdr += " | %-28s" % ("%d%% full: ns, ratio" % f)
+    P(hdr)
+    ratios, added = [], []
+    keys = []
+    for r in pc["rows"]:
+        if (r["prog"], label(r)) not in keys:
+            keys.append((r["prog"], label(r)))
+    for k in keys:
+        line = "   %-17s %-19s" % k
+        rows = {r["fill_pct"]: r for r in pc["rows"] if (r["prog"], label(r)) == k}
+        line += " %5s" % next(iter(rows.values()))["bytes"]
+        for f in fills:
+            r = rows.get(f)
+            cell = "n/a"
+            if r and r["kind"] == "known_flow" and r.get(ns_key):
+                ns, em = stat(r[ns_key]), stat(r[empty_key])
+                ra = stat([a / b for a, b in zip(r[ns_key], r[empty_key]) if b])
+                r[mode] = {"ns": ns, "empty_ns": em, "ratio": ra,
+                           "added_ns": ns["median"] - em["median"]}
+                ratios.append(ra["median"])
+                added.append(ns["median"] - em["median"])
+                cell = "%4.0f %-4s x%.2f (empty %.0f)" % (ns["median"], spread(ns),
+                                                          ra["median"], em["median"])
+            elif r and r["kind"] == "new_flow" and mode == "stats_off":
+                cell = "%4.0f p90 %-5.0f (empty %.0f)%s" % (
+                    r["ns_deciles"][4], r["ns_deciles"][8], r["empty_ns_deciles"][4],
+                    "*" if r.get("stats_held_by_others") else "")
+            elif r and r["kind"] == "new_flow":
+                continue
+            line += " | %-28s" % cell
+        if mode == "stats_off" or k[1] != "tcp_syn_new_flow":
+            P(line)
+    if ratios:
+        summ = {"ratio_median": statistics.median(ratios), "ratio_max": max(ratios),
+                "added_ns_median": statistics.median(added)}
+        P("   all rows: ratio median x%.2f, worst x%.2f; accounting adds %.0f ns/packet (median)"
+          % (summ["ratio_median"], summ["ratio_max"], summ["added_ns_median"]))
+        pc.setdefault("summary", {})[mode] = summ
+    else:
+        P("   n/a: another process kept BPF run-time stats on during every attempt")
+
+
 if "error" in pc:
     P("   failed: " + pc["error"])
 else:
     P("   The first run of each batch inserts the frame's flow, the rest find it: known-flow cost.")
     P("   The map is filled with synthetic flows that never match the frames; ratio = prog/empty.")
-    fills = sorted({r["fill_pct"] for r in pc["rows"]})
-    hdr = "   %-17s %-16s %5s" % ("program", "frame", "bytes")
-    for f in fills:
-        hdr += " | %-28s" % ("%d%% full: ns, ratio" % f)
-    P(hdr)
-    summary = []
-    for r in pc["rows"]:
-        if r["kind"] == "known_flow":
-            r["ns_stat"] = stat(r["ns"])
-            r["empty_ns_stat"] = stat(r["empty_ns"])
-            r["ratio_stat"] = stat([a / b for a, b in zip(r["ns"], r["empty_ns"]) if b])
-            summary.append(r["ratio_stat"]["median"])
-        else:
-            r["ns_median"] = r["ns_deciles"][4]
-            r["empty_ns_median"] = r["empty_ns_deciles"][4]
-    keys = []
-    for r in pc["rows"]:
-        k = (r["prog"], r["frame"])
-        if k not in keys:
-            keys.append(k)
-    for k in keys:
-        line = "   %-17s %-16s" % k
-        rows = {r["fill_pct"]: r for r in pc["rows"] if (r["prog"], r["frame"]) == k}
-        line += " %5s" % next(iter(rows.values()))["bytes"]
-        for f in fills:
-            r = rows.get(f)
-            if not r:
-                line += " | %-28s" % "n/a"
-            elif r["kind"] == "known_flow":
-                line += " | %-28s" % ("%4.0f %-4s x%.2f (empty %.0f)" % (
-                    r["ns_stat"]["median"], spread(r["ns_stat"]), r["ratio_stat"]["median"],
-                    r["empty_ns_stat"]["median"]))
-            else:
-                line += " | %-28s" % ("%4.0f p90 %-5.0f (empty %.0f)" % (
-                    r["ns_median"], r["ns_deciles"][8], r["empty_ns_median"]))
-        P(line)
-    P("   tcp_syn_new_flow: one run per packet (repeat=1), every packet a new flow: median and p90")
-    P("   of %s inserts; single runs include the kernel's timer reads, so compare with its empty."
+    P("   Target: full accounting within x2 of the empty program. no-L7: the same frame with the")
+    P("   application-layer peek turned off (l7_off in .bss), where the BPF object has one.")
+    P()
+    P("   1a. BPF run-time stats off: the programs' own cost")
+    grid("stats_off", "ns", "empty_ns")
+    P("   tcp_syn_new_flow: one run per packet (repeat=1), every packet a new flow: median, p90")
+    P("   of %s inserts (single runs include the kernel's timer reads: compare with empty;"
       % pc.get("inserts"))
-    if summary:
-        P("   known-flow ratio over all rows: median x%.2f, worst x%.2f (target: within x2)"
-          % (statistics.median(summary), max(summary)))
-        pc["ratio_summary"] = {"median": statistics.median(summary), "max": max(summary)}
+    P("   * = BPF stats were on, held by another process, during some of them).")
+    held = sum(r.get("stats_held_by_others", 0) for r in pc["rows"] if r["kind"] == "known_flow")
+    if held:
+        P("   %d attempts discarded: another process had BPF stats on (pktlens does while it runs)."
+          % held)
+    P()
+    P("   1b. BPF run-time stats on, as on the whole host while pktlens runs (it enables them for")
+    P("   its probe table): every BPF program pays two clock reads per run")
+    grid("stats_on", "stats_on_ns", "stats_on_empty_ns")
 
 # 2. tracepoints (and the tc programs under the same real traffic)
 P()
@@ -374,6 +446,7 @@ elif not tp_runs:
 else:
     P("   Tracepoints fire for every namespace on the host; the program drops others' sockets")
     P("   early, and those runs count too. tc rows: real packets (skbs, GSO counts once).")
+    P("   Load: iperf3 -P 4, then UDP datagrams and TCP connects to a closed port (drops, resets).")
     P("   %-44s %12s   %s" % ("probe", "runs (med)", "ns/run median [min..max]"))
     ids = []
     for j in tp_runs:
@@ -434,9 +507,9 @@ else:
     for kind in ("tcp", "udp"):
         a, b = cost.get((kind, "pktlens")), cost.get((kind, "tcpdump"))
         if a is not None and b is not None:
-            P("   %s: pktlens keeps %.1f%% of baseline (target >= 97%%); its cost is %s of "
-              "tcpdump's (target < 1/5)" % (kind, 100 * (1 - a),
-                                           "%.2f" % (a / b) if b > 0 else "n/a (tcpdump free)"))
+            rel = "%.2f" % (a / b) if a >= 0 and b > 0 else "not measurable (noise > effect)"
+            P("   %s: pktlens keeps %.1f%% of baseline (target >= 97%%); its cost relative to "
+              "tcpdump's: %s (target < 1/5)" % (kind, 100 * (1 - a), rel))
             thr.setdefault("targets", {})[kind] = {"pktlens_kept": 1 - a, "tcpdump_kept": 1 - b,
                                                     "cost_vs_tcpdump": a / b if b > 0 else None}
 res["throughput"] = thr
@@ -474,6 +547,10 @@ else:
             "%.1f%%" % (c["median"] / 10), "%.0f" % cold, fmt(b, "%.2f"), fmt(k, "%.2f"),
             "x%.1f" % (k["median"] / b["median"]) if b["median"] else "n/a"))
     P("   flows < map size: an LRU map evicts before it is completely full (per-CPU free lists).")
+    P("   Per flow, user space keeps a store entry of %s B (in a table of 2-4x the flows, rebuilt"
+      % rf.get("store_entry_bytes"))
+    P("   on every refresh) and a snapshot row of %s B (allocated on every refresh)."
+      % rf.get("snapshot_row_bytes"))
     res["refresh"] = refresh
 
 # 5. ring buffer

@@ -6,6 +6,7 @@ pkgs=(
 	bpftool libcmocka-dev libpcap-dev
 	iproute2 nftables ethtool tmux tshark python3 curl iperf3 procps jq
 	dnsmasq-base bind9-dnsutils openssl qemu-system-x86 busybox-static cpio libc6-dev
+	tcpdump
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,380 @@
+/* Benchmark: engine refresh time and CPU, batch vs per-key map reads, memory by flow count. */
+
+/*
+ * For each size the engine is created as pktlens creates it (in the given
+ * namespace, no probes attached), its flow map is filled with synthetic
+ * flows through bpf_map_update_batch, and then:
+ *  - engine_refresh() + snapshot_put() are timed (wall and process CPU),
+ *    once cold (every flow is new to the flow store) and then warm;
+ *  - the map alone is read with bpf_map_lookup_batch and with
+ *    get_next_key + lookup, the two ways user space can read it;
+ *  - the kernel memory of the maps (memlock in fdinfo) and the process RSS
+ *    are taken while the last snapshot is held, as pktlens holds it.
+ * The sparse case is a large map holding few flows.
+ *
+ * Prints one JSON object on stdout; scripts/bench.sh turns it into the table.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "core/engine.h"
+#include "core/flowstore.h"
+#include "core/log.h"
+#include "core/snapshot.h"
+#include "shared/flow.h"
+
+#define MAX_RUNS 32
+#define MAX_SIZES 8
+
+static double clock_s(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A /proc/self/status field in kB, e.g. "VmRSS:". */
+static long status_kb(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, strlen(field))) {
+			v = strtol(line + strlen(field), NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* The "memlock:" line of one fd's fdinfo (bytes the kernel charges for a BPF map), or -1. */
+static long long fd_memlock(int fd)
+{
+	char path[64], line[256];
+	long long v = -1;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "memlock:", 8)) {
+			v = strtoll(line + 8, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* Every BPF map this process holds: an fdinfo with map_type and memlock lines. */
+static long long all_maps_memlock(void)
+{
+	DIR *d = opendir("/proc/self/fdinfo");
+	struct dirent *de;
+	long long sum = 0;
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		char path[300], line[256];
+		int is_map = 0;
+		long long mem = 0;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "map_type:", 9))
+				is_map = 1;
+			else if (!strncmp(line, "memlock:", 8))
+				mem = strtoll(line + 8, NULL, 10);
+		}
+		fclose(f);
+		if (is_map)
+			sum += mem;
+	}
+	closedir(d);
+	return sum;
+}
+
+static long fill_map(int fd, long n, __u32 ifindex)
+{
+	const __u32 chunk = 4096;
+	struct flow_key *k = calloc(chunk, sizeof(*k));
+	struct flow_val *v = calloc(chunk, sizeof(*v));
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* Seen now, so the engine's idle timeout keeps them all. */
+	__u64 now = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	long done = 0;
+	if (!k || !v)
+		goto out;
+	while (done < n) {
+		__u32 cnt = (__u32)(n - done < chunk ? n - done : chunk);
+		for (__u32 i = 0; i < cnt; i++) {
+			__u32 id = (__u32)(done + i);
+			memset(&k[i], 0, sizeof(k[i]));
+			k[i].family = PL_AF_INET;
+			k[i].proto = (id & 1) ? 17 : 6;
+			k[i].ifindex = ifindex;
+			k[i].local[0] = 10;
+			k[i].local[1] = 99;
+			k[i].local[2] = (__u8)(id >> 24);
+			k[i].local[3] = 1;
+			k[i].remote[0] = 10;
+			k[i].remote[1] = (__u8)(id >> 16);
+			k[i].remote[2] = (__u8)(id >> 8);
+			k[i].remote[3] = (__u8)id;
+			k[i].local_port = 443;
+			k[i].remote_port = (__u16)(1024 + (id & 0x7fff));
+			v[i] = (struct flow_val){ .rx_packets = 10 + id % 1000,
+						  .rx_bytes = 1500 * (10 + id % 1000),
+						  .tx_packets = 5,
+						  .tx_bytes = 330,
+						  .first_seen_ns = now - 1000000000ull,
+						  .last_seen_ns = now,
+						  .tcp_flags = (id & 1) ? 0 : 0x12 };
+		}
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		if (bpf_map_update_batch(fd, k, v, &cnt, &bo)) {
+			fprintf(stderr, "refresh: filling the flow map: %s\n", strerror(errno));
+			break;
+		}
+		done += cnt;
+	}
+out:
+	free(k);
+	free(v);
+	return done;
+}
+
+/* The whole map with bpf_map_lookup_batch, 4096 at a time as the engine reads it. */
+static long read_batch(int fd, struct flow_key *keys, struct flow_val *vals, long max)
+{
+	long n = 0;
+	__u64 in = 0, out = 0;
+	int first = 1;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	while (n < max) {
+		__u32 cnt = (__u32)(max - n < 4096 ? max - n : 4096);
+		int ret = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys + n, vals + n,
+					       &cnt, &bo);
+		if (ret && errno != ENOENT)
+			return -errno;
+		n += cnt;
+		if (ret)
+			break;
+		in = out;
+		first = 0;
+	}
+	return n;
+}
+
+/* The whole map with get_next_key + lookup: two syscalls per flow. */
+static long read_per_key(int fd, struct flow_key *keys, struct flow_val *vals, long max)
+{
+	long n = 0;
+	struct flow_key prev;
+	void *pk = NULL;
+	while (n < max && !bpf_map_get_next_key(fd, pk, &keys[n])) {
+		prev = keys[n];
+		pk = &prev;
+		if (!bpf_map_lookup_elem(fd, &keys[n], &vals[n]))
+			n++;
+	}
+	return n;
+}
+
+struct timing {
+	double wall[MAX_RUNS], cpu[MAX_RUNS];
+	int n;
+};
+
+static void print_timing(const char *name, const struct timing *t)
+{
+	printf("\"%s\":{\"wall_s\":[", name);
+	for (int i = 0; i < t->n; i++)
+		printf("%s%.6f", i ? "," : "", t->wall[i]);
+	printf("],\"cpu_s\":[");
+	for (int i = 0; i < t->n; i++)
+		printf("%s%.6f", i ? "," : "", t->cpu[i]);
+	printf("]}");
+}
+
+static int one_size(const char *netns, const char *iface, unsigned entries, long flows, int runs,
+		    int first)
+{
+	char err[256];
+	struct engine_opts o = {
+		.netns = netns, .probes = "none", .flow_entries = entries, .idle_timeout_s = 300
+	};
+	o.ifaces[0] = iface;
+	o.n_ifaces = 1;
+
+	malloc_trim(0);
+	long rss_before = status_kb("VmRSS:");
+	struct engine *e = engine__new(&o, err, sizeof(err));
+	if (!e) {
+		fprintf(stderr, "refresh: %s\n", err);
+		return -1;
+	}
+	int fd = engine_map_fd(e, "flows");
+	struct flow_key *keys = calloc(entries, sizeof(*keys));
+	struct flow_val *vals = calloc(entries, sizeof(*vals));
+	struct timing cold = { .n = 1 }, warm = { .n = runs }, batch = { .n = runs },
+		      perkey = { .n = runs };
+	long held = 0, rows = 0, got_batch = 0, got_perkey = 0;
+	int rc = -1;
+	if (fd < 0 || !keys || !vals)
+		goto out;
+
+	cpu_set_t old, one;
+	sched_getaffinity(0, sizeof(old), &old);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	fill_map(fd, flows, if_nametoindex(iface));
+	sched_setaffinity(0, sizeof(old), &old);
+	/* Keys and values are in place; from here on only the engine's own work is measured. */
+	long rss_filled = status_kb("VmRSS:");
+
+	struct snapshot *s = NULL;
+	for (int r = -1; r < runs; r++) {
+		struct timing *t = r < 0 ? &cold : &warm;
+		int i = r < 0 ? 0 : r;
+		/* pktlens refreshes every second: back-to-back readings would skip rates and history. */
+		usleep(60000);
+		double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+		/* Dropping the previous snapshot is part of every refresh after the first. */
+		snapshot_put(s);
+		s = engine_refresh(e);
+		t->wall[i] = clock_s(CLOCK_MONOTONIC) - w0;
+		t->cpu[i] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+		if (!s)
+			goto out;
+		rows = (long)s->n_flows;
+	}
+	/* RSS while the latest snapshot is held, as between two refreshes of pktlens. */
+	long rss = status_kb("VmRSS:");
+	long long flows_mem = fd_memlock(fd), maps_mem = all_maps_memlock();
+	snapshot_put(s);
+	s = NULL;
+
+	for (int r = 0; r < runs; r++) {
+		double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+		got_batch = read_batch(fd, keys, vals, entries);
+		batch.wall[r] = clock_s(CLOCK_MONOTONIC) - w0;
+		batch.cpu[r] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+		w0 = clock_s(CLOCK_MONOTONIC);
+		c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+		got_perkey = read_per_key(fd, keys, vals, entries);
+		perkey.wall[r] = clock_s(CLOCK_MONOTONIC) - w0;
+		perkey.cpu[r] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	}
+	held = got_perkey;
+
+	printf("%s{\"map_entries\":%u,\"flows_requested\":%ld,\"flows_in_map\":%ld,"
+	       "\"flows_in_snapshot\":%ld,\"batch_read_count\":%ld,",
+	       first ? "" : ",", entries, flows, held, rows, got_batch);
+	print_timing("refresh_cold", &cold);
+	printf(",");
+	print_timing("refresh", &warm);
+	printf(",");
+	print_timing("read_batch", &batch);
+	printf(",");
+	print_timing("read_per_key", &perkey);
+	printf(",\"flows_map_memlock_bytes\":%lld,\"all_maps_memlock_bytes\":%lld,"
+	       "\"rss_kb_before_engine\":%ld,\"rss_kb_filled\":%ld,\"rss_kb\":%ld,"
+	       "\"rss_peak_kb\":%ld}",
+	       flows_mem, maps_mem, rss_before, rss_filled, rss, status_kb("VmHWM:"));
+	fflush(stdout);
+	rc = 0;
+out:
+	free(keys);
+	free(vals);
+	engine__free(e);
+	return rc;
+}
+
+/* Comma-separated sizes, each N or N:FLOWS (a map of N entries holding FLOWS). */
+static int parse_sizes(const char *arg, unsigned *ent, long *fl)
+{
+	int n = 0;
+	char *copy = strdup(arg), *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t && n < MAX_SIZES;
+	     t = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(t, ':');
+		ent[n] = (unsigned)strtoul(t, NULL, 0);
+		fl[n] = colon ? strtol(colon + 1, NULL, 0) : (long)ent[n];
+		n++;
+	}
+	free(copy);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	const char *netns = NULL, *iface = NULL, *sizes = "1000,10000,100000,1000000,1000000:1000";
+	int runs = 5, opt;
+	while ((opt = getopt(argc, argv, "N:i:s:n:")) != -1) {
+		switch (opt) {
+		case 'N':
+			netns = optarg;
+			break;
+		case 'i':
+			iface = optarg;
+			break;
+		case 's':
+			sizes = optarg;
+			break;
+		case 'n':
+			runs = atoi(optarg);
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (!netns || !iface || runs < 1 || runs > MAX_RUNS)
+		goto usage;
+	log_init(stderr, LOG_WARN);
+	unsigned ent[MAX_SIZES];
+	long fl[MAX_SIZES];
+	int n = parse_sizes(sizes, ent, fl);
+
+	/* Per-flow user-space structures: what RSS and refresh time grow with. */
+	printf("{\"runs\":%d,\"snapshot_row_bytes\":%zu,\"store_entry_bytes\":%zu,\"sizes\":[",
+	       runs, sizeof(struct flow_row), sizeof(struct fs_entry));
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		/* Peak RSS per size, not since the process started. */
+		int cfd = open("/proc/self/clear_refs", O_WRONLY);
+		if (cfd >= 0) {
+			if (write(cfd, "5", 1) < 0)
+				fprintf(stderr, "refresh: cannot reset peak RSS\n");
+			close(cfd);
+		}
+		if (one_size(netns, iface, ent[i], fl[i], runs, i == 0)) {
+			rc = 1;
+			break;
+		}
+	}
+	printf("]}\n");
+	return rc;
+usage:
+	fprintf(stderr, "usage: %s -N NETNS -i IFACE [-s N[:FLOWS],...] [-n RUNS]\n", argv[0]);
+	return 2;
+}
