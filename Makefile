@@ -73,7 +73,7 @@ $(BUILD)/pktlens: $(CORE_OBJS) $(UI_OBJS) $(APP_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(UI_OBJS) | $(SKELS)
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS) $(UI_OBJS) $(BUILD)/obj/app/options.o | $(SKELS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests $(CFLAGS) $^ -o $@ $(LDLIBS) -lcmocka

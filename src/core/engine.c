@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -135,6 +136,13 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 			 "CAP_PERFMON)");
 		return NULL;
 	}
+	/*
+	 * Every refresh allocates snapshot arrays of the flow table's size and
+	 * frees the previous ones. glibc would mmap and unmap each (page faults
+	 * dominated a 100k-flow refresh): keep them in the heap for reuse.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1 << 30);
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
 	struct engine *e = calloc(1, sizeof(*e));
 	if (!e) {
 		snprintf(err, errlen, "out of memory");
@@ -535,7 +543,7 @@ struct snapshot *engine_refresh(struct engine *e)
 		size_t k = 0;
 		for (size_t i = 0; i < e->fs.cap; i++) {
 			struct fs_entry *fe = &e->fs.tab[i];
-			if (!fe->used)
+			if (!flowstore_live(&e->fs, fe))
 				continue;
 			s->tot.rx_pps += fe->rx_pps;
 			s->tot.rx_bps += fe->rx_bps;

@@ -17,13 +17,19 @@ struct fs_entry {
 	float srtt_hist[PL_HIST_LEN]; /* filled in by the engine after each update */
 	float cwnd_hist[PL_HIST_LEN];
 	uint32_t hist_len;
-	uint32_t used;
+	uint32_t used; /* == the table's generation when the slot holds a flow */
 };
 
 struct flowstore {
 	struct fs_entry *tab;
 	size_t cap; /* power of two, or 0 */
 	size_t n;
+	uint32_t gen; /* slots of tab with used == gen are live */
+	/* The other table: each update fills it from tab and swaps. Both are kept, so a
+	 * refresh neither allocates nor zeroes (generations mark the empty slots). */
+	struct fs_entry *spare;
+	size_t spare_cap;
+	uint32_t spare_gen;
 };
 
 void flowstore_init(struct flowstore *fs);
@@ -38,6 +44,11 @@ void flowstore_free(struct flowstore *fs);
 int flowstore_update(struct flowstore *fs, const struct flow_key *keys, const struct flow_val *vals,
 		     size_t n, double dt);
 const struct fs_entry *flowstore_find(const struct flowstore *fs, const struct flow_key *key);
+/* Whether a slot of fs->tab holds a flow. */
+static inline int flowstore_live(const struct flowstore *fs, const struct fs_entry *e)
+{
+	return e->used == fs->gen;
+}
 
 /* Rate from two cumulative readings; 0 when the counter restarted or dt is not positive. */
 double rate_per_s(uint64_t prev, uint64_t now, double dt);
