@@ -111,7 +111,8 @@ static __always_inline int pl_kfree(const struct sk_buff *skb, __u64 location, _
 	e->len = BPF_CORE_READ(skb, len);
 	e->protocol = protocol;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	bpf_ringbuf_submit(e, 0);
+	/* Read at each refresh: no wakeup per drop (a drop flood would wake the reader each time). */
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

@@ -97,7 +97,8 @@ static __always_inline void pl_tcp_event(const struct sock_key *k, int kind, int
 	e->segs = segs;
 	e->kind = kind;
 	e->state = state;
-	bpf_ringbuf_submit(e, 0);
+	/* Read at each refresh: no wakeup per event. */
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
