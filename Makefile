@@ -90,7 +90,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(CORE_OBJS) | $(SKELS)
 
 unit: $(UNIT_BINS) $(BPFT_BINS)
 
-test: deps all unit
+test: deps all unit $(BENCH_BINS)
 	$(Q)tests/run.sh
 
 check: format-check
