@@ -26,7 +26,8 @@ static const struct opt_def defs[] = {
 	  "watch this interface (repeatable; default: all up, except lo)" },
 	{ "netns", 'n', OT_STR, OFF(eng.netns), "NETNS",
 	  "enter this named network namespace first" },
-	{ "filter", 'f', OT_STR, OFF(filter), "FILTER", "show only flows matching this tcpdump-syntax filter" },
+	{ "filter", 'f', OT_STR, OFF(filter), "FILTER",
+	  "show only flows matching this tcpdump-syntax filter" },
 	{ "probes", 'P', OT_STR, OFF(eng.probes), "LIST",
 	  "probes to attach: default,tc,tc-ingress,tc-egress,xdp,tracepoints,latency,ssl,none or "
 	  "KIND:TARGET; "

@@ -387,33 +387,7 @@ static int reason_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int
 {
 	struct reason_pane *p = (struct reason_pane *)pp;
 
-	switch (act) {
-	case ACT_BACK:
-		return R_CLOSE;
-	case ACT_UP:
-		p->back++;
-		return R_HANDLED | R_REDRAW;
-	case ACT_DOWN:
-		if (p->back)
-			p->back--;
-		return R_HANDLED | R_REDRAW;
-	case ACT_PGUP:
-		p->back += 10;
-		return R_HANDLED | R_REDRAW;
-	case ACT_PGDN:
-		p->back = p->back > 10 ? p->back - 10 : 0;
-		return R_HANDLED | R_REDRAW;
-	case ACT_HOME:
-		p->back = PL_DROP_EVENTS_MAX;
-		return R_HANDLED | R_REDRAW;
-	case ACT_END:
-		p->back = 0;
-		return R_HANDLED | R_REDRAW;
-	case ACT_ENTER:
-		return R_HANDLED;
-	default:
-		return R_IGNORED;
-	}
+	return scrollback_key(&p->back, PL_DROP_EVENTS_MAX, act);
 }
 
 static const struct pane_class reason_class = {

@@ -81,11 +81,7 @@ static int sort_is_numeric(enum flow_sort s)
 
 static const char *sort_arrow(struct ui *ui, enum flow_sort s, int reverse)
 {
-	int down = sort_is_numeric(s) != !!reverse;
-
-	if (ui->utf8)
-		return down ? "\u25bc" : "\u25b2";
-	return down ? "v" : "^";
+	return ui_sort_arrow(ui, sort_is_numeric(s) != !!reverse);
 }
 
 static const struct flow_row *sel_row(struct flows_pane *p, struct ui *ui)

@@ -265,9 +265,7 @@ static void probes_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		char t[48];
 
 		snprintf(t, sizeof(t), "%s%s", cols[c].title,
-			 !sorted ? ""
-				 : (ui->utf8 ? (p->reverse ? "\u25b2" : "\u25bc")
-					     : (p->reverse ? "^" : "v")));
+			 !sorted ? "" : ui_sort_arrow(ui, !p->reverse));
 		if (cols[c].right)
 			ui_put_right(ui, r->y, x, w, sorted ? ROLE_HEADER_SORTED : ROLE_HEADER, t);
 		else

@@ -307,8 +307,7 @@ static void procs_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		char t[48];
 
 		snprintf(t, sizeof(t), "%s%s", cols[c].title,
-			 !sorted ? ""
-				 : (ui->utf8 ? (down ? "\u25bc" : "\u25b2") : (down ? "v" : "^")));
+			 !sorted ? "" : ui_sort_arrow(ui, down));
 		put_cell(ui, r->y, x, w, c, sorted ? ROLE_HEADER_SORTED : ROLE_HEADER, t);
 		x += w + 1;
 	}
@@ -598,9 +597,8 @@ static void procs_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 	snprintf(buf, len,
 		 "%s%.60s%ssort %s %s  %zu/%zu processes (%zu exited)  %llu/%llu flows attributed",
 		 p->filter[0] ? "filter '" : "", p->filter, p->filter[0] ? "'  " : "",
-		 psort_names[p->sort], ui->utf8 ? (down ? "\u25bc" : "\u25b2") : (down ? "v" : "^"),
-		 p->ls.n, sp ? sp->n_rows : 0, exited,
-		 (unsigned long long)(sp ? sp->flows_attributed : 0),
+		 psort_names[p->sort], ui_sort_arrow(ui, down), p->ls.n, sp ? sp->n_rows : 0,
+		 exited, (unsigned long long)(sp ? sp->flows_attributed : 0),
 		 (unsigned long long)(sp ? sp->flows : 0));
 }
 

@@ -20,6 +20,44 @@ const struct pane_entry pane_table[] = {
 
 const size_t pane_table_len = sizeof(pane_table) / sizeof(pane_table[0]);
 
+int scrollback_key(size_t *back, size_t max, enum ui_action act)
+{
+	switch (act) {
+	case ACT_BACK:
+		return R_CLOSE;
+	case ACT_UP:
+		*back = *back < max ? *back + 1 : max;
+		return R_HANDLED | R_REDRAW;
+	case ACT_DOWN:
+		if (*back)
+			(*back)--;
+		return R_HANDLED | R_REDRAW;
+	case ACT_PGUP:
+		*back = *back + 10 < max ? *back + 10 : max;
+		return R_HANDLED | R_REDRAW;
+	case ACT_PGDN:
+		*back = *back > 10 ? *back - 10 : 0;
+		return R_HANDLED | R_REDRAW;
+	case ACT_HOME:
+		*back = max;
+		return R_HANDLED | R_REDRAW;
+	case ACT_END:
+		*back = 0;
+		return R_HANDLED | R_REDRAW;
+	case ACT_ENTER:
+		return R_HANDLED;
+	default:
+		return R_IGNORED;
+	}
+}
+
+const char *ui_sort_arrow(struct ui *ui, int down)
+{
+	if (ui->utf8)
+		return down ? "\u25bc" : "\u25b2";
+	return down ? "v" : "^";
+}
+
 int list_move(struct list_state *ls, enum ui_action act)
 {
 	size_t page = ls->page > 1 ? (size_t)ls->page - 1 : 1;

@@ -74,6 +74,11 @@ struct list_state {
 int list_move(struct list_state *ls, enum ui_action act);
 /* Clamps sel to n and scrolls top so that sel is visible in h rows. */
 void list_fit(struct list_state *ls, int h);
+/* Keys of a newest-first overlay list scrolled back by *back rows (at most max):
+ * Esc closes, arrows/pages/Home/End scroll. Returns reaction flags. */
+int scrollback_key(size_t *back, size_t max, enum ui_action act);
+/* The arrow a sorted column header or status shows: down for descending. */
+const char *ui_sort_arrow(struct ui *ui, int down);
 
 enum prompt_kind { PROMPT_NONE = 0, PROMPT_SEARCH, PROMPT_FILTER, PROMPT_ADD };
 
