@@ -35,6 +35,8 @@ enum ui_action {
 	ACT_SLOW_LESS, /* HTTP pane: halve the slow-request threshold */
 	ACT_SLOW_MORE, /* HTTP pane: double it */
 	ACT_MAX,
+	/* Synthetic events the screen makes; no key is bound to them. */
+	ACT_CLICK, /* key: UI_CLICK_KEY(y, x) of a mouse click inside the pane */
 };
 
 struct key_binding {

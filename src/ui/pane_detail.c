@@ -6,7 +6,7 @@
 #include <netinet/in.h>
 
 #include "ui/format.h"
-#include "ui/screen.h"
+#include "ui/panes.h"
 
 #define DETAIL_PKTS 512
 

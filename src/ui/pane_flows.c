@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "ui/format.h"
-#include "ui/screen.h"
+#include "ui/panes.h"
 
 enum fcol {
 	FC_IFACE,
@@ -68,8 +68,6 @@ struct flows_pane {
 	int reverse;
 	int hscroll;
 	char filter[128];
-	unsigned gen;
-	int stale;
 	struct flow_key sel_key; /* the selection follows its flow across refreshes and re-sorts */
 	int have_sel;
 };
@@ -105,8 +103,6 @@ static void rescan(struct flows_pane *p, struct ui *ui)
 {
 	const struct snapshot *s = ui->snap;
 
-	p->gen = ui->snap_gen;
-	p->stale = 0;
 	if (!s) {
 		p->ls.n = 0;
 		return;
@@ -285,7 +281,7 @@ static void flows_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	struct flows_pane *p = (struct flows_pane *)pp;
 	int h = r->h - 1;
 
-	if (p->stale || p->gen != ui->snap_gen)
+	if (pane_stale(pp, ui))
 		rescan(p, ui);
 	draw_header(p, ui, r);
 	list_fit(&p->ls, h);
@@ -310,48 +306,6 @@ static void flows_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	}
 }
 
-static int flows_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
-{
-	struct flows_pane *p = (struct flows_pane *)pp;
-	const struct flow_row *f;
-	int ret;
-
-	switch (act) {
-	case ACT_ENTER:
-		f = sel_row(p, ui);
-		if (f)
-			ui_push_overlay(ui, detail_pane__new(ui, f));
-		return R_HANDLED | R_REDRAW;
-	case ACT_SORT:
-		p->sort = (p->sort + 1) % FS_MAX;
-		p->stale = 1;
-		return R_HANDLED | R_RESCAN;
-	case ACT_REVERSE:
-		p->reverse = !p->reverse;
-		p->stale = 1;
-		return R_HANDLED | R_RESCAN;
-	case ACT_LEFT:
-		if (p->hscroll > 0)
-			p->hscroll--;
-		return R_HANDLED | R_REDRAW;
-	case ACT_RIGHT:
-		if (p->hscroll < FC_MAX - 1)
-			p->hscroll++;
-		return R_HANDLED | R_REDRAW;
-	case ACT_BACK:
-		if (!p->filter[0])
-			return R_IGNORED;
-		p->filter[0] = '\0';
-		p->stale = 1;
-		return R_HANDLED | R_RESCAN;
-	default:
-		ret = list_move(&p->ls, act);
-		if (ret)
-			remember_sel(p, ui);
-		return ret;
-	}
-}
-
 static int flows_on_click(struct pane *pp, struct ui *ui, int y, int x)
 {
 	struct flows_pane *p = (struct flows_pane *)pp;
@@ -366,7 +320,6 @@ static int flows_on_click(struct pane *pp, struct ui *ui, int y, int x)
 				if ((int)p->sort == cols[c].sort)
 					p->reverse = !p->reverse;
 				p->sort = cols[c].sort;
-				p->stale = 1;
 				break;
 			}
 			cx += w + 1;
@@ -380,12 +333,53 @@ static int flows_on_click(struct pane *pp, struct ui *ui, int y, int x)
 	return R_HANDLED | R_REDRAW;
 }
 
+static int flows_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
+{
+	struct flows_pane *p = (struct flows_pane *)pp;
+	const struct flow_row *f;
+	int ret;
+
+	if (act == ACT_CLICK)
+		return flows_on_click(pp, ui, UI_CLICK_Y(key), UI_CLICK_X(key));
+	switch (act) {
+	case ACT_ENTER:
+		f = sel_row(p, ui);
+		if (f)
+			ui_push_overlay(ui, detail_pane__new(ui, f));
+		return R_HANDLED | R_REDRAW;
+	case ACT_SORT:
+		p->sort = (p->sort + 1) % FS_MAX;
+		return R_HANDLED | R_RESCAN;
+	case ACT_REVERSE:
+		p->reverse = !p->reverse;
+		return R_HANDLED | R_RESCAN;
+	case ACT_LEFT:
+		if (p->hscroll > 0)
+			p->hscroll--;
+		return R_HANDLED | R_REDRAW;
+	case ACT_RIGHT:
+		if (p->hscroll < FC_MAX - 1)
+			p->hscroll++;
+		return R_HANDLED | R_REDRAW;
+	case ACT_BACK:
+		if (!p->filter[0])
+			return R_IGNORED;
+		p->filter[0] = '\0';
+		return R_HANDLED | R_RESCAN;
+	default:
+		ret = list_move(&p->ls, act);
+		if (ret)
+			remember_sel(p, ui);
+		return ret;
+	}
+}
+
 static void flows_set_filter(struct pane *pp, struct ui *ui, const char *text)
 {
 	struct flows_pane *p = (struct flows_pane *)pp;
 
 	snprintf(p->filter, sizeof(p->filter), "%s", text);
-	p->stale = 1;
+	pp->rescan = 1;
 	ui->dirty = 1;
 }
 
@@ -399,7 +393,7 @@ static void flows_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 	struct flows_pane *p = (struct flows_pane *)pp;
 	char f[160] = "";
 
-	if (p->stale || p->gen != ui->snap_gen)
+	if (pane_stale(pp, ui))
 		rescan(p, ui);
 	if (p->filter[0])
 		snprintf(f, sizeof(f), "filter '%.100s'  ", p->filter);
@@ -420,7 +414,6 @@ static const struct pane_class flows_class = {
 	.hints = "Enter|Details|<>|Columns",
 	.display = flows_display,
 	.on_key = flows_on_key,
-	.on_click = flows_on_click,
 	.set_filter = flows_set_filter,
 	.get_filter = flows_get_filter,
 	.info = flows_info,
@@ -435,6 +428,5 @@ struct pane *flows_pane__new(struct ui *ui)
 		return NULL;
 	p->base.cls = &flows_class;
 	p->sort = FS_RX_BPS;
-	p->stale = 1;
 	return &p->base;
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ui/screen.h"
+#include "ui/panes.h"
 
 #define HELP_MAX 96
 
@@ -30,12 +30,19 @@ static void help_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	p->ls.page = h;
 }
 
+static int help_on_click(struct pane *pp, struct ui *ui, int y, int x)
+{
+	return R_HANDLED;
+}
+
 static int help_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
 {
 	struct help_pane *p = (struct help_pane *)pp;
 	size_t page = p->ls.page > 0 ? (size_t)p->ls.page : 1;
 	size_t maxtop = p->n > page ? p->n - page : 0;
 
+	if (act == ACT_CLICK)
+		return help_on_click(pp, ui, UI_CLICK_Y(key), UI_CLICK_X(key));
 	switch (act) {
 	case ACT_UP:
 		if (p->ls.top)
@@ -62,11 +69,6 @@ static int help_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int k
 	}
 }
 
-static int help_on_click(struct pane *pp, struct ui *ui, int y, int x)
-{
-	return R_HANDLED;
-}
-
 static void help_destroy(struct pane *pp)
 {
 	free(pp);
@@ -77,7 +79,6 @@ static const struct pane_class help_class = {
 	.hints = "Esc|Close",
 	.display = help_display,
 	.on_key = help_on_key,
-	.on_click = help_on_click,
 	.destroy = help_destroy,
 };
 

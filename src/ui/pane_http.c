@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "ui/format.h"
-#include "ui/screen.h"
+#include "ui/panes.h"
 
 enum ep_sort { EP_COUNT = 0, EP_ERRORS, EP_P99, EP_SORT_MAX };
 static const char *const sort_names[EP_SORT_MAX] = { "count", "errors", "p99" };

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "ui/format.h"
-#include "ui/screen.h"
+#include "ui/panes.h"
 
 enum pcol { PC_KIND, PC_TARGET, PC_STATE, PC_RUNS, PC_AVG, PC_HITS, PC_DETAIL, PC_REASON, PC_MAX };
 
@@ -44,8 +44,6 @@ struct probes_pane {
 	struct list_state ls;
 	int sort, reverse;
 	char filter[128];
-	unsigned gen;
-	int stale;
 	char sel_id[160];
 };
 
@@ -92,8 +90,6 @@ static void rescan(struct probes_pane *p, struct ui *ui)
 	const struct snapshot *s = ui->snap;
 	size_t n = 0;
 
-	p->gen = ui->snap_gen;
-	p->stale = 0;
 	p->ls.n = 0;
 	if (!s)
 		return;
@@ -256,7 +252,7 @@ static void probes_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	int h = r->h - 2, x = r->x, edge = r->x + r->w;
 	const struct probe_info *sp;
 
-	if (p->stale || p->gen != ui->snap_gen)
+	if (pane_stale(pp, ui))
 		rescan(p, ui);
 	ui_put(ui, r->y, r->x, r->w, ROLE_HEADER, "");
 	for (int c = 0; c < PC_MAX && x < edge; c++) {
@@ -345,42 +341,6 @@ static int toggle(struct probes_pane *p, struct ui *ui)
 	return R_HANDLED | R_REDRAW;
 }
 
-static int probes_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
-{
-	struct probes_pane *p = (struct probes_pane *)pp;
-	const struct probe_info *pi;
-	int ret;
-
-	switch (act) {
-	case ACT_ENTER:
-	case ACT_TOGGLE:
-		return toggle(p, ui);
-	case ACT_ADD:
-		ui_prompt_open(ui, PROMPT_ADD, "add probe (kind:target, Tab completes): ", "", pp);
-		return R_HANDLED | R_REDRAW;
-	case ACT_SORT:
-		p->sort = (p->sort + 1) % PSORT_MAX;
-		p->stale = 1;
-		return R_HANDLED | R_RESCAN;
-	case ACT_REVERSE:
-		p->reverse = !p->reverse;
-		p->stale = 1;
-		return R_HANDLED | R_RESCAN;
-	case ACT_BACK:
-		if (!p->filter[0])
-			return R_IGNORED;
-		p->filter[0] = '\0';
-		p->stale = 1;
-		return R_HANDLED | R_RESCAN;
-	default:
-		ret = list_move(&p->ls, act);
-		pi = sel_probe(p, ui);
-		if (ret && pi)
-			snprintf(p->sel_id, sizeof(p->sel_id), "%s", pi->id);
-		return ret;
-	}
-}
-
 static int probes_on_click(struct pane *pp, struct ui *ui, int y, int x)
 {
 	struct probes_pane *p = (struct probes_pane *)pp;
@@ -395,12 +355,47 @@ static int probes_on_click(struct pane *pp, struct ui *ui, int y, int x)
 	return R_HANDLED | R_REDRAW;
 }
 
+static int probes_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
+{
+	struct probes_pane *p = (struct probes_pane *)pp;
+	const struct probe_info *pi;
+	int ret;
+
+	if (act == ACT_CLICK)
+		return probes_on_click(pp, ui, UI_CLICK_Y(key), UI_CLICK_X(key));
+	switch (act) {
+	case ACT_ENTER:
+	case ACT_TOGGLE:
+		return toggle(p, ui);
+	case ACT_ADD:
+		ui_prompt_open(ui, PROMPT_ADD, "add probe (kind:target, Tab completes): ", "", pp);
+		return R_HANDLED | R_REDRAW;
+	case ACT_SORT:
+		p->sort = (p->sort + 1) % PSORT_MAX;
+		return R_HANDLED | R_RESCAN;
+	case ACT_REVERSE:
+		p->reverse = !p->reverse;
+		return R_HANDLED | R_RESCAN;
+	case ACT_BACK:
+		if (!p->filter[0])
+			return R_IGNORED;
+		p->filter[0] = '\0';
+		return R_HANDLED | R_RESCAN;
+	default:
+		ret = list_move(&p->ls, act);
+		pi = sel_probe(p, ui);
+		if (ret && pi)
+			snprintf(p->sel_id, sizeof(p->sel_id), "%s", pi->id);
+		return ret;
+	}
+}
+
 static void probes_set_filter(struct pane *pp, struct ui *ui, const char *text)
 {
 	struct probes_pane *p = (struct probes_pane *)pp;
 
 	snprintf(p->filter, sizeof(p->filter), "%s", text);
-	p->stale = 1;
+	pp->rescan = 1;
 	ui->dirty = 1;
 }
 
@@ -414,7 +409,7 @@ static void probes_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 	struct probes_pane *p = (struct probes_pane *)pp;
 	size_t attached = 0;
 
-	if (p->stale || p->gen != ui->snap_gen)
+	if (pane_stale(pp, ui))
 		rescan(p, ui);
 	for (size_t i = 0; ui->snap && i < ui->snap->n_probes; i++)
 		attached += ui->snap->probes[i].state == PS_ATTACHED;
@@ -436,7 +431,6 @@ static const struct pane_class probes_class = {
 	.hints = "Space|Attach/detach|a|Add",
 	.display = probes_display,
 	.on_key = probes_on_key,
-	.on_click = probes_on_click,
 	.set_filter = probes_set_filter,
 	.get_filter = probes_get_filter,
 	.info = probes_info,
@@ -450,6 +444,5 @@ struct pane *probes_pane__new(struct ui *ui)
 	if (!p)
 		return NULL;
 	p->base.cls = &probes_class;
-	p->stale = 1;
 	return &p->base;
 }

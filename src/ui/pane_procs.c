@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "ui/format.h"
-#include "ui/screen.h"
+#include "ui/panes.h"
 
 enum pcol {
 	PC_PID,
@@ -72,8 +72,6 @@ struct procs_pane {
 	struct list_state ls;
 	int sort, reverse;
 	char filter[128];
-	unsigned gen;
-	int stale;
 	uint32_t sel_pid; /* the selection follows its process across refreshes */
 };
 
@@ -147,8 +145,6 @@ static void rescan(struct procs_pane *p, struct ui *ui)
 	const struct snapshot_procs *sp = snap_procs(ui);
 	size_t n = 0;
 
-	p->gen = ui->snap_gen;
-	p->stale = 0;
 	p->ls.n = 0;
 	if (!sp)
 		return;
@@ -288,7 +284,7 @@ static void procs_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	int h = r->h - 1, x = r->x, edge = r->x + r->w;
 	const char *miss = missing_probe(ui);
 
-	if (p->stale || p->gen != ui->snap_gen)
+	if (pane_stale(pp, ui))
 		rescan(p, ui);
 	if (miss) {
 		char msg[160];
@@ -503,41 +499,6 @@ static struct pane *proc_detail__new(const struct proc_row *row)
 
 /* ---- list keys ---- */
 
-static int procs_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
-{
-	struct procs_pane *p = (struct procs_pane *)pp;
-	const struct proc_row *row;
-	int ret;
-
-	switch (act) {
-	case ACT_ENTER:
-		row = sel_row(p, ui);
-		if (row)
-			ui_push_overlay(ui, proc_detail__new(row));
-		return R_HANDLED | R_REDRAW;
-	case ACT_SORT:
-		p->sort = (p->sort + 1) % PS_MAX;
-		p->stale = 1;
-		return R_HANDLED | R_RESCAN;
-	case ACT_REVERSE:
-		p->reverse = !p->reverse;
-		p->stale = 1;
-		return R_HANDLED | R_RESCAN;
-	case ACT_BACK:
-		if (!p->filter[0])
-			return R_IGNORED;
-		p->filter[0] = '\0';
-		p->stale = 1;
-		return R_HANDLED | R_RESCAN;
-	default:
-		ret = list_move(&p->ls, act);
-		row = sel_row(p, ui);
-		if (ret && row)
-			p->sel_pid = row->pid;
-		return ret;
-	}
-}
-
 static int procs_on_click(struct pane *pp, struct ui *ui, int y, int x)
 {
 	struct procs_pane *p = (struct procs_pane *)pp;
@@ -553,7 +514,6 @@ static int procs_on_click(struct pane *pp, struct ui *ui, int y, int x)
 				if (p->sort == cols[c].sort)
 					p->reverse = !p->reverse;
 				p->sort = cols[c].sort;
-				p->stale = 1;
 				break;
 			}
 			cx += w + 1;
@@ -569,12 +529,46 @@ static int procs_on_click(struct pane *pp, struct ui *ui, int y, int x)
 	return R_HANDLED | R_REDRAW;
 }
 
+static int procs_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
+{
+	struct procs_pane *p = (struct procs_pane *)pp;
+	const struct proc_row *row;
+	int ret;
+
+	if (act == ACT_CLICK)
+		return procs_on_click(pp, ui, UI_CLICK_Y(key), UI_CLICK_X(key));
+	switch (act) {
+	case ACT_ENTER:
+		row = sel_row(p, ui);
+		if (row)
+			ui_push_overlay(ui, proc_detail__new(row));
+		return R_HANDLED | R_REDRAW;
+	case ACT_SORT:
+		p->sort = (p->sort + 1) % PS_MAX;
+		return R_HANDLED | R_RESCAN;
+	case ACT_REVERSE:
+		p->reverse = !p->reverse;
+		return R_HANDLED | R_RESCAN;
+	case ACT_BACK:
+		if (!p->filter[0])
+			return R_IGNORED;
+		p->filter[0] = '\0';
+		return R_HANDLED | R_RESCAN;
+	default:
+		ret = list_move(&p->ls, act);
+		row = sel_row(p, ui);
+		if (ret && row)
+			p->sel_pid = row->pid;
+		return ret;
+	}
+}
+
 static void procs_set_filter(struct pane *pp, struct ui *ui, const char *text)
 {
 	struct procs_pane *p = (struct procs_pane *)pp;
 
 	snprintf(p->filter, sizeof(p->filter), "%s", text);
-	p->stale = 1;
+	pp->rescan = 1;
 	ui->dirty = 1;
 }
 
@@ -590,7 +584,7 @@ static void procs_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 	size_t exited = 0;
 	int down = (p->sort == PS_PID || p->sort == PS_COMM) == !!p->reverse;
 
-	if (p->stale || p->gen != ui->snap_gen)
+	if (pane_stale(pp, ui))
 		rescan(p, ui);
 	for (size_t i = 0; sp && i < sp->n_rows; i++)
 		exited += sp->rows[i].exited;
@@ -615,7 +609,6 @@ static const struct pane_class procs_class = {
 	.hints = "Enter|Sockets & flows",
 	.display = procs_display,
 	.on_key = procs_on_key,
-	.on_click = procs_on_click,
 	.set_filter = procs_set_filter,
 	.get_filter = procs_get_filter,
 	.info = procs_info,
@@ -630,6 +623,5 @@ struct pane *procs_pane__new(struct ui *ui)
 		return NULL;
 	p->base.cls = &procs_class;
 	p->sort = PS_RX_BPS;
-	p->stale = 1;
 	return &p->base;
 }

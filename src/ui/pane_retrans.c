@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "ui/format.h"
-#include "ui/screen.h"
+#include "ui/panes.h"
 
 struct pane *retrans_pane__new(struct ui *ui);
 

@@ -1,10 +1,5 @@
 /* The pane table (tabs in order: number keys follow it) and the scrolling shared by every list. */
-#include "ui/screen.h"
-
-struct pane *retrans_pane__new(struct ui *ui);
-struct pane *drops_pane__new(struct ui *ui);
-struct pane *http_pane__new(struct ui *ui);
-struct pane *procs_pane__new(struct ui *ui);
+#include "ui/panes.h"
 
 /* Adding a pane: a pane_NAME.c with its constructor, and one line here. */
 /* clang-format off */
@@ -19,6 +14,8 @@ const struct pane_entry pane_table[] = {
 /* clang-format on */
 
 const size_t pane_table_len = sizeof(pane_table) / sizeof(pane_table[0]);
+
+const struct pane_entry pane_help_entry = { help_pane__new };
 
 int scrollback_key(size_t *back, size_t max, enum ui_action act)
 {
@@ -49,13 +46,6 @@ int scrollback_key(size_t *back, size_t max, enum ui_action act)
 	default:
 		return R_IGNORED;
 	}
-}
-
-const char *ui_sort_arrow(struct ui *ui, int down)
-{
-	if (ui->utf8)
-		return down ? "\u25bc" : "\u25b2";
-	return down ? "v" : "^";
 }
 
 int list_move(struct list_state *ls, enum ui_action act)

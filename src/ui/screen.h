@@ -1,11 +1,13 @@
-/* Inside the UI: the screen manager's state, the pane object model and the drawing helpers panes use. */
+/* Inside the UI: the screen manager's state, the pane object model, and the services panes use. */
 #ifndef PKTLENS_UI_SCREEN_H
 #define PKTLENS_UI_SCREEN_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ui/curses.h"
+#include "ui/draw.h"
 #include "ui/keys.h"
 #include "ui/theme.h"
 #include "ui/ui.h"
@@ -15,13 +17,19 @@
 #define UI_MAX_PANES 9
 #define UI_MAX_OVERLAYS 4
 
-/* What a pane's on_key answers, as in htop: handled, redraw, rebuild the view, close me. */
+/*
+ * What a pane's on_key answers, as in htop; each flag asks the screen for one thing:
+ * R_HANDLED  the key was the pane's: no global action runs for it;
+ * R_REDRAW   draw the screen again;
+ * R_RESCAN   the pane's view of the snapshot (filter, sort, grouping) changed: rebuild it, then draw;
+ * R_CLOSE    an overlay is done: pop and destroy it.
+ */
 enum reaction {
 	R_IGNORED = 0,
 	R_HANDLED = 1 << 0,
 	R_REDRAW = 1 << 1,
 	R_RESCAN = 1 << 2,
-	R_CLOSE = 1 << 3, /* overlays: pop and destroy */
+	R_CLOSE = 1 << 3,
 };
 
 struct rect {
@@ -30,6 +38,14 @@ struct rect {
 
 struct pane;
 
+/*
+ * Mouse clicks reach a pane as ACT_CLICK through on_key, with the screen position packed into
+ * the key, so one handler sees every input (htop turns clicks into synthetic key events too).
+ */
+#define UI_CLICK_KEY(y, x) ((int)(((unsigned)(y) << 12) | ((unsigned)(x)&0xfff)))
+#define UI_CLICK_Y(k) ((int)((unsigned)(k) >> 12))
+#define UI_CLICK_X(k) ((int)((unsigned)(k)&0xfff))
+
 /* A pane "class": one static instance per kind of pane; objects embed struct pane first. */
 struct pane_class {
 	const char *name;  /* tab title */
@@ -37,8 +53,6 @@ struct pane_class {
 	int live;	   /* shows data that changes between snapshots: redraw on every render */
 	void (*display)(struct pane *p, struct ui *ui, const struct rect *r);
 	int (*on_key)(struct pane *p, struct ui *ui, enum ui_action act, int key);
-	/* optional: mouse click at screen y, x inside the pane's last rect */
-	int (*on_click)(struct pane *p, struct ui *ui, int y, int x);
 	/* optional: the search/filter prompt changed the text; NULL means the pane has no filter */
 	void (*set_filter)(struct pane *p, struct ui *ui, const char *text);
 	const char *(*get_filter)(struct pane *p);
@@ -50,7 +64,13 @@ struct pane_class {
 struct pane {
 	const struct pane_class *cls;
 	struct rect r; /* where it was drawn last, for mouse clicks */
+	unsigned gen;  /* the snapshot its view was built from */
+	int rescan;    /* R_RESCAN was answered: rebuild the view before the next draw */
+	int have_view; /* a view was built at least once */
 };
+
+/* True (once) when the pane must rebuild its view: a new snapshot, or R_RESCAN. */
+int pane_stale(struct pane *p, struct ui *ui);
 
 /* The pane table: adding a pane is one file with a constructor plus one line in panes.c. */
 struct pane_entry {
@@ -58,12 +78,8 @@ struct pane_entry {
 };
 extern const struct pane_entry pane_table[];
 extern const size_t pane_table_len;
-
-struct pane *flows_pane__new(struct ui *ui);
-struct pane *probes_pane__new(struct ui *ui);
-/* Overlays (not tabs). */
-struct pane *detail_pane__new(struct ui *ui, const struct flow_row *row);
-struct pane *help_pane__new(struct ui *ui);
+/* The help overlay, reached through this entry so the screen does not know the pane. */
+extern const struct pane_entry pane_help_entry;
 
 /* A scrollable list: selection and first visible row. */
 struct list_state {
@@ -77,8 +93,6 @@ void list_fit(struct list_state *ls, int h);
 /* Keys of a newest-first overlay list scrolled back by *back rows (at most max):
  * Esc closes, arrows/pages/Home/End scroll. Returns reaction flags. */
 int scrollback_key(size_t *back, size_t max, enum ui_action act);
-/* The arrow a sorted column header or status shows: down for descending. */
-const char *ui_sort_arrow(struct ui *ui, int down);
 
 enum prompt_kind { PROMPT_NONE = 0, PROMPT_SEARCH, PROMPT_FILTER, PROMPT_ADD };
 
@@ -121,17 +135,25 @@ struct ui {
 	int dirty;
 };
 
-attr_t ui_attr(struct ui *ui, enum role r);
-/* Text clipped or padded to exactly w cells at (y, x). */
-void ui_put(struct ui *ui, int y, int x, int w, enum role r, const char *s);
-/* Right-aligned variant. */
-void ui_put_right(struct ui *ui, int y, int x, int w, enum role r, const char *s);
-/* A sparkline of w cells. */
-void ui_put_spark(struct ui *ui, int y, int x, int w, enum role r, const float *v, size_t n);
-/* Opens the one-line prompt; on Enter/Esc the screen calls back the target pane or the action. */
+/* Screen manager services (screen.c). */
+void ui_push_overlay(struct ui *ui, struct pane *p);
+struct pane *ui_top_pane(struct ui *ui);
+double ui_now(void); /* CLOCK_MONOTONIC seconds */
+
+/* The prompt (prompt.c): on Enter/Esc it calls back the target pane or the action. */
 void ui_prompt_open(struct ui *ui, enum prompt_kind kind, const char *label, const char *init,
 		    struct pane *target);
-void ui_push_overlay(struct ui *ui, struct pane *p);
-double ui_now(void); /* CLOCK_MONOTONIC seconds */
+void ui_prompt_key(struct ui *ui, int ch);
+void ui_prompt_draw(struct ui *ui, int y);
+
+/* Colours (colors.c). */
+void ui_default_theme_dir(char *out, size_t len);
+/* Loads NAME|PATH into t; the built-in monochrome stands in when its file is not installed. */
+int ui_theme_load(struct ui *ui, const char *spec, struct theme *t, char *err, size_t errlen);
+void ui_colors_apply(struct ui *ui);
+void ui_theme_cycle(struct ui *ui);
+
+/* The bars around the pane (bars.c). */
+void ui_draw_bars(struct ui *ui);
 
 #endif

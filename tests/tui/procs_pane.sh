@@ -10,12 +10,16 @@ make_tmpdir
 netns_pair 204
 tui_traffic 20
 # the server (in A, reading the client's bytes) is the process pktlens must find
-wait_for 5 test -n "$(ip netns pids "$NS_A")" || fail "no server process in $NS_A"
-SRV_PID=
-for pid in $(ip netns pids "$NS_A"); do
-	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = python3 ] && SRV_PID=$pid
-done
-[ -n "$SRV_PID" ] || fail "cannot find the server's pid"
+# `ip netns exec` shows under its own name until it has exec'd python3: wait for the name
+server_pid() {
+	local pid
+	SRV_PID=
+	for pid in $(ip netns pids "$NS_A"); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = python3 ] && SRV_PID=$pid
+	done
+	[ -n "$SRV_PID" ]
+}
+wait_for 5 server_pid || fail "cannot find the server's pid in $NS_A"
 tui_start 200 40 -n "$NS_A" -i "$IF_A" --interval 0.5
 
 tui_wait "1 Flows"
