@@ -264,6 +264,9 @@ static __always_inline int pl_dns_parse(const __u8 *b, const __u8 *end, struct p
 				after = off + 2;
 			if (to >= off || to < 12 || ++ptrs > PL_DNS_PTRS_MAX)
 				return PL_L7E_PTR;
+			/* backward pointers can still cycle: the last step must not be one */
+			if (l == PL_DNS_LABELS_MAX - 1)
+				return PL_L7E_PTR;
 			off = to;
 			continue;
 		}
@@ -349,6 +352,9 @@ static __always_inline int pl_tls_parse_hello(const __u8 *b, const __u8 *end,
 		__u16 type = pl_be16(b + off);
 		__u32 elen = pl_be16(b + off + 2);
 		__u32 body = off + 4;
+		/* an extension that runs past the declared block is a decode_error (RFC 8446 4.1.2) */
+		if (body + elen > ext_end)
+			return PL_L7E_BAD;
 		if (type == 0 && b + body + 5 <= end) {
 			/* server_name_list: len(2) type(1) len(2) name */
 			__u32 nl = pl_be16(b + body + 3);

@@ -213,14 +213,57 @@ static void test_dns_tcp(void **state)
 	l7_model__free(m);
 }
 
+/* Found by tests/fuzz/fuzz_dns: 15 labels and a pointer back to them, four times, is a cycle
+ * that fills the parser's 64 steps exactly and never reaches the root label. */
+static void test_dns_pointer_cycle(void **state)
+{
+	char q[12 + 30 + 2 + 4];
+	memcpy(q, "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
+	for (int i = 0; i < 15; i++) {
+		q[12 + 2 * i] = 1;
+		q[13 + 2 * i] = 'a';
+	}
+	memcpy(q + 42, "\xc0\x0c\x00\x01\x00\x01", 6);
+	struct pl_dns d;
+	assert_int_equal(pl_dns_parse((const __u8 *)q, (const __u8 *)q + sizeof(q), &d),
+			 PL_L7E_PTR);
+}
+
+/* Found by tests/fuzz/fuzz_tls: an extension running past the declared extensions block is a
+ * decode error, not a place to take the SNI from. */
+static void test_tls_extension_past_block(void **state)
+{
+	char h[] = "\x16\x03\x01\x00\x3d"
+		   "\x01\x00\x00\x39"
+		   "\x03\x03"
+		   "0123456789abcdef0123456789abcdef"
+		   "\x00"
+		   "\x00\x02\x13\x01"
+		   "\x01\x00"
+		   "\x00\x0e"
+		   "\x00\x00\x00\x0a\x00\x08\x00\x00\x05"
+		   "a.bcd";
+	struct pl_tls_hello t;
+	assert_int_equal(pl_tls_parse_hello(S(h), &t), PL_L7E_OK);
+	assert_int_equal(t.sni_len, 5);
+	h[5 + 4 + 2 + 32 + 1 + 4 + 2 + 1] = 0x04; /* the block now ends inside server_name */
+	assert_int_equal(pl_tls_parse_hello(S(h), &t), PL_L7E_BAD);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_http_request),  cmocka_unit_test(test_http_request_bad),
-		cmocka_unit_test(test_http_response), cmocka_unit_test(test_dns),
-		cmocka_unit_test(test_tls),	      cmocka_unit_test(test_collapse),
-		cmocka_unit_test(test_quantile),      cmocka_unit_test(test_slow_threshold),
+		cmocka_unit_test(test_http_request),
+		cmocka_unit_test(test_http_request_bad),
+		cmocka_unit_test(test_http_response),
+		cmocka_unit_test(test_dns),
+		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_collapse),
+		cmocka_unit_test(test_quantile),
+		cmocka_unit_test(test_slow_threshold),
 		cmocka_unit_test(test_dns_tcp),
+		cmocka_unit_test(test_dns_pointer_cycle),
+		cmocka_unit_test(test_tls_extension_past_block),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
