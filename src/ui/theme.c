@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ui/format.h"
 #include "ui/theme.h"
 
 static const char *const role_names[ROLE_MAX] = {
@@ -126,8 +127,15 @@ static int parse_attrs(char *s, uint16_t *out, const char **bad)
 	return 0;
 }
 
+/* A word of the file quoted in an error, at most 40 bytes: escaped, as it goes to a terminal. */
+static const char *esc_token(char out[4 * 40 + 1], const char *word)
+{
+	return ui_escape(out, 4 * 40 + 1, word, 40);
+}
+
 static int parse_line(struct theme *t, char *line, char *err, size_t errlen, const char *where)
 {
+	char tok[4 * 40 + 1];
 	char *eq = strchr(line, '=');
 	char *fields[4] = { 0 };
 	const char *bad = NULL;
@@ -143,7 +151,7 @@ static int parse_line(struct theme *t, char *line, char *err, size_t errlen, con
 	line = trim(line);
 	role = role_from_name(line);
 	if (role < 0) {
-		snprintf(err, errlen, "%s: unknown role '%.40s'", where, line);
+		snprintf(err, errlen, "%s: unknown role '%s'", where, esc_token(tok, line));
 		return -EINVAL;
 	}
 	rest = eq + 1;
@@ -162,16 +170,16 @@ static int parse_line(struct theme *t, char *line, char *err, size_t errlen, con
 		const char *c = parse_color(fields[0], &st.fg) ? fields[0] : fields[1];
 
 		snprintf(err, errlen,
-			 "%s: unknown colour '%.40s' (use a name such as red or bright-blue, "
+			 "%s: unknown colour '%s' (use a name such as red or bright-blue, "
 			 "0-255, or default)",
-			 where, c);
+			 where, esc_token(tok, c));
 		return -EINVAL;
 	}
 	if (nf == 3 && parse_attrs(fields[2], &st.attrs, &bad)) {
 		snprintf(err, errlen,
-			 "%s: unknown attribute '%.40s' (use bold, dim, underline, reverse, "
+			 "%s: unknown attribute '%s' (use bold, dim, underline, reverse, "
 			 "standout, italic, blink or none)",
-			 where, bad);
+			 where, esc_token(tok, bad));
 		return -EINVAL;
 	}
 	t->style[role] = st;

@@ -135,6 +135,12 @@ static void test_bad_buffers(void **state)
 	expect_error("normal = red,blue,bold,extra\n", "bad.theme:1:", "fg,bg");
 	expect_error("normal =\n", "bad.theme:1:", "fg,bg");
 	expect_error(" = red,blue\n", "bad.theme:1:", "unknown role ''");
+	/* found by tests/fuzz/fuzz_theme: words from the file reach stderr escaped, never raw */
+	expect_error("normal = \x1b[2J\x1b]0;owned\x07,default\n",
+		     "bad.theme:1:", "unknown colour '\\x1b[2J\\x1b]0;owned\\x07'");
+	expect_error("n\xc3\xa9\xe2\x80\xae"
+		     "al = red,blue\n",
+		     "bad.theme:1:", "unknown role 'n\\xc3\\xa9\\xe2\\x80\\xaeal'");
 }
 
 static void test_bad_file_names_path_and_line(void **state)
