@@ -118,3 +118,39 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
+
+# --- Fuzzing (tests/fuzz): libFuzzer targets built with clang, ASan and UBSan. -----------------
+# `make fuzz` runs each target FUZZ_TIME seconds (FUZZ_TARGETS="parse dns" for some);
+# `make fuzz-merge` adds what a run found that brings new coverage to the seed corpus in the tree;
+# `make test` builds them and tests/e2e/fuzz_smoke.sh runs each for a few seconds.
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 $(WARN) -Wno-unknown-warning-option -D_GNU_SOURCE -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_DEPS    := $(BPF_HDRS) $(wildcard src/*/*.h tests/fuzz/*.h)
+
+# What each target links besides its own file (the parsers are headers); FUZZ_UNITY lists
+# sources that a target includes itself (fuzz_l7model puts the model's tables on mmap).
+FUZZ_UNITY   := src/core/l7model.c
+$(BUILD)/fuzz/fuzz_l7model: src/core/l7model.c
+$(BUILD)/fuzz/fuzz_escape: src/core/escape.c src/ui/format.c
+$(BUILD)/fuzz/fuzz_theme: src/ui/theme.c src/ui/format.c
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) $(filter-out $(FUZZ_UNITY),$(filter %.c,$^)) \
+		-o $@ -lm
+
+.PHONY: fuzz fuzz-build fuzz-merge
+fuzz-build: $(FUZZ_BINS)
+test: fuzz-build
+
+fuzz: fuzz-build
+	$(Q)BUILD=$(BUILD) FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh run $(FUZZ_TARGETS)
+
+fuzz-merge: fuzz-build
+	$(Q)BUILD=$(BUILD) tests/fuzz/run.sh merge $(FUZZ_TARGETS)
