@@ -5,8 +5,11 @@
 # build/vm/ and unpacked there with dpkg-deb. The initramfs holds busybox, build/pktlens and the
 # shared libraries ldd names, jq, the test helpers and tests/vm/cases/*.sh; tests/vm/init runs
 # them and prints "VMTEST: " lines on the serial console, ending with "N passed, N failed, N
-# skipped". This script prints those lines and exits non-zero when a case failed or the VM never
-# reported. Exit 77 (with a "SKIP:" line) when this machine cannot run the VM at all.
+# skipped". This script prints those lines and exits non-zero when a case failed, when the VM never
+# reported, when fewer cases reported than tests/vm/cases holds, or when anything needed here
+# (tools, the kernel package) is missing: all of that is a broken run, not a skip. The one skip
+# (exit 77, "SKIP:" line) is a case inside the VM that says "kernel lacks FEATURE"; a case that
+# skips for any other reason fails the run.
 #
 # Environment: VMTEST_KERNEL (a vmlinuz to boot instead of the Debian package; its modules are
 # then not available), VMTEST_ONLY (run only cases whose name contains it), VMTEST_TIMEOUT (whole
@@ -33,11 +36,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
-
 die() {
 	echo "vmtest: $*" >&2
 	exit 1
@@ -46,12 +44,12 @@ die() {
 need_tools() {
 	local t
 	for t in qemu-system-x86_64 cpio gzip dpkg-deb apt-get ldd cc; do
-		command -v "$t" >/dev/null || skip "$t is not installed (apt-get install qemu-system-x86 cpio)"
+		command -v "$t" >/dev/null || die "$t is not installed (scripts/deps.sh installs it)"
 	done
-	BUSYBOX=$(command -v busybox) || skip "busybox is not installed (apt-get install busybox-static)"
+	BUSYBOX=$(command -v busybox) || die "busybox is not installed (scripts/deps.sh installs it)"
 	# ldd fails on a static binary: the initramfs has no libraries for busybox itself.
-	! ldd "$BUSYBOX" >/dev/null 2>&1 || skip "$BUSYBOX is not static (apt-get install busybox-static)"
-	JQ=$(command -v jq) || skip "jq is not installed"
+	! ldd "$BUSYBOX" >/dev/null 2>&1 || die "$BUSYBOX is not static (apt-get install busybox-static)"
+	JQ=$(command -v jq) || die "jq is not installed (scripts/deps.sh installs it)"
 	[ -x "$BUILD/pktlens" ] || die "$BUILD/pktlens is missing; run make first"
 }
 
@@ -64,16 +62,19 @@ fetch_kernel() {
 	fi
 	KERNEL=$(ls "$VM"/root/boot/vmlinuz-* 2>/dev/null | head -n 1)
 	if [ -z "$KERNEL" ]; then
-		local pkg deb
+		local pkg deb rc
 		pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 			sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n 1)
-		[ -n "$pkg" ] || skip "apt-cache knows no linux-image-amd64 (run apt-get update)"
+		[ -n "$pkg" ] || die "apt-cache knows no linux-image-amd64 (run apt-get update)"
 		mkdir -p "$VM/deb"
 		echo "vmtest: downloading $pkg"
-		(cd "$VM/deb" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed') ||
-			skip "apt-get download $pkg failed"
+		# The status is apt-get's, not grep's (which fails when apt printed nothing to filter).
+		(cd "$VM/deb" && apt-get download -q "$pkg" >apt.log 2>&1)
+		rc=$?
+		grep -v '^W: Download is performed unsandboxed' "$VM/deb/apt.log"
+		[ "$rc" -eq 0 ] || die "apt-get download $pkg failed (exit $rc)"
 		deb=$(ls "$VM"/deb/"$pkg"_*.deb 2>/dev/null | head -n 1)
-		[ -n "$deb" ] || skip "apt-get download $pkg left no package"
+		[ -n "$deb" ] || die "apt-get download $pkg left no package"
 		rm -rf "$VM/root.tmp"
 		dpkg-deb -x "$deb" "$VM/root.tmp" || die "dpkg-deb -x $deb failed"
 		rm -rf "$VM/root" && mv "$VM/root.tmp" "$VM/root"
@@ -215,13 +216,37 @@ main() {
 		tr -d '\r' <"$LOG" | grep -v '^VMTEST: ' | tail -n 30 >&2
 		exit 1
 	fi
-	summary=$(tr -d '\r' <"$LOG" | sed -n 's/^.*VMTEST: \([0-9]* passed, [0-9]* failed, [0-9]* skipped\)$/\1/p' | tail -n 1)
+	judge
+}
+
+# judge: the exit status from the cases' own lines, cross-checked with the VM's summary and with
+# the cases this tree holds, so that a VM that lost a case or reported a skip it should not
+# have cannot pass.
+judge() {
+	local console summary expected=0 np nf ns bad_skips kernel_skips t name
+	console=$(tr -d '\r' <"$LOG" | sed -n 's/^.*VMTEST: //p')
+	summary=$(printf '%s\n' "$console" | sed -n 's/^\([0-9]* passed, [0-9]* failed, [0-9]* skipped\)$/\1/p' | tail -n 1)
 	echo "$summary"
-	case "$summary" in
-	"0 passed, 0 failed"*) [ -n "${VMTEST_ONLY:-}" ] || die "no test ran inside the VM" ;;
-	*" 0 failed"*) ;;
-	*) exit 1 ;;
-	esac
+	for t in "$ROOT"/tests/vm/cases/*.sh; do
+		name=$(basename "$t" .sh)
+		case "$name" in *"${VMTEST_ONLY:-}"*) expected=$((expected + 1)) ;; esac
+	done
+	np=$(printf '%s\n' "$console" | grep -c '^PASS ')
+	nf=$(printf '%s\n' "$console" | grep -c '^FAIL ')
+	ns=$(printf '%s\n' "$console" | grep -c '^SKIP ')
+	[ "$summary" = "$np passed, $nf failed, $ns skipped" ] ||
+		die "the VM's summary '$summary' disagrees with its case lines ($np passed, $nf failed, $ns skipped)"
+	[ "$nf" -eq 0 ] || exit 1
+	[ $((np + ns)) -eq "$expected" ] ||
+		die "$((np + nf + ns)) cases reported inside the VM, tests/vm/cases holds $expected"
+	[ "$expected" -gt 0 ] || die "no case in tests/vm/cases matches '${VMTEST_ONLY:-}'"
+	bad_skips=$(printf '%s\n' "$console" | grep '^SKIP ' | grep -v '^SKIP [^ ]* (kernel lacks ')
+	[ -z "$bad_skips" ] || die "cases skipped inside the VM for a reason other than a missing kernel feature: $bad_skips"
+	if [ "$ns" -gt 0 ]; then
+		kernel_skips=$(printf '%s\n' "$console" | sed -n 's/^SKIP \([^ ]*\) (kernel lacks \(.*\))$/\1: \2/p' | paste -sd ';' -)
+		echo "SKIP: the VM kernel $(basename "$KERNEL") lacks what $ns case(s) need ($kernel_skips)"
+		exit 77
+	fi
 	exit 0
 }
 

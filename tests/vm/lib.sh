@@ -7,8 +7,10 @@ fail() {
 	exit 1
 }
 
-skip() {
-	echo "SKIP: $*"
+# skip_kernel FEATURE: the only reason a case may skip. The host (scripts/vmtest.sh) accepts a
+# skip only when its reason starts with "kernel lacks "; any other skip fails the run.
+skip_kernel() {
+	echo "SKIP: kernel lacks $*"
 	exit 77
 }
 
@@ -46,6 +48,14 @@ probes_json() {
 # probe_field OUT ID JQEXPR: JQEXPR applied to the probe with that id in the last snapshot.
 probe_field() {
 	probes_json "$1" | jq -r --arg id "$2" ".[] | select(.id == \$id) | $3"
+}
+
+# dummy_add NAME: a dummy interface; the kernel lacks them only when no dummy.ko came along
+# (VMTEST_KERNEL boots without modules) and none are built in.
+dummy_add() {
+	ip link add "$1" type dummy && return 0
+	ls /lib/modules/dummy.ko* >/dev/null 2>&1 && fail "dummy.ko is loaded but ip link add $1 type dummy failed"
+	skip_kernel "dummy interfaces (CONFIG_DUMMY)"
 }
 
 expect_eq() {

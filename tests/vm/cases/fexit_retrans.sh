@@ -8,7 +8,7 @@ grep -q 'fentry/fexit yes' /tmp/fx.list || { cat /tmp/fx.list; fail "tracing pro
 grep -qE '^tracepoint:tcp:tcp_retransmit_skb .*\[fexit\]$' /tmp/fx.list ||
 	fail "tcp_retransmit_skb does not use the fexit variant: $(grep tcp_retransmit_skb /tmp/fx.list)"
 
-ip link add pl1 type dummy || skip "no dummy interfaces (dummy.ko not loaded)"
+dummy_add pl1
 ip link set pl1 up
 ip addr add 10.98.0.1/24 dev pl1
 pl_start /tmp/fx.json --probes tracepoints

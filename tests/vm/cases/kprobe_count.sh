@@ -2,7 +2,7 @@
 . /tests/lib.sh
 N=1000
 F=__x64_sys_getppid
-grep -q " $F\$" /proc/kallsyms || skip "no $F in this kernel"
+grep -q " $F\$" /proc/kallsyms || skip_kernel "the function $F"
 pl_start /tmp/kp.json --probes "none,kprobe:$F"
 "$BIN/pl-target" getppid "$N"
 pl_stop

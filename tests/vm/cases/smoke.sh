@@ -10,7 +10,7 @@ if grep -E ' (error|unsupported) ' /tmp/list.txt | grep -v 'this kernel has no s
 	fail "probes unsupported for another reason than a missing tracepoint"
 fi
 
-ip link add pl0 type dummy || skip "no dummy interfaces (dummy.ko not loaded)"
+dummy_add pl0
 ip link set pl0 up
 ip addr add 10.99.0.1/24 dev pl0
 pl_start /tmp/smoke.json -i pl0 --probes default,kprobe:tcp_v4_rcv
