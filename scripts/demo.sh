@@ -71,16 +71,19 @@ start_traffic() {
 		--port "$UDP_PORT" --rate 20 --size 300 "${common[@]}"
 	bg_start "$TMP/churn.log" ip netns exec "$NS_B" "$PYTHON" "$gen" tcp-churn --addr "$ADDR_A" \
 		--port "$ECHO_PORT" --closed-port "$CLOSED_PORT" "${common[@]}"
-	# HTTP client: a few paths including a 404, about two requests a second, bounded in count.
+	# HTTP client: a few paths including a 404, about two requests a second, bounded in count,
+	# from three client addresses so that the Flows pane's remote-host view has groups to show.
 	bg_start "$TMP/curl.log" ip netns exec "$NS_B" bash -c '
 		base=$1 parent=$2 max=$3
+		shift 3
 		paths=(/ /index.html /api/health /big.bin /missing /api/nothing)
 		end=$((SECONDS + max))
 		for ((i = 0; i < max * 4 && SECONDS < end; i++)); do
 			kill -0 "$parent" 2>/dev/null || exit 0
-			curl -s -o /dev/null -m 3 -w "%{http_code} %{url_effective}\n" "$base${paths[RANDOM % ${#paths[@]}]}"
+			curl -s -o /dev/null -m 3 --interface "${@:RANDOM % $# + 1:1}" \
+				-w "%{http_code} %{url_effective}\n" "$base${paths[RANDOM % ${#paths[@]}]}"
 			sleep 0.$((3 + RANDOM % 5))
-		done' _ "http://$ADDR_A:$HTTP_PORT" $$ "$max"
+		done' _ "http://$ADDR_A:$HTTP_PORT" $$ "$max" "$ADDR_B" "$ADDR_B2" "$ADDR_B3"
 }
 
 main() {
@@ -94,6 +97,10 @@ main() {
 	cleanup_init
 	make_tmpdir
 	netns_pair 210
+	ADDR_B2=10.210.0.3
+	ADDR_B3=10.210.0.4
+	ip -n "$NS_B" addr add "$ADDR_B2/24" dev "$IF_B"
+	ip -n "$NS_B" addr add "$ADDR_B3/24" dev "$IF_B"
 
 	local max=${DEMO_MAX_SECONDS:-3600} args=()
 	if [ -n "${DEMO_DURATION:-}" ]; then
@@ -105,10 +112,17 @@ main() {
 	set_args
 	args=("${PL_ARGS[@]}")
 	[ -n "${DEMO_DURATION:-}" ] && args+=(--duration "$DEMO_DURATION")
-	echo "demo: server namespace $NS_A ($ADDR_A, $IF_A), client namespace $NS_B ($ADDR_B)" >&2
+	echo "demo: server namespace $NS_A ($ADDR_A, $IF_A), client namespace $NS_B ($ADDR_B," \
+		"$ADDR_B2, $ADDR_B3)" >&2
 	echo "demo: traffic: HTTP :$HTTP_PORT, UDP :$UDP_PORT, TCP echo :$ECHO_PORT, closed :$CLOSED_PORT" >&2
 	echo "demo: $PKTLENS -n $NS_A -i $IF_A ${args[*]}" >&2
-	"$PKTLENS" -n "$NS_A" -i "$IF_A" "${args[@]}"
+	# The demo's own settings (the user's pktlensrc is left alone): Flows opens grouped by
+	# remote host; v cycles connection / remote host / local service / process, Enter lists a
+	# group's flows, Esc goes back.
+	mkdir -p "$TMP/config/pktlens"
+	echo "flows.group=remote" >"$TMP/config/pktlens/pktlensrc"
+	echo "demo: Flows is grouped by remote host: v cycles the groupings, Enter opens a group" >&2
+	XDG_CONFIG_HOME=$TMP/config "$PKTLENS" -n "$NS_A" -i "$IF_A" "${args[@]}"
 	local rc=$?
 	echo "demo: pktlens exited ($rc); removing the demo namespaces" >&2
 	exit "$rc"

@@ -300,7 +300,9 @@ int main(int argc, char **argv)
 		struct ui_opts uo = { .theme = app.opt.theme,
 				      .theme_dir = tdir,
 				      .interval_s = app.interval_s,
-				      .no_color = nc && *nc };
+				      .interval_set = app.opt.interval_set,
+				      .no_color = nc && *nc,
+				      .no_config = app.opt.no_config };
 		struct ui_actions act = { .ctx = &app,
 					  .probe_toggle = act_toggle,
 					  .probe_add = act_add,

@@ -43,6 +43,8 @@ static const struct opt_def defs[] = {
 	{ "json", 'j', OT_FLAG, OFF(json), NULL, "headless: one JSON object per interval" },
 	{ "list-probes", 'L', OT_FLAG, OFF(list_probes), NULL,
 	  "print every probe with its state and exit" },
+	{ "no-config", 'C', OT_FLAG, OFF(no_config), NULL,
+	  "neither read nor write the saved settings ($XDG_CONFIG_HOME/pktlens/pktlensrc)" },
 	{ "version", 'V', OT_FLAG, OFF(version), NULL, "print the version and exit" },
 	{ "help", 'h', OT_FLAG, OFF(help), NULL, "print this help and exit" },
 };
@@ -121,6 +123,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 		if (!d)
 			continue;
 		char *field = (char *)o + d->offset;
+		o->interval_set |= c == 'I';
 		switch (d->type) {
 		case OT_FLAG:
 			*(int *)field = 1;

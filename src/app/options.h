@@ -12,6 +12,8 @@ struct options {
 	const char *theme;
 	double interval_s;
 	double duration_s; /* 0 = until interrupted */
+	int interval_set;  /* --interval given: it beats the saved setting */
+	int no_config;
 	int json;
 	int list_probes;
 	int help;

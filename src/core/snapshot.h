@@ -345,33 +345,7 @@ struct snapshot *snapshot__new(void);
 struct snapshot *snapshot_get(struct snapshot *s);
 void snapshot_put(struct snapshot *s);
 
-/* Views: sort and filter on a snapshot, producing an index array. */
-enum flow_sort {
-	FS_RX_BPS = 0,
-	FS_TX_BPS,
-	FS_RX_PPS,
-	FS_RX_BYTES,
-	FS_TX_BYTES,
-	FS_PACKETS,
-	FS_LOCAL,
-	FS_REMOTE,
-	FS_PROTO,
-	FS_IFACE,
-	FS_LAST_SEEN,
-	FS_FIRST_SEEN,
-	FS_SRTT,
-	FS_RETRANS,
-	FS_MAX,
-};
-
-const char *flow_sort_name(enum flow_sort s);
-/* Fills idx with the rows that match filter (substring of the row's text, case-insensitive, "" = all),
- * sorted by key (descending for numbers unless reverse); returns the count. */
-size_t flow_view(const struct snapshot *s, const char *filter, enum flow_sort key, int reverse,
-		 uint32_t *idx);
-/* The text a filter matches against: "iface proto local:port remote:port state l7 comm". */
-void flow_row_text(const struct flow_row *r, char *buf, size_t len);
-const char *proto_name(uint8_t proto);
-void flow_flags_str(uint32_t flags, char out[9]); /* "SAFPRU" order as in JSON, "" when none */
+/* Sorted, filtered and grouped views of a snapshot (view.c). */
+#include "core/view.h"
 
 #endif

@@ -1,4 +1,5 @@
-/* Sorted and filtered views of a snapshot's flows (index arrays), and the flows' printable names. */
+/* Sorted, filtered and grouped views of a snapshot's flows, and the flows' printable names. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +8,13 @@
 #include "core/snapshot.h"
 
 static const char *const sort_names[FS_MAX] = {
-	[FS_RX_BPS] = "rx bps",	    [FS_TX_BPS] = "tx bps",	  [FS_RX_PPS] = "rx pps",
-	[FS_RX_BYTES] = "rx bytes", [FS_TX_BYTES] = "tx bytes",	  [FS_PACKETS] = "packets",
-	[FS_LOCAL] = "local",	    [FS_REMOTE] = "remote",	  [FS_PROTO] = "proto",
-	[FS_IFACE] = "iface",	    [FS_LAST_SEEN] = "last seen", [FS_FIRST_SEEN] = "first seen",
-	[FS_SRTT] = "srtt",	    [FS_RETRANS] = "retrans",
+	[FS_RX_BPS] = "rx bps",	      [FS_TX_BPS] = "tx bps",	    [FS_RX_PPS] = "rx pps",
+	[FS_RX_BYTES] = "rx bytes",   [FS_TX_BYTES] = "tx bytes",   [FS_PACKETS] = "packets",
+	[FS_LOCAL] = "local",	      [FS_REMOTE] = "remote",	    [FS_PROTO] = "proto",
+	[FS_IFACE] = "iface",	      [FS_LAST_SEEN] = "last seen", [FS_FIRST_SEEN] = "first seen",
+	[FS_SRTT] = "srtt",	      [FS_RETRANS] = "retrans",	    [FS_TX_PPS] = "tx pps",
+	[FS_TOTAL_BPS] = "total bps", [FS_DROPS] = "drops",	    [FS_CWND] = "cwnd",
+	[FS_STATE] = "state",	      [FS_PROCESS] = "process",	    [FS_FLAGS] = "flags",
 };
 
 const char *flow_sort_name(enum flow_sort s)
@@ -82,6 +85,18 @@ void flow_row_text(const struct flow_row *r, char *buf, size_t len)
 		 rem, r->state, r->l7, r->comm);
 }
 
+static uint64_t view_hash(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 struct sort_ctx {
 	const struct flow_row *rows;
 	enum flow_sort key;
@@ -106,11 +121,16 @@ static int cmp_addr(const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp
 	return c;
 }
 
-/* Natural order of the key: ascending; numbers are then flipped to put the biggest first. */
-static int cmp_key(const struct flow_row *a, const struct flow_row *b, enum flow_sort key,
-		   int *numeric)
+int flow_sort_numeric(enum flow_sort key)
 {
-	*numeric = 1;
+	return !(key == FS_LOCAL || key == FS_REMOTE || key == FS_PROTO || key == FS_IFACE ||
+		 key == FS_STATE || key == FS_PROCESS || key == FS_FLAGS);
+}
+
+int flow_row_cmp(const struct flow_row *a, const struct flow_row *b, enum flow_sort key)
+{
+	int c;
+
 	switch (key) {
 	case FS_RX_BPS:
 		return cmp_num(a->rx_bps, b->rx_bps);
@@ -118,6 +138,10 @@ static int cmp_key(const struct flow_row *a, const struct flow_row *b, enum flow
 		return cmp_num(a->tx_bps, b->tx_bps);
 	case FS_RX_PPS:
 		return cmp_num(a->rx_pps, b->rx_pps);
+	case FS_TX_PPS:
+		return cmp_num(a->tx_pps, b->tx_pps);
+	case FS_TOTAL_BPS:
+		return cmp_num(a->rx_bps + a->tx_bps, b->rx_bps + b->tx_bps);
 	case FS_RX_BYTES:
 		return cmp_num(a->rx_bytes, b->rx_bytes);
 	case FS_TX_BYTES:
@@ -132,11 +156,10 @@ static int cmp_key(const struct flow_row *a, const struct flow_row *b, enum flow
 		return cmp_num(a->srtt_us, b->srtt_us);
 	case FS_RETRANS:
 		return cmp_num(a->retrans, b->retrans);
-	default:
-		break;
-	}
-	*numeric = 0;
-	switch (key) {
+	case FS_DROPS:
+		return cmp_num(a->drops, b->drops);
+	case FS_CWND:
+		return cmp_num(a->cwnd, b->cwnd);
 	case FS_LOCAL:
 		return cmp_addr(a->key.local, a->key.local_port, b->key.local, b->key.local_port,
 				a->key.family, b->key.family);
@@ -147,6 +170,13 @@ static int cmp_key(const struct flow_row *a, const struct flow_row *b, enum flow
 		return strcmp(proto_name(a->key.proto), proto_name(b->key.proto));
 	case FS_IFACE:
 		return strncmp(a->iface, b->iface, sizeof(a->iface));
+	case FS_STATE:
+		return strncmp(a->state, b->state, sizeof(a->state));
+	case FS_PROCESS:
+		c = strncmp(a->comm, b->comm, sizeof(a->comm));
+		return c ? c : cmp_num(a->pid, b->pid);
+	case FS_FLAGS:
+		return cmp_num(a->tcp_flags, b->tcp_flags);
 	default:
 		return 0;
 	}
@@ -156,10 +186,9 @@ static int cmp_idx(const void *pa, const void *pb, void *arg)
 {
 	const struct sort_ctx *c = arg;
 	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
-	int numeric;
-	int r = cmp_key(&c->rows[ia], &c->rows[ib], c->key, &numeric);
+	int r = flow_row_cmp(&c->rows[ia], &c->rows[ib], c->key);
 
-	if (numeric)
+	if (flow_sort_numeric(c->key))
 		r = -r;
 	if (c->reverse)
 		r = -r;
@@ -186,4 +215,114 @@ size_t flow_view(const struct snapshot *s, const char *filter, enum flow_sort ke
 	}
 	qsort_r(idx, n, sizeof(*idx), cmp_idx, &c);
 	return n;
+}
+
+static const char *const group_names[FG_MAX] = {
+	[FG_CONNECTION] = "connection",
+	[FG_REMOTE] = "remote host",
+	[FG_SERVICE] = "local service",
+	[FG_PROCESS] = "process",
+};
+
+const char *flow_group_name(enum flow_group g)
+{
+	return (unsigned)g < FG_MAX ? group_names[g] : "?";
+}
+
+/* The group key of a flow, as a group row with only its key fields set. */
+static void group_key(const struct flow_row *r, enum flow_group g, struct flow_group_row *k)
+{
+	memset(k, 0, sizeof(*k));
+	switch (g) {
+	case FG_REMOTE:
+		k->family = r->key.family;
+		memcpy(k->addr, r->key.remote, 16);
+		break;
+	case FG_SERVICE:
+		k->proto = r->key.proto;
+		k->port = r->key.local_port;
+		break;
+	case FG_PROCESS:
+		k->pid = r->pid;
+		/* a pid names one process at a time; the comm tells a reused pid apart */
+		if (r->pid)
+			memcpy(k->comm, r->comm, sizeof(k->comm));
+		break;
+	default:
+		break;
+	}
+}
+
+static int key_equal(const struct flow_group_row *a, const struct flow_group_row *b)
+{
+	return !memcmp(a, b, offsetof(struct flow_group_row, name));
+}
+
+int flow_in_group(const struct flow_row *r, enum flow_group g, const struct flow_group_row *gr)
+{
+	struct flow_group_row k;
+
+	group_key(r, g, &k);
+	return key_equal(&k, gr);
+}
+
+long flow_groups(const struct snapshot *s, enum flow_group g, int (*keep)(void *ctx, size_t i),
+		 void *ctx, struct flow_group_row **out, size_t *cap)
+{
+	size_t nb = 64, n = 0;
+	uint32_t *slot;
+
+	while (nb < s->n_flows * 2)
+		nb <<= 1;
+	/* open addressing over group indexes + 1; 0 is an empty slot */
+	slot = calloc(nb, sizeof(*slot));
+	if (!slot)
+		return -1;
+	for (size_t i = 0; i < s->n_flows; i++) {
+		const struct flow_row *f = &s->flows[i];
+		struct flow_group_row k, *gr;
+		size_t h;
+
+		if (keep && !keep(ctx, i))
+			continue;
+		group_key(f, g, &k);
+		h = (size_t)(view_hash(&k, offsetof(struct flow_group_row, name)) & (nb - 1));
+		while (slot[h] && !key_equal(&(*out)[slot[h] - 1], &k))
+			h = (h + 1) & (nb - 1);
+		if (!slot[h]) {
+			if (n == *cap) {
+				size_t nc = *cap ? *cap * 2 : 64;
+				struct flow_group_row *no = realloc(*out, nc * sizeof(*no));
+
+				if (!no) {
+					free(slot);
+					return -1;
+				}
+				*out = no;
+				*cap = nc;
+			}
+			gr = &(*out)[n];
+			*gr = k;
+			if (g == FG_REMOTE)
+				snprintf(gr->name, sizeof(gr->name), "%s", f->remote);
+			else if (g == FG_SERVICE)
+				snprintf(gr->name, sizeof(gr->name), "%s/%u", proto_name(k.proto),
+					 k.port);
+			slot[h] = (uint32_t)++n;
+		}
+		gr = &(*out)[slot[h] - 1];
+		gr->flows++;
+		gr->rx_packets += f->rx_packets;
+		gr->rx_bytes += f->rx_bytes;
+		gr->tx_packets += f->tx_packets;
+		gr->tx_bytes += f->tx_bytes;
+		gr->retrans += f->retrans;
+		gr->drops += f->drops;
+		gr->rx_pps += f->rx_pps;
+		gr->rx_bps += f->rx_bps;
+		gr->tx_pps += f->tx_pps;
+		gr->tx_bps += f->tx_bps;
+	}
+	free(slot);
+	return (long)n;
 }

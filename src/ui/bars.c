@@ -46,8 +46,7 @@ static void draw_top(struct ui *ui)
 
 static void draw_tabs(struct ui *ui)
 {
-	struct pane *top = ui_top_pane(ui);
-	char buf[160], info[160] = "";
+	char buf[160];
 	int x = 0;
 
 	ui_put(ui, 1, 0, COLS, ROLE_TAB, "");
@@ -58,25 +57,20 @@ static void draw_tabs(struct ui *ui)
 		ui->tab_x[i][1] = x;
 		x = ui_put_text(ui, 1, x, ROLE_TAB, " ");
 	}
-	if (top && top->cls->info)
-		top->cls->info(top, ui, info, sizeof(info));
-	snprintf(buf, sizeof(buf), "%s%severy %gs ", info, info[0] ? "  " : "", ui->interval_s);
+	snprintf(buf, sizeof(buf), "every %gs ", ui->interval_s);
 	if (x + 1 < COLS)
 		ui_put_right(ui, 1, x + 1, COLS - x - 1, ROLE_TAB, buf);
 }
 
 static void draw_hints(struct ui *ui)
 {
-	/* most needed first: narrow terminals cut the end */
-	static const char global[] = "?|Help|q|Quit|/|Search|f|Filter|s|Sort|r|Reverse|p|Pause|"
-				     "t|Theme|+-|Interval";
 	struct pane *top = ui_top_pane(ui);
 	char buf[512];
 	int y = LINES - 1, x = 0, key = 1;
 	char *save = NULL;
 
-	snprintf(buf, sizeof(buf), "%s%s%s", top && top->cls->hints ? top->cls->hints : "",
-		 top && top->cls->hints ? "|" : "", global);
+	/* the pane's own keys first: narrow terminals cut the end */
+	keys_hints(top ? top->cls->keys : NULL, buf, sizeof(buf));
 	ui_put(ui, y, 0, COLS, ROLE_KEY_DESC, "");
 	for (char *t = strtok_r(buf, "|", &save); t && x < COLS; t = strtok_r(NULL, "|", &save)) {
 		if (key) {
@@ -91,20 +85,31 @@ static void draw_hints(struct ui *ui)
 	}
 }
 
+/* The pane's state (sort, filter, counts) on the left, a passing message on the right; a message
+ * too long for both covers the state while it lasts. */
 static void draw_status(struct ui *ui)
 {
-	int y = LINES - 2;
+	struct pane *top = ui_top_pane(ui);
+	char info[320] = "";
+	int y = LINES - 2, w;
 
 	if (ui->prompt.kind != PROMPT_NONE) {
 		ui_prompt_draw(ui, y);
 		return;
 	}
 	curs_set(0);
+	if (top && top->cls->info)
+		top->cls->info(top, ui, info + 1, sizeof(info) - 1);
+	if (info[1])
+		info[0] = ' ';
+	ui_put(ui, y, 0, COLS, ROLE_NORMAL, info);
 	ui->status_shown = ui->status[0] && ui_now() < ui->status_until;
-	if (ui->status_shown)
-		ui_put(ui, y, 0, COLS, ui->status_err ? ROLE_ERROR : ROLE_STATUS, ui->status);
-	else
-		ui_put(ui, y, 0, COLS, ROLE_NORMAL, "");
+	if (!ui->status_shown)
+		return;
+	w = (int)fmt_cells(ui->status) + 2;
+	if (w > COLS - (int)fmt_cells(info) - 1)
+		w = COLS;
+	ui_put_right(ui, y, COLS - w, w, ui->status_err ? ROLE_ERROR : ROLE_STATUS, ui->status);
 }
 
 void ui_draw_bars(struct ui *ui)

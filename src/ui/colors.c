@@ -147,6 +147,7 @@ void ui_theme_cycle(struct ui *ui)
 		return;
 	}
 	ui->theme = t;
+	snprintf(ui->theme_setting, sizeof(ui->theme_setting), "%s", t.name);
 	ui_colors_apply(ui);
 	clearok(curscr, TRUE);
 	ui_status(ui, "theme %s", t.name);

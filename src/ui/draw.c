@@ -12,6 +12,14 @@ attr_t ui_attr(struct ui *ui, enum role r)
 	return ui->attr[(unsigned)r < ROLE_MAX ? r : ROLE_NORMAL];
 }
 
+/* Characters that reorder or hide text around them: bidirectional embeddings, overrides,
+ * isolates and marks. glibc gives them width 0, but a terminal may still act on them. */
+static int bidi_control(wchar_t c)
+{
+	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x200e ||
+	       c == 0x200f || c == 0x061c;
+}
+
 size_t ui_text_cells(const char *s, int w, wchar_t *wb, size_t cap, int *cells)
 {
 	mbstate_t st = { 0 };
@@ -28,7 +36,9 @@ size_t ui_text_cells(const char *s, int w, wchar_t *wb, size_t cap, int *cells)
 	for (k = 0; k < n; k++) {
 		int cw = wcwidth(wb[k]);
 
-		if (cw < 0) {
+		/* controls (-1), and anything of width 0 (combining marks, zero-width spaces,
+		 * joiners, bidi controls): nothing that is not seen reaches the terminal */
+		if (cw <= 0 || bidi_control(wb[k])) {
 			wb[k] = L'?';
 			cw = 1;
 		}

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ui/format.h"
 
@@ -141,4 +142,64 @@ char *ui_escape(char *dst, size_t dstlen, const char *src, size_t n)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+size_t fmt_cells(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* Byte offset of the first `cells` characters of s. */
+static size_t cells_bytes(const char *s, size_t cells)
+{
+	size_t i = 0;
+
+	while (s[i] && cells) {
+		i++;
+		while (((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+		cells--;
+	}
+	return i;
+}
+
+char *fmt_fit(const char *s, size_t w, int mid, int utf8, char *out, size_t len)
+{
+	const char *mark = utf8 ? "\u2026" : "~";
+	size_t n = fmt_cells(s), head, tail;
+
+	if (!len)
+		return out;
+	if (n <= w) {
+		snprintf(out, len, "%s", s);
+		return out;
+	}
+	if (!w) {
+		out[0] = '\0';
+		return out;
+	}
+	head = mid ? (w - 1) / 2 : w - 1;
+	tail = w - 1 - head;
+	snprintf(out, len, "%.*s%s%s", (int)cells_bytes(s, head), s, mark,
+		 s + cells_bytes(s, n - tail));
+	return out;
+}
+
+char *fmt_clock(double unix_s, char *buf, size_t len)
+{
+	time_t sec = (time_t)unix_s;
+	struct tm tm;
+
+	if (!(unix_s > 0)) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	localtime_r(&sec, &tm);
+	snprintf(buf, len, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)((unix_s - (double)sec) * 1000));
+	return buf;
 }

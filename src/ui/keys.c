@@ -1,4 +1,4 @@
-/* Key bindings: one table from key to action, and the help lines generated from it. */
+/* Key bindings: the global and list keymaps, and the help and footer text generated from keymaps. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,80 +7,114 @@
 
 #define KEY_CTRL(c) ((c)&0x1f)
 
-const struct key_binding key_table[] = {
-	{ 'q', "q", ACT_QUIT, 0, "quit" },
-	{ KEY_F(10), "F10", ACT_QUIT, 0, "quit" },
-	{ '?', "?", ACT_HELP, 0, "help: this list of keys" },
-	{ KEY_F(1), "F1", ACT_HELP, 0, "help: this list of keys" },
-	{ '1', "1", ACT_PANE, 1, "switch to pane N" },
-	{ '2', "2", ACT_PANE, 2, "switch to pane N" },
-	{ '3', "3", ACT_PANE, 3, "switch to pane N" },
-	{ '4', "4", ACT_PANE, 4, "switch to pane N" },
-	{ '5', "5", ACT_PANE, 5, "switch to pane N" },
-	{ '6', "6", ACT_PANE, 6, "switch to pane N" },
-	{ '7', "7", ACT_PANE, 7, "switch to pane N" },
-	{ '8', "8", ACT_PANE, 8, "switch to pane N" },
-	{ '9', "9", ACT_PANE, 9, "switch to pane N" },
-	{ '\t', "Tab", ACT_PANE_NEXT, 0, "next pane" },
-	{ KEY_BTAB, "S-Tab", ACT_PANE_PREV, 0, "previous pane" },
-	{ KEY_UP, "Up", ACT_UP, 0, "move up" },
-	{ 'k', "k", ACT_UP, 0, "move up" },
-	{ KEY_DOWN, "Down", ACT_DOWN, 0, "move down" },
-	{ 'j', "j", ACT_DOWN, 0, "move down" },
-	{ KEY_PPAGE, "PgUp", ACT_PGUP, 0, "page up" },
-	{ KEY_NPAGE, "PgDn", ACT_PGDN, 0, "page down" },
-	{ KEY_HOME, "Home", ACT_HOME, 0, "first row" },
-	{ 'g', "g", ACT_HOME, 0, "first row" },
-	{ KEY_END, "End", ACT_END, 0, "last row" },
-	{ 'G', "G", ACT_END, 0, "last row" },
-	{ KEY_LEFT, "Left", ACT_LEFT, 0, "scroll columns left" },
-	{ KEY_RIGHT, "Right", ACT_RIGHT, 0, "scroll columns right" },
-	{ '/', "/", ACT_SEARCH, 0, "search: filter as you type (Enter keeps, Esc cancels)" },
-	{ KEY_F(3), "F3", ACT_SEARCH, 0, "search: filter as you type (Enter keeps, Esc cancels)" },
-	{ 'f', "f", ACT_FILTER, 0, "filter prompt (empty clears)" },
-	{ KEY_F(4), "F4", ACT_FILTER, 0, "filter prompt (empty clears)" },
-	{ 's', "s", ACT_SORT, 0, "next sort column" },
-	{ KEY_F(6), "F6", ACT_SORT, 0, "next sort column" },
-	{ 'r', "r", ACT_REVERSE, 0, "reverse sort order" },
-	{ 'p', "p", ACT_PAUSE, 0, "pause/resume the display (counting goes on)" },
-	{ '+', "+", ACT_SLOWER, 0, "longer refresh interval" },
-	{ '-', "-", ACT_FASTER, 0, "shorter refresh interval" },
-	{ 't', "t", ACT_THEME, 0, "next colour theme" },
-	{ '\n', "Enter", ACT_ENTER, 0, "open details (flows) / attach or detach (probes)" },
-	{ '\r', "Enter", ACT_ENTER, 0, "open details (flows) / attach or detach (probes)" },
-	{ KEY_ENTER, "Enter", ACT_ENTER, 0, "open details (flows) / attach or detach (probes)" },
-	{ ' ', "Space", ACT_TOGGLE, 0, "attach or detach the selected probe" },
-	{ 'a', "a", ACT_ADD, 0, "add a probe (Tab completes)" },
-	{ 27, "Esc", ACT_BACK, 0, "back: close details or help, clear the filter" },
-	{ KEY_CTRL('l'), "C-l", ACT_REDRAW, 0, "redraw the screen" },
-	{ '<', "<", ACT_SLOW_LESS, 0, "HTTP: halve the slow-request threshold" },
-	{ '>', ">", ACT_SLOW_MORE, 0, "HTTP: double the slow-request threshold" },
+static const struct key_binding global_keys[] = {
+	{ '?', "?", ACT_HELP, 0, "help: the keys of this pane and everywhere", "Help" },
+	{ KEY_F(1), "F1", ACT_HELP, 0, "help: the keys of this pane and everywhere", NULL },
+	{ 'q', "q", ACT_QUIT, 0, "quit (settings are saved)", "Quit" },
+	{ KEY_F(10), "F10", ACT_QUIT, 0, "quit (settings are saved)", NULL },
+	{ '1', "1", ACT_PANE, 1, "switch to pane N", NULL },
+	{ '2', "2", ACT_PANE, 2, "switch to pane N", NULL },
+	{ '3', "3", ACT_PANE, 3, "switch to pane N", NULL },
+	{ '4', "4", ACT_PANE, 4, "switch to pane N", NULL },
+	{ '5', "5", ACT_PANE, 5, "switch to pane N", NULL },
+	{ '6', "6", ACT_PANE, 6, "switch to pane N", NULL },
+	{ '7', "7", ACT_PANE, 7, "switch to pane N", NULL },
+	{ '8', "8", ACT_PANE, 8, "switch to pane N", NULL },
+	{ '9', "9", ACT_PANE, 9, "switch to pane N", NULL },
+	{ '\t', "Tab", ACT_PANE_NEXT, 0, "next pane", NULL },
+	{ KEY_BTAB, "S-Tab", ACT_PANE_PREV, 0, "previous pane", NULL },
+	{ 'p', "p", ACT_PAUSE, 0, "pause/resume the display (counting goes on)", "Pause" },
+	{ '+', "+", ACT_SLOWER, 0, "longer refresh interval", NULL },
+	{ '-', "-", ACT_FASTER, 0, "shorter refresh interval", NULL },
+	{ 't', "t", ACT_THEME, 0, "next colour theme", "Theme" },
+	{ 27, "Esc", ACT_BACK, 0, "back: close details or help, clear the filter", NULL },
+	{ KEY_CTRL('l'), "C-l", ACT_REDRAW, 0, "redraw the screen", NULL },
 };
 
-const size_t key_table_len = sizeof(key_table) / sizeof(key_table[0]);
+const struct keymap keys_global = KEYMAP("Everywhere", global_keys);
 
-const struct key_binding *keys_lookup(int key)
+static const struct key_binding list_keys[] = {
+	{ KEY_UP, "Up", ACT_UP, 0, "move up", NULL },
+	{ 'k', "k", ACT_UP, 0, "move up", NULL },
+	{ KEY_DOWN, "Down", ACT_DOWN, 0, "move down", NULL },
+	{ 'j', "j", ACT_DOWN, 0, "move down", NULL },
+	{ KEY_PPAGE, "PgUp", ACT_PGUP, 0, "page up", NULL },
+	{ KEY_NPAGE, "PgDn", ACT_PGDN, 0, "page down", NULL },
+	{ KEY_HOME, "Home", ACT_HOME, 0, "first row", NULL },
+	{ 'g', "g", ACT_HOME, 0, "first row", NULL },
+	{ KEY_END, "End", ACT_END, 0, "last row", NULL },
+	{ 'G', "G", ACT_END, 0, "last row", NULL },
+	{ KEY_LEFT, "Left", ACT_LEFT, 0, "scroll columns left", NULL },
+	{ KEY_RIGHT, "Right", ACT_RIGHT, 0, "scroll columns right", NULL },
+	{ '/', "/", ACT_SEARCH, 0, "search: filter as you type (Enter keeps, Esc cancels)",
+	  "Search" },
+	{ KEY_F(3), "F3", ACT_SEARCH, 0, "search: filter as you type (Enter keeps, Esc cancels)",
+	  NULL },
+	{ 'f', "f", ACT_FILTER, 0, "filter prompt (empty clears)", "Filter" },
+	{ KEY_F(4), "F4", ACT_FILTER, 0, "filter prompt (empty clears)", NULL },
+	{ 's', "s", ACT_SORT, 0, "sort menu: pick the column (or click its header)", "Sort" },
+	{ KEY_F(6), "F6", ACT_SORT, 0, "sort menu: pick the column (or click its header)", NULL },
+	{ 'r', "r", ACT_REVERSE, 0, "reverse the sort order", "Reverse" },
+	{ 'c', "c", ACT_COLUMNS, 0, "columns: show, hide and order them", "Columns" },
+	{ KEY_F(2), "F2", ACT_COLUMNS, 0, "columns: show, hide and order them", NULL },
+	{ 'F', "F", ACT_FOLLOW, 0, "follow the selected row as the order changes (toggle)", NULL },
+};
+
+const struct keymap keys_list = KEYMAP("Lists", list_keys);
+
+static const struct key_binding scroll_keys[] = {
+	{ 27, "Esc", ACT_BACK, 0, "back to the list", "Back" },
+	{ KEY_UP, "Up", ACT_UP, 0, "scroll up", "Scroll" },
+	{ 'k', "k", ACT_UP, 0, "scroll up", NULL },
+	{ KEY_DOWN, "Down", ACT_DOWN, 0, "scroll down", NULL },
+	{ 'j', "j", ACT_DOWN, 0, "scroll down", NULL },
+	{ KEY_PPAGE, "PgUp", ACT_PGUP, 0, "page up", NULL },
+	{ KEY_NPAGE, "PgDn", ACT_PGDN, 0, "page down", NULL },
+	{ KEY_HOME, "Home", ACT_HOME, 0, "to the start", NULL },
+	{ 'g', "g", ACT_HOME, 0, "to the start", NULL },
+	{ KEY_END, "End", ACT_END, 0, "to the end", NULL },
+	{ 'G', "G", ACT_END, 0, "to the end", NULL },
+};
+
+const struct keymap keys_scroll = KEYMAP("Scrolling", scroll_keys);
+
+static const struct key_binding *find_in(const struct keymap *m, int key)
 {
-	for (size_t i = 0; i < key_table_len; i++)
-		if (key_table[i].key == key)
-			return &key_table[i];
+	for (size_t i = 0; i < m->n; i++)
+		if (m->b[i].key == key)
+			return &m->b[i];
 	return NULL;
 }
 
-char *keys_names_for(enum ui_action act, int arg, char *buf, size_t len)
+const struct key_binding *keys_find(const struct keymap *const *maps, int key)
+{
+	const struct key_binding *b;
+
+	for (size_t i = 0; maps && maps[i]; i++)
+		if ((b = find_in(maps[i], key)))
+			return b;
+	return find_in(&keys_global, key);
+}
+
+const struct key_binding *keys_lookup(int key)
+{
+	return find_in(&keys_global, key);
+}
+
+char *keys_names_for(const struct keymap *m, enum ui_action act, int arg, char *buf, size_t len)
 {
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < key_table_len; i++) {
-		const struct key_binding *b = &key_table[i];
+	for (size_t i = 0; i < m->n; i++) {
+		const struct key_binding *b = &m->b[i];
 		int dup = 0;
 
 		if (b->act != act || (arg && b->arg != arg))
 			continue;
 		/* Enter has three key codes but one name */
 		for (size_t j = 0; j < i; j++)
-			if (key_table[j].act == act && !strcmp(key_table[j].name, b->name))
+			if (m->b[j].act == act && !strcmp(m->b[j].name, b->name))
 				dup = 1;
 		if (dup)
 			continue;
@@ -91,21 +125,54 @@ char *keys_names_for(enum ui_action act, int arg, char *buf, size_t len)
 	return buf;
 }
 
-size_t keys_help_lines(char lines[][96], size_t max)
+static size_t help_map(const struct keymap *m, size_t n_panes, char lines[][96], size_t n,
+		       size_t max)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < key_table_len && n < max; i++) {
+	if (n < max)
+		snprintf(lines[n++], 96, " %s", m->title);
+	for (size_t i = 0; i < m->n && n < max; i++) {
 		char names[64];
 		int seen = 0;
 
 		for (size_t j = 0; j < i; j++)
-			if (key_table[j].act == key_table[i].act)
+			if (m->b[j].act == m->b[i].act)
 				seen = 1;
 		if (seen)
 			continue;
-		keys_names_for(key_table[i].act, 0, names, sizeof(names));
-		snprintf(lines[n++], 96, " %-18s %s", names, key_table[i].help);
+		if (m->b[i].act == ACT_PANE)
+			snprintf(names, sizeof(names), "1-%zu", n_panes);
+		else
+			keys_names_for(m, m->b[i].act, 0, names, sizeof(names));
+		snprintf(lines[n++], 96, "   %-18s %s", names, m->b[i].help);
 	}
 	return n;
+}
+
+size_t keys_help_lines(const struct keymap *const *maps, size_t n_panes, char lines[][96],
+		       size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; maps && maps[i]; i++)
+		n = help_map(maps[i], n_panes, lines, n, max);
+	return help_map(&keys_global, n_panes, lines, n, max);
+}
+
+static size_t hints_map(const struct keymap *m, char *buf, size_t len, size_t o)
+{
+	for (size_t i = 0; i < m->n && o < len; i++)
+		if (m->b[i].hint)
+			o += snprintf(buf + o, len - o, "%s%s|%s", o ? "|" : "", m->b[i].name,
+				      m->b[i].hint);
+	return o;
+}
+
+void keys_hints(const struct keymap *const *maps, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; maps && maps[i]; i++)
+		o = hints_map(maps[i], buf, len, o);
+	hints_map(&keys_global, buf, len, o);
 }

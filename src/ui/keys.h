@@ -1,4 +1,5 @@
-/* The one table from keys to actions; the screen, the panes and the help screen all read it. */
+/* Key bindings: keymaps from key to action (everywhere, lists, each pane); the screen, the panes,
+ * the footer and the help screen all read them. */
 #ifndef PKTLENS_UI_KEYS_H
 #define PKTLENS_UI_KEYS_H
 
@@ -34,9 +35,13 @@ enum ui_action {
 	ACT_REDRAW,
 	ACT_SLOW_LESS, /* HTTP pane: halve the slow-request threshold */
 	ACT_SLOW_MORE, /* HTTP pane: double it */
+	ACT_COLUMNS,   /* column chooser */
+	ACT_FOLLOW,    /* the selection follows its row, or keeps its place */
+	ACT_GROUP,     /* Flows: next grouping */
 	ACT_MAX,
 	/* Synthetic events the screen makes; no key is bound to them. */
-	ACT_CLICK, /* key: UI_CLICK_KEY(y, x) of a mouse click inside the pane */
+	ACT_CLICK,    /* key: UI_CLICK_KEY(y, x) of a mouse click inside the pane */
+	ACT_SORT_COL, /* key: the column to sort by (a header click, the sort menu) */
 };
 
 struct key_binding {
@@ -45,16 +50,44 @@ struct key_binding {
 	enum ui_action act;
 	int arg;
 	const char *help; /* what it does, for the help screen */
+	const char *hint; /* a word or two for the footer; NULL: help only */
 };
 
-extern const struct key_binding key_table[];
-extern const size_t key_table_len;
+struct keymap {
+	const char *title; /* help section: "Flows", "Lists", "Everywhere" */
+	const struct key_binding *b;
+	size_t n;
+};
 
-/* The binding of a key, or NULL. */
+#define KEYMAP(title, arr)                               \
+	{                                                \
+		title, arr, sizeof(arr) / sizeof(arr[0]) \
+	}
+/* Enter arrives as one of three codes; they share a name, help and hint. */
+#define KEYS_ENTER(act, help, hint)                                                   \
+	{ '\n', "Enter", act, 0, help, hint }, { '\r', "Enter", act, 0, help, NULL }, \
+	{                                                                             \
+		KEY_ENTER, "Enter", act, 0, help, NULL                                \
+	}
+
+extern const struct keymap keys_global; /* every pane and overlay */
+extern const struct keymap keys_list;	/* panes built on the table widget */
+extern const struct keymap keys_scroll; /* overlays that scroll: details, drill-downs */
+
+/* The binding of key in maps (NULL-terminated, searched in order) or else the global map. */
+const struct key_binding *keys_find(const struct keymap *const *maps, int key);
+/* The same in the global map only. */
 const struct key_binding *keys_lookup(int key);
-/* Every key bound to act, separated by spaces ("q F10"); returns buf. */
-char *keys_names_for(enum ui_action act, int arg, char *buf, size_t len);
-/* Help text: one line per action, keys then description, in table order; returns lines written. */
-size_t keys_help_lines(char lines[][96], size_t max);
+/* Every key bound to act in map, separated by spaces ("q F10"); returns buf. */
+char *keys_names_for(const struct keymap *map, enum ui_action act, int arg, char *buf, size_t len);
+/*
+ * Help text: for each map of maps and then the global map, a title line and one line per action
+ * (keys, then what it does). pane_keys limits ACT_PANE to the panes that exist ("1-8").
+ * Returns lines written.
+ */
+size_t keys_help_lines(const struct keymap *const *maps, size_t n_panes, char lines[][96],
+		       size_t max);
+/* Footer: "key|hint|key|hint..." for maps then the global map, first come first. */
+void keys_hints(const struct keymap *const *maps, char *buf, size_t len);
 
 #endif

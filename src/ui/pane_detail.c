@@ -110,12 +110,16 @@ static int tcp_section(struct ui *ui, const struct rect *r, int y, const struct 
 		 f->dup, f->zero_win, f->resets_rx, f->resets_tx);
 	y = line(ui, r, y, ROLE_NORMAL, buf);
 	o = (size_t)snprintf(buf, sizeof(buf), " states ");
-	for (uint32_t i = 0; i < f->n_timeline && i < 8 && o < sizeof(buf); i++) {
+	for (uint32_t i = 0, shown = 0; i < f->n_timeline && i < 8 && o < sizeof(buf); i++) {
 		char st[20];
 
+		/* each transition once: the kernel reports some twice (the same new state) */
+		if (i && !strncmp(f->timeline[i].state, f->timeline[i - 1].state,
+				  sizeof(f->timeline[i].state)))
+			continue;
 		ui_escape(st, sizeof(st), f->timeline[i].state, sizeof(f->timeline[i].state));
-		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s +%ums", i ? " > " : "", st,
-				      f->timeline[i].ms);
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s +%ums", shown++ ? " > " : "",
+				      st, f->timeline[i].ms);
 	}
 	if (!f->n_timeline)
 		snprintf(buf + o, sizeof(buf) - o, "- (opened before pktlens started)");
@@ -345,9 +349,11 @@ static void detail_destroy(struct pane *pp)
 	free(p);
 }
 
+static const struct keymap *const detail_maps[] = { &keys_scroll, NULL };
+
 static const struct pane_class detail_class = {
 	.name = "Flow",
-	.hints = "Esc|Back|Up/Dn|Scroll packets",
+	.keys = detail_maps,
 	.live = 1,
 	.display = detail_display,
 	.on_key = detail_on_key,

@@ -6,13 +6,30 @@
 
 #include "ui/format.h"
 #include "ui/panes.h"
+#include "ui/table.h"
 
-struct pane *drops_pane__new(struct ui *ui);
+enum rcol { RC_REASON, RC_COUNT, RC_RATE, RC_SHARE, RC_LAST, RC_HIST, RC_FLOW, RC_MAX };
+
+static const struct table_col reason_cols[RC_MAX] = {
+	[RC_REASON] = { "reason", "REASON", "the kernel's drop reason (BTF name)", 28, 40, 0,
+			SORT_ASC_FIRST },
+	[RC_COUNT] = { "count", "COUNT", "packets dropped for this reason", 9, 0, COL_RIGHT,
+		       SORT_DESC_FIRST },
+	[RC_RATE] = { "rate", "RATE/S", "drops per second over the last interval", 8, 0, COL_RIGHT,
+		      SORT_DESC_FIRST },
+	[RC_SHARE] = { "share", "SHARE", "share of all drops", 6, 0, COL_RIGHT, SORT_DESC_FIRST },
+	[RC_LAST] = { "last_seen", "LAST SEEN", "time since the last drop", 10, 0, COL_RIGHT,
+		      SORT_ASC_FIRST },
+	[RC_HIST] = { "history", "HISTORY", "drops per second over the last minute", 12, 0,
+		      COL_SPARK, SORT_NONE },
+	[RC_FLOW] = { "top_flow", "TOP FLOW", "the flow with the most drops for this reason", 20,
+		      128, 0, SORT_ASC_FIRST },
+};
 
 struct drops_pane {
 	struct pane base;
-	struct list_state ls; /* over the reasons table */
-	char sel_reason[40];  /* the selection follows its reason as the order changes */
+	const struct snapshot *snap;
+	struct table t; /* the reasons */
 };
 
 static const struct pane_class reason_class;
@@ -26,13 +43,7 @@ struct reason_pane {
 
 static void clock_of(const struct snapshot *s, double t, char *buf, size_t len)
 {
-	double wall = (double)s->time_unix_ns / 1e9 - (s->uptime_s - t);
-	time_t sec = (time_t)wall;
-	struct tm tm;
-
-	localtime_r(&sec, &tm);
-	snprintf(buf, len, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)((wall - (double)sec) * 1000));
+	fmt_clock((double)s->time_unix_ns / 1e9 - (s->uptime_s - t), buf, len);
 }
 
 static int put(struct ui *ui, const struct rect *r, int y, enum role role, const char *s)
@@ -42,61 +53,110 @@ static int put(struct ui *ui, const struct rect *r, int y, enum role role, const
 	return y + 1;
 }
 
-static void follow_sel(struct drops_pane *p, const struct snapshot_drops *d)
+static const struct drop_reason_row *reason(const struct drops_pane *p, size_t row)
 {
-	p->ls.n = d->n_reasons;
-	for (size_t i = 0; i < d->n_reasons && p->sel_reason[0]; i++) {
-		if (!strcmp(d->reasons[i].reason, p->sel_reason)) {
-			p->ls.sel = i;
-			return;
-		}
+	return &p->snap->drops->reasons[row];
+}
+
+static size_t reason_count(void *ctx)
+{
+	const struct drops_pane *p = ctx;
+
+	return p->snap && p->snap->drops ? p->snap->drops->n_reasons : 0;
+}
+
+static uint64_t reason_id(void *ctx, size_t row)
+{
+	const struct drop_reason_row *rr = reason(ctx, row);
+
+	return table_hash(rr->reason, strnlen(rr->reason, sizeof(rr->reason)), TABLE_HASH_INIT);
+}
+
+#define CMP(a, b) (((a) > (b)) - ((a) < (b)))
+
+static int reason_cmp(void *ctx, size_t a, size_t b, int col)
+{
+	const struct drop_reason_row *x = reason(ctx, a), *y = reason(ctx, b);
+
+	switch (col) {
+	case RC_REASON:
+		return strncmp(x->reason, y->reason, sizeof(x->reason));
+	case RC_RATE:
+		return CMP(x->rate, y->rate);
+	case RC_LAST:
+		/* how long ago: the most recent is the smallest; never seen last */
+		return CMP(y->last_seen, x->last_seen);
+	case RC_FLOW:
+		return strncmp(x->top_flow, y->top_flow, sizeof(x->top_flow));
+	default: /* count and share order alike */
+		return CMP(x->count, y->count);
 	}
 }
 
-static int draw_reasons(struct drops_pane *p, struct ui *ui, const struct rect *r, int y, int h)
+static void reason_cell(void *ctx, size_t row, int col, struct table_cell *c)
 {
-	const struct snapshot *s = ui->snap;
-	const struct snapshot_drops *d = s->drops;
-	char buf[512];
-	int spark_x, spark_w;
+	const struct drops_pane *p = ctx;
+	const struct snapshot_drops *d = p->snap->drops;
+	const struct drop_reason_row *rr = reason(p, row);
 
-	/* the top flow goes last: it takes whatever width is left */
-	y = put(ui, r, y, ROLE_HEADER,
-		" REASON                          COUNT   RATE/S  SHARE  LAST SEEN  HISTORY      "
-		"TOP FLOW");
-	h--;
-	list_fit(&p->ls, h);
-	if (!d->n_reasons) {
-		put(ui, r, y, ROLE_DIM, " no drops seen");
-		return y + 1;
-	}
-	spark_x = r->x + 67;
-	spark_w = r->x + r->w - spark_x < 12 ? r->x + r->w - spark_x : 12;
-	for (int i = 0; i < h && p->ls.top + (size_t)i < d->n_reasons; i++) {
-		size_t ri = p->ls.top + (size_t)i;
-		const struct drop_reason_row *rr = &d->reasons[ri];
-		char name[48], flow[160], cnt[16], rate[16], ago[16];
-		double share = d->total ? 100.0 * (double)rr->count / (double)d->total : 0;
-		int sel = ri == p->ls.sel;
-		enum role role = sel ? ROLE_SELECTED : rr->rate > 0 ? ROLE_WARN : ROLE_NORMAL;
+	c->role = rr->rate > 0 ? ROLE_WARN : ROLE_NORMAL;
+	switch (col) {
+	case RC_REASON:
+		ui_escape(c->text, sizeof(c->text), rr->reason, sizeof(rr->reason));
+		break;
+	case RC_COUNT:
+		snprintf(c->text, sizeof(c->text), "%llu", (unsigned long long)rr->count);
+		break;
+	case RC_RATE:
+		fmt_human(rr->rate, c->text, sizeof(c->text));
+		break;
+	case RC_SHARE:
+		snprintf(c->text, sizeof(c->text), "%.1f%%",
+			 d->total ? 100.0 * (double)rr->count / (double)d->total : 0);
+		break;
+	case RC_LAST:
+		if (rr->last_seen < 0) {
+			snprintf(c->text, sizeof(c->text), "never");
+		} else {
+			char a[16];
 
-		ui_escape(name, sizeof(name), rr->reason, sizeof(rr->reason));
-		ui_escape(flow, sizeof(flow), rr->top_flow, sizeof(rr->top_flow));
-		snprintf(cnt, sizeof(cnt), "%llu", (unsigned long long)rr->count);
-		if (rr->last_seen < 0)
-			snprintf(ago, sizeof(ago), "never");
-		else
-			fmt_duration(s->uptime_s - rr->last_seen, ago, sizeof(ago));
-		snprintf(buf, sizeof(buf), " %-28.28s %9s %8s %5.1f%% %9s  %12s %s", name, cnt,
-			 fmt_human(rr->rate, rate, sizeof(rate)), share, ago, "",
-			 flow[0] ? flow : "-");
-		ui_put(ui, y, r->x, r->w, role, buf);
-		if (spark_w > 0)
-			ui_put_spark(ui, y, spark_x, spark_w, sel ? ROLE_SELECTED : ROLE_SPARK,
-				     rr->hist + (PL_HIST_LEN - rr->hist_len), rr->hist_len);
-		y++;
+			snprintf(c->text, sizeof(c->text), "%s ago",
+				 fmt_duration(p->snap->uptime_s - rr->last_seen, a, sizeof(a)));
+		}
+		break;
+	case RC_HIST:
+		c->spark = rr->hist + (PL_HIST_LEN - rr->hist_len);
+		c->spark_n = rr->hist_len;
+		break;
+	default:
+		ui_escape(c->text, sizeof(c->text), rr->top_flow, sizeof(rr->top_flow));
+		if (!c->text[0])
+			snprintf(c->text, sizeof(c->text), "-");
+		break;
 	}
-	return y;
+}
+
+static const struct table_ops reason_ops = {
+	.count = reason_count,
+	.row_id = reason_id,
+	.cell = reason_cell,
+	.cmp = reason_cmp,
+};
+
+static void sync(struct drops_pane *p, struct ui *ui)
+{
+	if (!pane_stale(&p->base, ui))
+		return;
+	p->snap = ui->snap;
+	table_rebuild(&p->t);
+}
+
+static void draw_reasons(struct drops_pane *p, struct ui *ui, const struct rect *r, int y, int h)
+{
+	struct rect tr = { .y = y, .x = r->x, .h = h, .w = r->w };
+
+	table_draw(&p->t, ui, &tr);
+	table_draw_empty(&p->t, ui, &tr, " no drops seen");
 }
 
 static int draw_locs(struct ui *ui, const struct rect *r, int y, int h,
@@ -194,6 +254,7 @@ static void drops_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	int y = r->y, left, reasons_h, locs_h, if_h, rows;
 	char buf[320], a[16];
 
+	sync(p, ui);
 	if (!s) {
 		put(ui, r, y, ROLE_DIM, " waiting for data...");
 		return;
@@ -204,7 +265,6 @@ static void drops_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		    " no drop data: skb:kfree_skb is not attached (see the Probes pane)");
 		return;
 	}
-	follow_sel(p, d);
 	snprintf(
 	    buf, sizeof(buf),
 	    " dropped %llu packets (%s/s)   socket receive queue full %llu   over buffer limit "
@@ -230,7 +290,7 @@ static void drops_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	if_h = rows + 1 < 6 ? rows + 1 : 6;
 	if (if_h < 2)
 		if_h = 2;
-	y = draw_reasons(p, ui, r, y, reasons_h);
+	draw_reasons(p, ui, r, y, reasons_h);
 	y = r->y + 2 + reasons_h + 1;
 	if (y + 1 >= r->y + r->h)
 		return;
@@ -248,45 +308,66 @@ static void drops_display(struct pane *pp, struct ui *ui, const struct rect *r)
 static int drops_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
 {
 	struct drops_pane *p = (struct drops_pane *)pp;
-	const struct snapshot_drops *d = ui->snap ? ui->snap->drops : NULL;
 	struct reason_pane *o;
-	int ret;
+	size_t row;
 
-	if (act == ACT_ENTER) {
-		if (!d || p->ls.sel >= d->n_reasons)
-			return R_HANDLED;
-		o = calloc(1, sizeof(*o));
-		if (!o)
-			return R_HANDLED;
-		o->base.cls = &reason_class;
-		snprintf(o->reason, sizeof(o->reason), "%s", d->reasons[p->ls.sel].reason);
-		ui_push_overlay(ui, &o->base);
-		return R_HANDLED | R_REDRAW;
-	}
-	ret = list_move(&p->ls, act);
-	if (ret && d && p->ls.sel < d->n_reasons)
-		snprintf(p->sel_reason, sizeof(p->sel_reason), "%s", d->reasons[p->ls.sel].reason);
-	return ret;
+	sync(p, ui);
+	if (act != ACT_ENTER)
+		return table_on_key(&p->t, ui, act, key);
+	if (!table_selected(&p->t, &row))
+		return R_HANDLED;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return R_HANDLED;
+	o->base.cls = &reason_class;
+	snprintf(o->reason, sizeof(o->reason), "%s", reason(p, row)->reason);
+	ui_push_overlay(ui, &o->base);
+	return R_HANDLED | R_REDRAW;
 }
 
 static void drops_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 {
+	struct drops_pane *p = (struct drops_pane *)pp;
 	const struct snapshot_drops *d = ui->snap ? ui->snap->drops : NULL;
+	char t[256];
 
-	snprintf(buf, len, "%zu reasons  %llu drops", d ? d->n_reasons : 0,
-		 d ? (unsigned long long)d->total : 0ULL);
+	sync(p, ui);
+	table_info(&p->t, ui, t, sizeof(t));
+	snprintf(buf, len, "%zu reasons  %llu drops  %s", d ? d->n_reasons : 0,
+		 d ? (unsigned long long)d->total : 0ULL, t);
+}
+
+static struct table *drops_table(struct pane *pp)
+{
+	return &((struct drops_pane *)pp)->t;
 }
 
 static void drops_destroy(struct pane *pp)
 {
+	table_fini(&((struct drops_pane *)pp)->t);
 	free(pp);
 }
 
+static void reason_destroy(struct pane *pp)
+{
+	free(pp);
+}
+
+static const struct key_binding drops_keys[] = {
+	KEYS_ENTER(ACT_ENTER, "the flows and recent packets of the selected reason",
+		   "Flows & packets"),
+};
+static const struct keymap drops_keymap = KEYMAP("Drops", drops_keys);
+static const struct keymap *const drops_maps[] = { &drops_keymap, &keys_list, NULL };
+static const struct keymap *const reason_maps[] = { &keys_scroll, NULL };
+
 static const struct pane_class drops_class = {
 	.name = "Drops",
-	.hints = "Enter|Flows and packets of a reason",
+	.keys = drops_maps,
 	.display = drops_display,
 	.on_key = drops_on_key,
+	.table = drops_table,
+	.id = "drops",
 	.info = drops_info,
 	.destroy = drops_destroy,
 };
@@ -298,6 +379,8 @@ struct pane *drops_pane__new(struct ui *ui)
 	if (!p)
 		return NULL;
 	p->base.cls = &drops_class;
+	table_init(&p->t, reason_cols, RC_MAX, &reason_ops, p, "reasons");
+	table_reset(&p->t, RC_COUNT);
 	return &p->base;
 }
 
@@ -392,9 +475,9 @@ static int reason_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int
 
 static const struct pane_class reason_class = {
 	.name = "Drop reason",
-	.hints = "Esc|Back|Up/Dn|Scroll packets",
+	.keys = reason_maps,
 	.live = 1,
 	.display = reason_display,
 	.on_key = reason_on_key,
-	.destroy = drops_destroy,
+	.destroy = reason_destroy,
 };

@@ -1,13 +1,14 @@
-/* The Flows pane: the flow table with rates, history sparkline, flags, TCP state and process. */
+/* The Flows pane: the flow table with rates, history, flags, TCP state and process, and the same
+ * flows grouped by remote host, local service or process (v), each group with its sums. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ui/format.h"
 #include "ui/panes.h"
+#include "ui/table.h"
 
 enum fcol {
-	FC_IFACE,
 	FC_PROTO,
 	FC_LOCAL,
 	FC_REMOTE,
@@ -15,407 +16,590 @@ enum fcol {
 	FC_RX_BPS,
 	FC_TX_PPS,
 	FC_TX_BPS,
+	FC_STATE,
+	FC_PROCESS,
 	FC_SPARK,
+	FC_IFACE,
 	FC_PACKETS,
 	FC_RX_BYTES,
 	FC_TX_BYTES,
 	FC_FLAGS,
-	FC_STATE,
 	FC_SRTT,
 	FC_CWND,
 	FC_RETRANS,
 	FC_DROPS,
-	FC_PROCESS,
+	FC_TOTAL_BPS,
 	FC_MAX,
 };
 
-struct col {
-	const char *title;
-	int width;
-	int right;
-	int sort; /* enum flow_sort, or -1 */
+#define NUM(id, t, d, w)                                   \
+	{                                                  \
+		id, t, d, w, 0, COL_RIGHT, SORT_DESC_FIRST \
+	}
+#define ADDR(id, t, d)                                          \
+	{                                                       \
+		id, t, d, 15, 47, COL_ELIDE_MID, SORT_ASC_FIRST \
+	}
+
+/* Rates first, then state and process, which fit in 120 columns even beside link-local IPv6
+ * addresses; the history and the rest scroll into view (Right). */
+static const struct table_col flow_cols[FC_MAX] = {
+	[FC_PROTO] = { "proto", "PROTO", "protocol", 5, 0, 0, SORT_ASC_FIRST },
+	[FC_LOCAL] = ADDR("local", "LOCAL", "this host's address and port"),
+	[FC_REMOTE] = ADDR("remote", "REMOTE", "the peer's address and port"),
+	[FC_RX_PPS] = NUM("rx_pps", "RX PPS", "packets per second received", 7),
+	[FC_RX_BPS] = NUM("rx_bps", "RX b/s", "bits per second received (wire)", 7),
+	[FC_TX_PPS] = NUM("tx_pps", "TX PPS", "packets per second sent", 7),
+	[FC_TX_BPS] = NUM("tx_bps", "TX b/s", "bits per second sent (wire)", 7),
+	[FC_SPARK] = { "rx_history", "RX HISTORY", "received bits per second over the last minute",
+		       12, 0, COL_SPARK, SORT_NONE },
+	[FC_STATE] = { "state", "STATE", "TCP state", 11, 0, 0, SORT_ASC_FIRST },
+	[FC_PROCESS] = { "process", "PROCESS", "owning process: command/pid", 12, 32, 0,
+			 SORT_ASC_FIRST },
+	[FC_IFACE] = { "iface", "IFACE", "interface", 8, 16, 0, SORT_ASC_FIRST },
+	[FC_PACKETS] = NUM("packets", "PKTS", "packets both ways", 7),
+	[FC_RX_BYTES] = NUM("rx_bytes", "RX B", "bytes received: frames incl. Ethernet header", 7),
+	[FC_TX_BYTES] = NUM("tx_bytes", "TX B", "bytes sent: frames incl. Ethernet header", 7),
+	[FC_FLAGS] = { "flags", "FLAGS", "TCP flags seen (SAFPRU)", 6, 0, 0, SORT_ASC_FIRST },
+	[FC_SRTT] = NUM("srtt", "SRTT", "smoothed round-trip time", 7),
+	[FC_CWND] = NUM("cwnd", "CWND", "congestion window, segments", 5),
+	[FC_RETRANS] = NUM("retrans", "RETR", "segments retransmitted", 5),
+	[FC_DROPS] = NUM("drops", "DROPS", "packets the kernel dropped", 5),
+	[FC_TOTAL_BPS] = NUM("total_bps", "TOTAL b/s", "bits per second both ways", 9),
 };
 
-/* Rates first and the history next to them: on 80-120 columns that is what fits. */
-static const struct col cols[FC_MAX] = {
-	[FC_IFACE] = { "IFACE", 8, 0, FS_IFACE },
-	[FC_PROTO] = { "PROTO", 5, 0, FS_PROTO },
-	[FC_LOCAL] = { "LOCAL", 21, 0, FS_LOCAL },
-	[FC_REMOTE] = { "REMOTE", 21, 0, FS_REMOTE },
-	[FC_RX_PPS] = { "RX PPS", 7, 1, FS_RX_PPS },
-	[FC_RX_BPS] = { "RX BPS", 7, 1, FS_RX_BPS },
-	[FC_TX_PPS] = { "TX PPS", 7, 1, -1 },
-	[FC_TX_BPS] = { "TX BPS", 7, 1, FS_TX_BPS },
-	[FC_SPARK] = { "RX HISTORY", 12, 0, -1 },
-	[FC_PACKETS] = { "PKTS", 7, 1, FS_PACKETS },
-	[FC_RX_BYTES] = { "RX BYTES", 8, 1, FS_RX_BYTES },
-	[FC_TX_BYTES] = { "TX BYTES", 8, 1, FS_TX_BYTES },
-	[FC_FLAGS] = { "FLAGS", 6, 0, -1 },
-	[FC_STATE] = { "STATE", 11, 0, -1 },
-	[FC_SRTT] = { "SRTT", 7, 1, FS_SRTT },
-	[FC_CWND] = { "CWND", 5, 1, -1 },
-	[FC_RETRANS] = { "RETR", 5, 1, FS_RETRANS },
-	[FC_DROPS] = { "DROPS", 5, 1, -1 },
-	[FC_PROCESS] = { "PROCESS", 22, 0, -1 },
+static const enum flow_sort flow_col_sort[FC_MAX] = {
+	[FC_PROTO] = FS_PROTO,	     [FC_LOCAL] = FS_LOCAL,	    [FC_REMOTE] = FS_REMOTE,
+	[FC_RX_PPS] = FS_RX_PPS,     [FC_RX_BPS] = FS_RX_BPS,	    [FC_TX_PPS] = FS_TX_PPS,
+	[FC_TX_BPS] = FS_TX_BPS,     [FC_SPARK] = FS_MAX,	    [FC_STATE] = FS_STATE,
+	[FC_PROCESS] = FS_PROCESS,   [FC_IFACE] = FS_IFACE,	    [FC_PACKETS] = FS_PACKETS,
+	[FC_RX_BYTES] = FS_RX_BYTES, [FC_TX_BYTES] = FS_TX_BYTES,   [FC_FLAGS] = FS_FLAGS,
+	[FC_SRTT] = FS_SRTT,	     [FC_CWND] = FS_CWND,	    [FC_RETRANS] = FS_RETRANS,
+	[FC_DROPS] = FS_DROPS,	     [FC_TOTAL_BPS] = FS_TOTAL_BPS,
+};
+
+enum gcol {
+	GC_NAME,
+	GC_FLOWS,
+	GC_RX_PPS,
+	GC_RX_BPS,
+	GC_TX_PPS,
+	GC_TX_BPS,
+	GC_RX_PKTS,
+	GC_TX_PKTS,
+	GC_RX_BYTES,
+	GC_TX_BYTES,
+	GC_RETRANS,
+	GC_DROPS,
+	GC_MAX,
+};
+
+static const struct table_col group_cols[GC_MAX] = {
+	[GC_NAME] = { "group", "GROUP", "what the flows share", 12, 47, COL_ELIDE_MID,
+		      SORT_ASC_FIRST },
+	[GC_FLOWS] = NUM("flows", "FLOWS", "flows in the group", 6),
+	[GC_RX_PPS] = NUM("rx_pps", "RX PPS", "packets per second received", 7),
+	[GC_RX_BPS] = NUM("rx_bps", "RX b/s", "bits per second received (wire)", 7),
+	[GC_TX_PPS] = NUM("tx_pps", "TX PPS", "packets per second sent", 7),
+	[GC_TX_BPS] = NUM("tx_bps", "TX b/s", "bits per second sent (wire)", 7),
+	[GC_RX_PKTS] = NUM("rx_packets", "RX PKTS", "packets received", 8),
+	[GC_TX_PKTS] = NUM("tx_packets", "TX PKTS", "packets sent", 8),
+	[GC_RX_BYTES] = NUM("rx_bytes", "RX B", "bytes received: frames incl. Ethernet header", 7),
+	[GC_TX_BYTES] = NUM("tx_bytes", "TX B", "bytes sent: frames incl. Ethernet header", 7),
+	[GC_RETRANS] = NUM("retrans", "RETR", "segments retransmitted", 5),
+	[GC_DROPS] = NUM("drops", "DROPS", "packets the kernel dropped", 6),
+};
+
+static const char *const group_ids[FG_MAX] = {
+	[FG_CONNECTION] = "connection",
+	[FG_REMOTE] = "remote",
+	[FG_SERVICE] = "service",
+	[FG_PROCESS] = "process",
+};
+
+static const char *const group_titles[FG_MAX] = {
+	[FG_REMOTE] = "REMOTE HOST",
+	[FG_SERVICE] = "SERVICE",
+	[FG_PROCESS] = "PROCESS",
 };
 
 struct flows_pane {
 	struct pane base;
-	uint32_t *idx;
-	size_t cap;
-	struct list_state ls;
-	enum flow_sort sort;
-	int reverse;
-	int hscroll;
-	char filter[128];
-	struct flow_key sel_key; /* the selection follows its flow across refreshes and re-sorts */
-	int have_sel;
+	const struct snapshot *snap; /* the snapshot the tables index */
+	struct table conns, groups;
+	struct table_col gcols[GC_MAX]; /* group_cols with the grouping's name on the first */
+	enum flow_group group;
+	int in_group; /* listing the flows of one group (Enter on it) */
+	struct flow_group_row open;
+	struct flow_group_row *g;
+	size_t n_g, cap_g;
 };
 
-static int sort_is_numeric(enum flow_sort s)
+static struct table *active(struct flows_pane *p)
 {
-	return !(s == FS_LOCAL || s == FS_REMOTE || s == FS_PROTO || s == FS_IFACE);
+	return p->group != FG_CONNECTION && !p->in_group ? &p->groups : &p->conns;
 }
 
-static const char *sort_arrow(struct ui *ui, enum flow_sort s, int reverse)
+/* ---- connections ---- */
+
+static size_t conn_count(void *ctx)
 {
-	return ui_sort_arrow(ui, sort_is_numeric(s) != !!reverse);
+	const struct flows_pane *p = ctx;
+
+	return p->snap ? p->snap->n_flows : 0;
 }
 
-static const struct flow_row *sel_row(struct flows_pane *p, struct ui *ui)
+static uint64_t conn_id(void *ctx, size_t row)
 {
-	if (!ui->snap || !p->ls.n || p->ls.sel >= p->ls.n)
-		return NULL;
-	return &ui->snap->flows[p->idx[p->ls.sel]];
+	const struct flows_pane *p = ctx;
+
+	return table_hash(&p->snap->flows[row].key, sizeof(struct flow_key), TABLE_HASH_INIT);
 }
 
-static void remember_sel(struct flows_pane *p, struct ui *ui)
+static int conn_keep(void *ctx, size_t row)
 {
-	const struct flow_row *f = sel_row(p, ui);
+	const struct flows_pane *p = ctx;
 
-	p->have_sel = !!f;
-	if (f)
-		p->sel_key = f->key;
+	return !p->in_group || flow_in_group(&p->snap->flows[row], p->group, &p->open);
 }
 
-/* Runs once per snapshot, filter or sort change, never per frame: 100k flows stay cheap. */
-static void rescan(struct flows_pane *p, struct ui *ui)
+static int conn_match(void *ctx, size_t row, const char *text)
 {
-	const struct snapshot *s = ui->snap;
+	const struct flows_pane *p = ctx;
+	char buf[256];
 
-	if (!s) {
-		p->ls.n = 0;
-		return;
-	}
-	if (p->cap < s->n_flows) {
-		uint32_t *n = realloc(p->idx, s->n_flows * sizeof(*n));
-
-		if (!n) {
-			p->ls.n = 0;
-			ui_status_err(ui, "out of memory sorting %zu flows", s->n_flows);
-			return;
-		}
-		p->idx = n;
-		p->cap = s->n_flows;
-	}
-	p->ls.n = flow_view(s, p->filter, p->sort, p->reverse, p->idx);
-	if (p->have_sel) {
-		for (size_t i = 0; i < p->ls.n; i++) {
-			if (!memcmp(&s->flows[p->idx[i]].key, &p->sel_key, sizeof(p->sel_key))) {
-				p->ls.sel = i;
-				break;
-			}
-		}
-	}
-	if (p->ls.sel >= p->ls.n)
-		p->ls.sel = p->ls.n ? p->ls.n - 1 : 0;
+	flow_row_text(&p->snap->flows[row], buf, sizeof(buf));
+	return !!strcasestr(buf, text);
 }
 
-static void cell_text(struct ui *ui, const struct flow_row *f, int c, char *buf, size_t len,
-		      enum role *role)
+static int conn_cmp(void *ctx, size_t a, size_t b, int col)
 {
-	char tmp[64], esc[64];
+	const struct flows_pane *p = ctx;
+
+	return flow_row_cmp(&p->snap->flows[a], &p->snap->flows[b], flow_col_sort[col]);
+}
+
+static void rate_cell(struct table_cell *c, double v, enum role on)
+{
+	fmt_human(v, c->text, sizeof(c->text));
+	c->role = v > 0 ? on : ROLE_DIM;
+}
+
+static void count_cell(struct table_cell *c, uint64_t v, enum role on)
+{
+	fmt_human((double)v, c->text, sizeof(c->text));
+	c->role = v ? on : ROLE_DIM;
+}
+
+static void conn_cell(void *ctx, size_t row, int col, struct table_cell *c)
+{
+	const struct flows_pane *p = ctx;
+	const struct flow_row *f = &p->snap->flows[row];
+	char esc[64];
 	int v6 = f->key.family == PL_AF_INET6;
 
-	*role = ROLE_NORMAL;
-	buf[0] = '\0';
-	switch (c) {
+	switch (col) {
 	case FC_IFACE:
-		ui_escape(buf, len, f->iface, sizeof(f->iface));
+		ui_escape(c->text, sizeof(c->text), f->iface, sizeof(f->iface));
 		break;
 	case FC_PROTO:
-		snprintf(buf, len, "%s", proto_name(f->key.proto));
+		snprintf(c->text, sizeof(c->text), "%s", proto_name(f->key.proto));
 		break;
 	case FC_LOCAL:
 		ui_escape(esc, sizeof(esc), f->local, sizeof(f->local));
-		fmt_endpoint(esc, f->key.local_port, v6, buf, len);
+		fmt_endpoint(esc, f->key.local_port, v6, c->text, sizeof(c->text));
 		break;
 	case FC_REMOTE:
 		ui_escape(esc, sizeof(esc), f->remote, sizeof(f->remote));
-		fmt_endpoint(esc, f->key.remote_port, v6, buf, len);
+		fmt_endpoint(esc, f->key.remote_port, v6, c->text, sizeof(c->text));
 		break;
 	case FC_RX_PPS:
-		fmt_human(f->rx_pps, buf, len);
-		*role = f->rx_pps > 0 ? ROLE_RX : ROLE_DIM;
+		rate_cell(c, f->rx_pps, ROLE_RX);
 		break;
 	case FC_RX_BPS:
-		fmt_human(f->rx_bps, buf, len);
-		*role = f->rx_bps > 0 ? ROLE_RX : ROLE_DIM;
+		rate_cell(c, f->rx_bps, ROLE_RX);
 		break;
 	case FC_TX_PPS:
-		fmt_human(f->tx_pps, buf, len);
-		*role = f->tx_pps > 0 ? ROLE_TX : ROLE_DIM;
+		rate_cell(c, f->tx_pps, ROLE_TX);
 		break;
 	case FC_TX_BPS:
-		fmt_human(f->tx_bps, buf, len);
-		*role = f->tx_bps > 0 ? ROLE_TX : ROLE_DIM;
+		rate_cell(c, f->tx_bps, ROLE_TX);
+		break;
+	case FC_TOTAL_BPS:
+		rate_cell(c, f->rx_bps + f->tx_bps, ROLE_NORMAL);
+		break;
+	case FC_SPARK:
+		c->spark = f->rx_hist + (PL_HIST_LEN - f->hist_len);
+		c->spark_n = f->hist_len;
 		break;
 	case FC_PACKETS:
-		fmt_human((double)(f->rx_packets + f->tx_packets), buf, len);
+		count_cell(c, f->rx_packets + f->tx_packets, ROLE_NORMAL);
 		break;
 	case FC_RX_BYTES:
-		fmt_human((double)f->rx_bytes, buf, len);
+		count_cell(c, f->rx_bytes, ROLE_NORMAL);
 		break;
 	case FC_TX_BYTES:
-		fmt_human((double)f->tx_bytes, buf, len);
+		count_cell(c, f->tx_bytes, ROLE_NORMAL);
 		break;
 	case FC_FLAGS:
-		flow_flags_str(f->tcp_flags, tmp);
-		snprintf(buf, len, "%s", tmp);
-		*role = f->tcp_flags & PL_TCP_RST ? ROLE_WARN : ROLE_NORMAL;
+		flow_flags_str(f->tcp_flags, esc);
+		snprintf(c->text, sizeof(c->text), "%s", esc);
+		c->role = f->tcp_flags & PL_TCP_RST ? ROLE_WARN : ROLE_NORMAL;
 		break;
 	case FC_STATE:
-		ui_escape(buf, len, f->state, sizeof(f->state));
-		*role = strcmp(f->state, "ESTABLISHED") ? ROLE_DIM : ROLE_NORMAL;
+		ui_escape(c->text, sizeof(c->text), f->state, sizeof(f->state));
+		c->role = strcmp(f->state, "ESTABLISHED") ? ROLE_DIM : ROLE_NORMAL;
 		break;
 	case FC_SRTT:
-		fmt_usec(f->srtt_us, buf, len);
+		fmt_usec(f->srtt_us, c->text, sizeof(c->text));
 		break;
 	case FC_CWND:
 		if (f->cwnd)
-			snprintf(buf, len, "%u", f->cwnd);
+			snprintf(c->text, sizeof(c->text), "%u", f->cwnd);
 		else
-			snprintf(buf, len, "-");
-		*role = f->cwnd ? ROLE_NORMAL : ROLE_DIM;
+			snprintf(c->text, sizeof(c->text), "-");
+		c->role = f->cwnd ? ROLE_NORMAL : ROLE_DIM;
 		break;
 	case FC_RETRANS:
-		snprintf(buf, len, "%llu", (unsigned long long)f->retrans);
-		*role = f->retrans ? ROLE_WARN : ROLE_DIM;
+		snprintf(c->text, sizeof(c->text), "%llu", (unsigned long long)f->retrans);
+		c->role = f->retrans ? ROLE_WARN : ROLE_DIM;
 		break;
 	case FC_DROPS:
-		fmt_human((double)f->drops, buf, len);
-		*role = f->drops ? ROLE_WARN : ROLE_DIM;
+		count_cell(c, f->drops, ROLE_WARN);
 		break;
 	case FC_PROCESS:
 		/* comm came from the traced task: it may hold any byte */
 		ui_escape(esc, sizeof(esc), f->comm, sizeof(f->comm));
 		if (f->pid)
-			snprintf(buf, len, "%s/%u", esc, f->pid);
+			snprintf(c->text, sizeof(c->text), "%s/%u", esc, f->pid);
 		else
-			snprintf(buf, len, "%s", esc);
+			snprintf(c->text, sizeof(c->text), "%s", esc);
 		break;
 	default:
 		break;
 	}
-	(void)ui;
 }
 
-static int col_width(int c, int x, int right_edge)
-{
-	int w = cols[c].width;
+static const struct table_ops conn_ops = {
+	.count = conn_count,
+	.row_id = conn_id,
+	.cell = conn_cell,
+	.cmp = conn_cmp,
+	.keep = conn_keep,
+	.match = conn_match,
+};
 
-	/* the last column takes what is left, so long process names are not cut needlessly */
-	if (c == FC_MAX - 1 || x + w > right_edge)
-		w = right_edge - x;
-	return w;
+/* ---- groups ---- */
+
+static size_t group_count(void *ctx)
+{
+	return ((const struct flows_pane *)ctx)->n_g;
 }
 
-static void draw_header(struct flows_pane *p, struct ui *ui, const struct rect *r)
+static uint64_t group_id(void *ctx, size_t row)
 {
-	int x = r->x, edge = r->x + r->w;
+	const struct flows_pane *p = ctx;
 
-	ui_put(ui, r->y, r->x, r->w, ROLE_HEADER, "");
-	for (int c = p->hscroll; c < FC_MAX && x < edge; c++) {
-		int w = col_width(c, x, edge), sorted = cols[c].sort == (int)p->sort;
-		char t[48];
+	return table_hash(&p->g[row], offsetof(struct flow_group_row, name),
+			  TABLE_HASH_INIT + p->group);
+}
 
-		snprintf(t, sizeof(t), "%s%s", cols[c].title,
-			 sorted ? sort_arrow(ui, p->sort, p->reverse) : "");
-		if (cols[c].right)
-			ui_put_right(ui, r->y, x, w, sorted ? ROLE_HEADER_SORTED : ROLE_HEADER, t);
-		else
-			ui_put(ui, r->y, x, w, sorted ? ROLE_HEADER_SORTED : ROLE_HEADER, t);
-		x += w + 1;
+static void group_label(const struct flow_group_row *g, enum flow_group mode, char *buf, size_t len)
+{
+	char esc[64];
+
+	if (mode != FG_PROCESS) {
+		ui_escape(buf, len, g->name, sizeof(g->name));
+		return;
 	}
+	ui_escape(esc, sizeof(esc), g->comm, sizeof(g->comm));
+	if (g->pid)
+		snprintf(buf, len, "%s/%u", esc, g->pid);
+	else
+		snprintf(buf, len, "(no process known)");
 }
 
-static void draw_row(struct flows_pane *p, struct ui *ui, const struct flow_row *f, int y,
-		     const struct rect *r, int selected)
+static int group_cmp(void *ctx, size_t a, size_t b, int col)
 {
-	int x = r->x, edge = r->x + r->w;
+	const struct flows_pane *p = ctx;
+	const struct flow_group_row *x = &p->g[a], *y = &p->g[b];
+	double vx = 0, vy = 0;
 
-	ui_put(ui, y, r->x, r->w, selected ? ROLE_SELECTED : ROLE_NORMAL, "");
-	for (int c = p->hscroll; c < FC_MAX && x < edge; c++) {
-		int w = col_width(c, x, edge);
-		enum role role;
-		char buf[96];
+	switch (col) {
+	case GC_NAME:
+		if (p->group == FG_REMOTE) {
+			int c = (x->family > y->family) - (x->family < y->family);
 
-		if (c == FC_SPARK) {
-			ui_put_spark(ui, y, x, w, selected ? ROLE_SELECTED : ROLE_SPARK,
-				     f->rx_hist + (PL_HIST_LEN - f->hist_len), f->hist_len);
-		} else {
-			cell_text(ui, f, c, buf, sizeof(buf), &role);
-			if (selected)
-				role = ROLE_SELECTED;
-			if (cols[c].right)
-				ui_put_right(ui, y, x, w, role, buf);
-			else
-				ui_put(ui, y, x, w, role, buf);
+			return c ? c : memcmp(x->addr, y->addr, 16);
 		}
-		x += w + 1;
+		if (p->group == FG_SERVICE) {
+			int c = strcmp(proto_name(x->proto), proto_name(y->proto));
+
+			return c ? c : (x->port > y->port) - (x->port < y->port);
+		}
+		if (strncmp(x->comm, y->comm, sizeof(x->comm)))
+			return strncmp(x->comm, y->comm, sizeof(x->comm));
+		return (x->pid > y->pid) - (x->pid < y->pid);
+	case GC_FLOWS:
+		vx = x->flows, vy = y->flows;
+		break;
+	case GC_RX_PPS:
+		vx = x->rx_pps, vy = y->rx_pps;
+		break;
+	case GC_RX_BPS:
+		vx = x->rx_bps, vy = y->rx_bps;
+		break;
+	case GC_TX_PPS:
+		vx = x->tx_pps, vy = y->tx_pps;
+		break;
+	case GC_TX_BPS:
+		vx = x->tx_bps, vy = y->tx_bps;
+		break;
+	case GC_RX_PKTS:
+		vx = (double)x->rx_packets, vy = (double)y->rx_packets;
+		break;
+	case GC_TX_PKTS:
+		vx = (double)x->tx_packets, vy = (double)y->tx_packets;
+		break;
+	case GC_RX_BYTES:
+		vx = (double)x->rx_bytes, vy = (double)y->rx_bytes;
+		break;
+	case GC_TX_BYTES:
+		vx = (double)x->tx_bytes, vy = (double)y->tx_bytes;
+		break;
+	case GC_RETRANS:
+		vx = (double)x->retrans, vy = (double)y->retrans;
+		break;
+	case GC_DROPS:
+		vx = (double)x->drops, vy = (double)y->drops;
+		break;
+	default:
+		break;
 	}
+	return (vx > vy) - (vx < vy);
+}
+
+static void group_cell(void *ctx, size_t row, int col, struct table_cell *c)
+{
+	const struct flows_pane *p = ctx;
+	const struct flow_group_row *g = &p->g[row];
+
+	switch (col) {
+	case GC_NAME:
+		group_label(g, p->group, c->text, sizeof(c->text));
+		break;
+	case GC_FLOWS:
+		snprintf(c->text, sizeof(c->text), "%u", g->flows);
+		break;
+	case GC_RX_PPS:
+		rate_cell(c, g->rx_pps, ROLE_RX);
+		break;
+	case GC_RX_BPS:
+		rate_cell(c, g->rx_bps, ROLE_RX);
+		break;
+	case GC_TX_PPS:
+		rate_cell(c, g->tx_pps, ROLE_TX);
+		break;
+	case GC_TX_BPS:
+		rate_cell(c, g->tx_bps, ROLE_TX);
+		break;
+	case GC_RX_PKTS:
+		count_cell(c, g->rx_packets, ROLE_NORMAL);
+		break;
+	case GC_TX_PKTS:
+		count_cell(c, g->tx_packets, ROLE_NORMAL);
+		break;
+	case GC_RX_BYTES:
+		count_cell(c, g->rx_bytes, ROLE_NORMAL);
+		break;
+	case GC_TX_BYTES:
+		count_cell(c, g->tx_bytes, ROLE_NORMAL);
+		break;
+	case GC_RETRANS:
+		count_cell(c, g->retrans, ROLE_WARN);
+		break;
+	case GC_DROPS:
+		count_cell(c, g->drops, ROLE_WARN);
+		break;
+	default:
+		break;
+	}
+}
+
+static const struct table_ops group_ops = {
+	.count = group_count,
+	.row_id = group_id,
+	.cell = group_cell,
+	.cmp = group_cmp,
+};
+
+/* ---- the pane ---- */
+
+/* Brings the tables to the current snapshot: once per snapshot, filter, sort or grouping change,
+ * never per frame, so 100k flows stay cheap. */
+static void sync(struct flows_pane *p, struct ui *ui)
+{
+	if (!pane_stale(&p->base, ui))
+		return;
+	p->snap = ui->snap;
+	p->n_g = 0;
+	if (p->snap && p->group != FG_CONNECTION) {
+		long n = flow_groups(p->snap, p->group, NULL, NULL, &p->g, &p->cap_g);
+
+		if (n < 0)
+			ui_status_err(ui, "out of memory grouping %zu flows", p->snap->n_flows);
+		p->n_g = n > 0 ? (size_t)n : 0;
+	}
+	table_rebuild(&p->conns);
+	table_rebuild(&p->groups);
 }
 
 static void flows_display(struct pane *pp, struct ui *ui, const struct rect *r)
 {
 	struct flows_pane *p = (struct flows_pane *)pp;
-	int h = r->h - 1;
+	struct table *t = active(p);
+	struct rect tr = *r;
+	char msg[128];
 
-	if (pane_stale(pp, ui))
-		rescan(p, ui);
-	draw_header(p, ui, r);
-	list_fit(&p->ls, h);
-	if (!p->ls.n) {
-		char msg[192];
+	sync(p, ui);
+	if (p->in_group) {
+		char label[96], line[160];
 
-		if (!ui->snap)
-			snprintf(msg, sizeof(msg), " waiting for data...");
-		else if (p->filter[0])
-			snprintf(msg, sizeof(msg), " no flows match '%s' (Esc clears the filter)",
-				 p->filter);
-		else
-			snprintf(msg, sizeof(msg), " no flows yet");
-		ui_put(ui, r->y + 1, r->x, r->w, ROLE_DIM, msg);
-		return;
+		group_label(&p->open, p->group, label, sizeof(label));
+		snprintf(line, sizeof(line), " flows of %s %s  (Esc: back to the groups)",
+			 flow_group_name(p->group), label);
+		ui_put(ui, tr.y, tr.x, tr.w, ROLE_TITLE, line);
+		tr.y++;
+		tr.h--;
 	}
-	/* only the rows on screen are formatted */
-	for (int i = 0; i < h && p->ls.top + (size_t)i < p->ls.n; i++) {
-		size_t ri = p->ls.top + (size_t)i;
-
-		draw_row(p, ui, &ui->snap->flows[p->idx[ri]], r->y + 1 + i, r, ri == p->ls.sel);
-	}
+	table_draw(t, ui, &tr);
+	if (!ui->snap)
+		snprintf(msg, sizeof(msg), " waiting for data...");
+	else if (p->in_group)
+		snprintf(msg, sizeof(msg), " this group has no flows now");
+	else
+		snprintf(msg, sizeof(msg), " no flows yet");
+	table_draw_empty(t, ui, &tr, msg);
 }
 
-static int flows_on_click(struct pane *pp, struct ui *ui, int y, int x)
+static void set_group(struct flows_pane *p, enum flow_group g)
 {
-	struct flows_pane *p = (struct flows_pane *)pp;
-	int cx = pp->r.x, edge = pp->r.x + pp->r.w;
-
-	if (y == pp->r.y) {
-		/* a click on a sortable header sorts by it; a second click reverses */
-		for (int c = p->hscroll; c < FC_MAX && cx < edge; c++) {
-			int w = col_width(c, cx, edge);
-
-			if (x >= cx && x < cx + w + 1 && cols[c].sort >= 0) {
-				if ((int)p->sort == cols[c].sort)
-					p->reverse = !p->reverse;
-				p->sort = cols[c].sort;
-				break;
-			}
-			cx += w + 1;
-		}
-		return R_HANDLED | R_RESCAN;
-	}
-	if (p->ls.top + (size_t)(y - pp->r.y - 1) < p->ls.n) {
-		p->ls.sel = p->ls.top + (size_t)(y - pp->r.y - 1);
-		remember_sel(p, ui);
-	}
-	return R_HANDLED | R_REDRAW;
+	p->group = g;
+	p->in_group = 0;
+	p->gcols[GC_NAME].title = group_titles[g] ? group_titles[g] : "GROUP";
+	p->base.rescan = 1;
 }
 
 static int flows_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
 {
 	struct flows_pane *p = (struct flows_pane *)pp;
-	const struct flow_row *f;
-	int ret;
+	struct table *t;
+	size_t row;
+	int r;
 
-	if (act == ACT_CLICK)
-		return flows_on_click(pp, ui, UI_CLICK_Y(key), UI_CLICK_X(key));
+	sync(p, ui);
+	t = active(p);
 	switch (act) {
 	case ACT_ENTER:
-		f = sel_row(p, ui);
-		if (f)
-			ui_push_overlay(ui, detail_pane__new(ui, f));
+		if (!table_selected(t, &row))
+			return R_HANDLED;
+		if (t == &p->groups) {
+			p->open = p->g[row];
+			p->in_group = 1;
+			p->conns.sel = 0;
+			p->conns.top = 0;
+			return R_HANDLED | R_RESCAN;
+		}
+		ui_push_overlay(ui, detail_pane__new(ui, &p->snap->flows[row]));
 		return R_HANDLED | R_REDRAW;
-	case ACT_SORT:
-		p->sort = (p->sort + 1) % FS_MAX;
-		return R_HANDLED | R_RESCAN;
-	case ACT_REVERSE:
-		p->reverse = !p->reverse;
-		return R_HANDLED | R_RESCAN;
-	case ACT_LEFT:
-		if (p->hscroll > 0)
-			p->hscroll--;
-		return R_HANDLED | R_REDRAW;
-	case ACT_RIGHT:
-		if (p->hscroll < FC_MAX - 1)
-			p->hscroll++;
-		return R_HANDLED | R_REDRAW;
-	case ACT_BACK:
-		if (!p->filter[0])
-			return R_IGNORED;
-		p->filter[0] = '\0';
+	case ACT_GROUP:
+		set_group(p, (p->group + 1) % FG_MAX);
+		ui_status(ui, "flows by %s", flow_group_name(p->group));
 		return R_HANDLED | R_RESCAN;
 	default:
-		ret = list_move(&p->ls, act);
-		if (ret)
-			remember_sel(p, ui);
-		return ret;
+		break;
 	}
-}
-
-static void flows_set_filter(struct pane *pp, struct ui *ui, const char *text)
-{
-	struct flows_pane *p = (struct flows_pane *)pp;
-
-	snprintf(p->filter, sizeof(p->filter), "%s", text);
-	pp->rescan = 1;
-	ui->dirty = 1;
-}
-
-static const char *flows_get_filter(struct pane *pp)
-{
-	return ((struct flows_pane *)pp)->filter;
+	r = table_on_key(t, ui, act, key);
+	if (r == R_IGNORED && act == ACT_BACK && p->in_group) {
+		p->in_group = 0;
+		return R_HANDLED | R_RESCAN;
+	}
+	return r;
 }
 
 static void flows_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 {
 	struct flows_pane *p = (struct flows_pane *)pp;
-	char f[160] = "";
+	char t[256];
 
-	if (pane_stale(pp, ui))
-		rescan(p, ui);
-	if (p->filter[0])
-		snprintf(f, sizeof(f), "filter '%.100s'  ", p->filter);
-	snprintf(buf, len, "%ssort %s %s  %zu/%zu flows", f, flow_sort_name(p->sort),
-		 sort_arrow(ui, p->sort, p->reverse), p->ls.n, ui->snap ? ui->snap->n_flows : 0);
+	sync(p, ui);
+	table_info(active(p), ui, t, sizeof(t));
+	if (p->group == FG_CONNECTION || p->in_group)
+		snprintf(buf, len, "%s", t);
+	else
+		snprintf(buf, len, "by %s  %s (%zu flows)", flow_group_name(p->group), t,
+			 p->snap ? p->snap->n_flows : 0);
+}
+
+static struct table *flows_table(struct pane *pp)
+{
+	return active((struct flows_pane *)pp);
+}
+
+static void flows_save(struct pane *pp, FILE *f)
+{
+	struct flows_pane *p = (struct flows_pane *)pp;
+
+	table_settings_write(&p->conns, f, "flows");
+	table_settings_write(&p->groups, f, "flows.groups");
+	fprintf(f, "flows.group=%s\n", group_ids[p->group]);
+}
+
+static int flows_load(struct pane *pp, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct flows_pane *p = (struct flows_pane *)pp;
+	int r;
+
+	if (!strcmp(key, "flows.group")) {
+		for (int g = 0; g < FG_MAX; g++)
+			if (!strcmp(value, group_ids[g])) {
+				set_group(p, g);
+				return 1;
+			}
+		snprintf(err, errlen, "flows.group is connection, remote, service or process");
+		return -1;
+	}
+	r = table_settings_apply(&p->groups, "flows.groups", key, value, err, errlen);
+	return r ? r : table_settings_apply(&p->conns, "flows", key, value, err, errlen);
 }
 
 static void flows_destroy(struct pane *pp)
 {
 	struct flows_pane *p = (struct flows_pane *)pp;
 
-	free(p->idx);
+	table_fini(&p->conns);
+	table_fini(&p->groups);
+	free(p->g);
 	free(p);
 }
 
+static const struct key_binding flows_keys[] = {
+	KEYS_ENTER(ACT_ENTER, "details of the flow / the flows of the group", "Details"),
+	{ 'v', "v", ACT_GROUP, 0,
+	  "view: flows by connection, remote host, local service, process (cycles)", "Group" },
+};
+static const struct keymap flows_keymap = KEYMAP("Flows", flows_keys);
+static const struct keymap *const flows_maps[] = { &flows_keymap, &keys_list, NULL };
+
 static const struct pane_class flows_class = {
 	.name = "Flows",
-	.hints = "Enter|Details|<>|Columns",
+	.keys = flows_maps,
 	.display = flows_display,
 	.on_key = flows_on_key,
-	.set_filter = flows_set_filter,
-	.get_filter = flows_get_filter,
+	.table = flows_table,
+	.id = "flows",
+	.save = flows_save,
+	.load = flows_load,
 	.info = flows_info,
 	.destroy = flows_destroy,
 };
@@ -427,6 +611,11 @@ struct pane *flows_pane__new(struct ui *ui)
 	if (!p)
 		return NULL;
 	p->base.cls = &flows_class;
-	p->sort = FS_RX_BPS;
+	memcpy(p->gcols, group_cols, sizeof(group_cols));
+	set_group(p, FG_CONNECTION);
+	table_init(&p->conns, flow_cols, FC_MAX, &conn_ops, p, "flows");
+	table_reset(&p->conns, FC_RX_BPS);
+	table_init(&p->groups, p->gcols, GC_MAX, &group_ops, p, "groups");
+	table_reset(&p->groups, GC_RX_BPS);
 	return &p->base;
 }

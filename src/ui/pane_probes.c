@@ -5,46 +5,32 @@
 
 #include "ui/format.h"
 #include "ui/panes.h"
+#include "ui/table.h"
 
 enum pcol { PC_KIND, PC_TARGET, PC_STATE, PC_RUNS, PC_AVG, PC_HITS, PC_DETAIL, PC_REASON, PC_MAX };
 
-enum psort {
-	PSORT_TABLE = 0,
-	PSORT_KIND,
-	PSORT_TARGET,
-	PSORT_STATE,
-	PSORT_RUNS,
-	PSORT_AVG,
-	PSORT_MAX
+static const struct table_col cols[PC_MAX] = {
+	[PC_KIND] = { "kind", "KIND", "hook kind", 13, 0, 0, SORT_ASC_FIRST },
+	[PC_TARGET] = { "target", "TARGET", "interface, tracepoint, function or binary:symbol", 28,
+			96, COL_ELIDE_MID, SORT_ASC_FIRST },
+	[PC_STATE] = { "state", "STATE", "attached, detached, unsupported or error", 11, 0, 0,
+		       SORT_ASC_FIRST },
+	[PC_RUNS] = { "runs", "RUNS", "times the program ran (BPF stats)", 9, 0, COL_RIGHT,
+		      SORT_DESC_FIRST },
+	[PC_AVG] = { "avg_ns", "AVG NS", "average run time, nanoseconds", 7, 0, COL_RIGHT,
+		     SORT_DESC_FIRST },
+	[PC_HITS] = { "hits", "HITS", "events this attachment counted", 8, 0, COL_RIGHT,
+		      SORT_DESC_FIRST },
+	[PC_DETAIL] = { "mode", "MODE", "how it is attached (XDP native/generic...)", 10, 0, 0,
+			SORT_ASC_FIRST },
+	[PC_REASON] = { "reason", "REASON", "why it is unsupported or failed", 20, 200, 0,
+			SORT_ASC_FIRST },
 };
-
-static const struct {
-	const char *title;
-	int width;
-	int right;
-	int sort;
-} cols[PC_MAX] = {
-	[PC_KIND] = { "KIND", 13, 0, PSORT_KIND },
-	[PC_TARGET] = { "TARGET", 28, 0, PSORT_TARGET },
-	[PC_STATE] = { "STATE", 11, 0, PSORT_STATE },
-	[PC_RUNS] = { "RUNS", 9, 1, PSORT_RUNS },
-	[PC_AVG] = { "AVG NS", 7, 1, PSORT_AVG },
-	[PC_HITS] = { "HITS", 8, 1, -1 },
-	[PC_DETAIL] = { "MODE", 10, 0, -1 },
-	[PC_REASON] = { "REASON", 40, 0, -1 },
-};
-
-static const char *const psort_names[PSORT_MAX] = { "engine order", "kind", "target",
-						    "state",	    "runs", "avg ns" };
 
 struct probes_pane {
 	struct pane base;
-	uint32_t *idx;
-	size_t cap;
-	struct list_state ls;
-	int sort, reverse;
-	char filter[128];
-	char sel_id[160];
+	const struct snapshot *snap;
+	struct table t;
 };
 
 static double avg_ns(const struct probe_info *pi)
@@ -52,83 +38,64 @@ static double avg_ns(const struct probe_info *pi)
 	return pi->run_cnt ? (double)pi->run_time_ns / (double)pi->run_cnt : 0;
 }
 
-static const struct snapshot *g_sort_snap; /* qsort has no context argument in C11 */
-static int g_sort_key, g_sort_rev;
-
-static int cmp_probe(const void *a, const void *b)
+static size_t probe_count(void *ctx)
 {
-	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
-	const struct probe_info *pa = &g_sort_snap->probes[ia], *pb = &g_sort_snap->probes[ib];
-	int r = 0;
+	const struct probes_pane *p = ctx;
 
-	switch (g_sort_key) {
-	case PSORT_KIND:
-		r = (pa->kind > pb->kind) - (pa->kind < pb->kind);
-		break;
-	case PSORT_TARGET:
-		r = strcmp(pa->target, pb->target);
-		break;
-	case PSORT_STATE:
-		r = (pa->state > pb->state) - (pa->state < pb->state);
-		break;
-	case PSORT_RUNS:
-		r = (pb->run_cnt > pa->run_cnt) - (pb->run_cnt < pa->run_cnt);
-		break;
-	case PSORT_AVG:
-		r = (avg_ns(pb) > avg_ns(pa)) - (avg_ns(pb) < avg_ns(pa));
-		break;
+	return p->snap ? p->snap->n_probes : 0;
+}
+
+static uint64_t probe_id(void *ctx, size_t row)
+{
+	const struct probes_pane *p = ctx;
+	const char *id = p->snap->probes[row].id;
+
+	return table_hash(id, strnlen(id, sizeof(p->snap->probes[row].id)), TABLE_HASH_INIT);
+}
+
+#define CMP(a, b) (((a) > (b)) - ((a) < (b)))
+
+static int probe_cmp(void *ctx, size_t a, size_t b, int col)
+{
+	const struct probes_pane *p = ctx;
+	const struct probe_info *x = &p->snap->probes[a], *y = &p->snap->probes[b];
+
+	switch (col) {
+	case PC_KIND:
+		return CMP(x->kind, y->kind);
+	case PC_TARGET:
+		return strcmp(x->target, y->target);
+	case PC_STATE:
+		return CMP(x->state, y->state);
+	case PC_RUNS:
+		return CMP(x->run_cnt, y->run_cnt);
+	case PC_AVG:
+		return CMP(avg_ns(x), avg_ns(y));
+	case PC_HITS:
+		return CMP(x->hits, y->hits);
+	case PC_DETAIL:
+		return strcmp(x->detail, y->detail);
 	default:
-		break;
+		return strcmp(x->reason, y->reason);
 	}
-	if (g_sort_rev)
-		r = -r;
-	return r ? r : (ia > ib) - (ia < ib);
 }
 
-static void rescan(struct probes_pane *p, struct ui *ui)
+static int probe_match(void *ctx, size_t row, const char *text)
 {
-	const struct snapshot *s = ui->snap;
-	size_t n = 0;
+	const struct probes_pane *p = ctx;
+	const struct probe_info *pi = &p->snap->probes[row];
+	char buf[600];
 
-	p->ls.n = 0;
-	if (!s)
-		return;
-	if (p->cap < s->n_probes) {
-		uint32_t *ni = realloc(p->idx, s->n_probes * sizeof(*ni));
-
-		if (!ni)
-			return;
-		p->idx = ni;
-		p->cap = s->n_probes;
-	}
-	for (size_t i = 0; i < s->n_probes; i++) {
-		const struct probe_info *pi = &s->probes[i];
-		char text[600];
-
-		if (p->filter[0]) {
-			snprintf(text, sizeof(text), "%s %s %s %s %s", pi->id,
-				 probe_kind_name(pi->kind), probe_state_name(pi->state), pi->reason,
-				 pi->detail);
-			if (!strcasestr(text, p->filter))
-				continue;
-		}
-		p->idx[n++] = (uint32_t)i;
-	}
-	g_sort_snap = s;
-	g_sort_key = p->sort;
-	g_sort_rev = p->reverse;
-	qsort(p->idx, n, sizeof(*p->idx), cmp_probe);
-	p->ls.n = n;
-	for (size_t i = 0; i < n && p->sel_id[0]; i++)
-		if (!strcmp(s->probes[p->idx[i]].id, p->sel_id))
-			p->ls.sel = i;
+	snprintf(buf, sizeof(buf), "%s %s %s %s %s", pi->id, probe_kind_name(pi->kind),
+		 probe_state_name(pi->state), pi->reason, pi->detail);
+	return !!strcasestr(buf, text);
 }
 
-static const struct probe_info *sel_probe(struct probes_pane *p, struct ui *ui)
+static const struct probe_info *sel_probe(struct probes_pane *p)
 {
-	if (!ui->snap || p->ls.sel >= p->ls.n)
-		return NULL;
-	return &ui->snap->probes[p->idx[p->ls.sel]];
+	size_t row;
+
+	return table_selected(&p->t, &row) ? &p->snap->probes[row] : NULL;
 }
 
 static enum role state_role(enum probe_state s)
@@ -145,39 +112,60 @@ static enum role state_role(enum probe_state s)
 	}
 }
 
-static void cell_text(const struct probe_info *pi, int c, char *buf, size_t len)
+static void probe_cell(void *ctx, size_t row, int col, struct table_cell *c)
 {
-	switch (c) {
+	const struct probes_pane *p = ctx;
+	const struct probe_info *pi = &p->snap->probes[row];
+
+	switch (col) {
 	case PC_KIND:
-		snprintf(buf, len, "%s", probe_kind_name(pi->kind));
+		snprintf(c->text, sizeof(c->text), "%s", probe_kind_name(pi->kind));
 		break;
 	case PC_TARGET:
-		ui_escape(buf, len, pi->target, sizeof(pi->target));
+		ui_escape(c->text, sizeof(c->text), pi->target, sizeof(pi->target));
 		break;
 	case PC_STATE:
-		snprintf(buf, len, "%s", probe_state_name(pi->state));
+		snprintf(c->text, sizeof(c->text), "%s", probe_state_name(pi->state));
+		c->role = state_role(pi->state);
 		break;
 	case PC_RUNS:
-		fmt_human((double)pi->run_cnt, buf, len);
+		fmt_human((double)pi->run_cnt, c->text, sizeof(c->text));
 		break;
 	case PC_AVG:
 		if (pi->run_cnt)
-			snprintf(buf, len, "%.0f", avg_ns(pi));
+			snprintf(c->text, sizeof(c->text), "%.0f", avg_ns(pi));
 		else
-			snprintf(buf, len, "-");
+			snprintf(c->text, sizeof(c->text), "-");
 		break;
 	case PC_HITS:
-		fmt_human((double)pi->hits, buf, len);
+		fmt_human((double)pi->hits, c->text, sizeof(c->text));
 		break;
 	case PC_DETAIL:
-		ui_escape(buf, len, pi->detail, sizeof(pi->detail));
+		ui_escape(c->text, sizeof(c->text), pi->detail, sizeof(pi->detail));
 		break;
 	case PC_REASON:
-		ui_escape(buf, len, pi->reason, sizeof(pi->reason));
+		ui_escape(c->text, sizeof(c->text), pi->reason, sizeof(pi->reason));
+		c->role = pi->state == PS_ERROR ? ROLE_ERROR : ROLE_WARN;
 		break;
 	default:
-		buf[0] = '\0';
+		break;
 	}
+}
+
+static const struct table_ops probe_ops = {
+	.count = probe_count,
+	.row_id = probe_id,
+	.cell = probe_cell,
+	.cmp = probe_cmp,
+	.match = probe_match,
+};
+
+static void sync(struct probes_pane *p, struct ui *ui)
+{
+	if (!pane_stale(&p->base, ui))
+		return;
+	p->snap = ui->snap;
+	table_rebuild(&p->t);
 }
 
 /* Rows the selected probe's latency histogram needs (0 without samples), at most half the list. */
@@ -249,36 +237,18 @@ static void draw_hist(struct ui *ui, const struct rect *r, int y, const struct p
 static void probes_display(struct pane *pp, struct ui *ui, const struct rect *r)
 {
 	struct probes_pane *p = (struct probes_pane *)pp;
-	int h = r->h - 2, x = r->x, edge = r->x + r->w;
+	struct rect tr = *r;
 	const struct probe_info *sp;
+	int lo = 0, hi = 0, hr;
 
-	if (pane_stale(pp, ui))
-		rescan(p, ui);
-	ui_put(ui, r->y, r->x, r->w, ROLE_HEADER, "");
-	for (int c = 0; c < PC_MAX && x < edge; c++) {
-		int w = c == PC_MAX - 1 || x + cols[c].width > edge ? edge - x : cols[c].width;
-		int sorted = cols[c].sort == p->sort;
-		char t[48];
-
-		snprintf(t, sizeof(t), "%s%s", cols[c].title,
-			 !sorted ? "" : ui_sort_arrow(ui, !p->reverse));
-		if (cols[c].right)
-			ui_put_right(ui, r->y, x, w, sorted ? ROLE_HEADER_SORTED : ROLE_HEADER, t);
-		else
-			ui_put(ui, r->y, x, w, sorted ? ROLE_HEADER_SORTED : ROLE_HEADER, t);
-		x += w + 1;
-	}
-	int lo = 0, hi = 0, hr = hist_rows(sel_probe(p, ui), h, &lo, &hi);
-
-	h -= hr;
-	list_fit(&p->ls, h);
-	if (!p->ls.n) {
-		ui_put(ui, r->y + 1, r->x, r->w, ROLE_DIM,
-		       ui->snap ? " no probes match the filter" : " waiting for data...");
-		return;
-	}
-	/* the last line spells out the selected probe: reasons are longer than any column */
-	sp = sel_probe(p, ui);
+	sync(p, ui);
+	sp = sel_probe(p);
+	/* the last line spells out the selected probe, the histogram goes above it */
+	tr.h = r->h - 1;
+	hr = hist_rows(sp, tr.h - 1, &lo, &hi);
+	tr.h -= hr;
+	table_draw(&p->t, ui, &tr);
+	table_draw_empty(&p->t, ui, &tr, ui->snap ? " no probes" : " waiting for data...");
 	if (sp) {
 		char id[200], reason[400], line[640];
 
@@ -288,40 +258,13 @@ static void probes_display(struct pane *pp, struct ui *ui, const struct rect *r)
 			 reason[0] ? ": " : "", reason);
 		ui_put(ui, r->y + r->h - 1, r->x, r->w, state_role(sp->state), line);
 		if (hr)
-			draw_hist(ui, r, r->y + 1 + h, sp, lo, hi, hr);
-	}
-	for (int i = 0; i < h && p->ls.top + (size_t)i < p->ls.n; i++) {
-		size_t ri = p->ls.top + (size_t)i;
-		const struct probe_info *pi = &ui->snap->probes[p->idx[ri]];
-		int sel = ri == p->ls.sel, y = r->y + 1 + i;
-
-		x = r->x;
-		ui_put(ui, y, r->x, r->w, sel ? ROLE_SELECTED : ROLE_NORMAL, "");
-		for (int c = 0; c < PC_MAX && x < edge; c++) {
-			int w =
-			    c == PC_MAX - 1 || x + cols[c].width > edge ? edge - x : cols[c].width;
-			enum role role = ROLE_NORMAL;
-			char buf[200];
-
-			cell_text(pi, c, buf, sizeof(buf));
-			if (c == PC_STATE)
-				role = state_role(pi->state);
-			else if (c == PC_REASON)
-				role = pi->state == PS_ERROR ? ROLE_ERROR : ROLE_WARN;
-			if (sel)
-				role = ROLE_SELECTED;
-			if (cols[c].right)
-				ui_put_right(ui, y, x, w, role, buf);
-			else
-				ui_put(ui, y, x, w, role, buf);
-			x += w + 1;
-		}
+			draw_hist(ui, r, tr.y + tr.h, sp, lo, hi, hr);
 	}
 }
 
 static int toggle(struct probes_pane *p, struct ui *ui)
 {
-	const struct probe_info *pi = sel_probe(p, ui);
+	const struct probe_info *pi = sel_probe(p);
 	char err[256] = "", id[160];
 	int was_attached;
 
@@ -341,28 +284,11 @@ static int toggle(struct probes_pane *p, struct ui *ui)
 	return R_HANDLED | R_REDRAW;
 }
 
-static int probes_on_click(struct pane *pp, struct ui *ui, int y, int x)
-{
-	struct probes_pane *p = (struct probes_pane *)pp;
-	const struct probe_info *pi;
-
-	if (y > pp->r.y && p->ls.top + (size_t)(y - pp->r.y - 1) < p->ls.n) {
-		p->ls.sel = p->ls.top + (size_t)(y - pp->r.y - 1);
-		pi = sel_probe(p, ui);
-		if (pi)
-			snprintf(p->sel_id, sizeof(p->sel_id), "%s", pi->id);
-	}
-	return R_HANDLED | R_REDRAW;
-}
-
 static int probes_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
 {
 	struct probes_pane *p = (struct probes_pane *)pp;
-	const struct probe_info *pi;
-	int ret;
 
-	if (act == ACT_CLICK)
-		return probes_on_click(pp, ui, UI_CLICK_Y(key), UI_CLICK_X(key));
+	sync(p, ui);
 	switch (act) {
 	case ACT_ENTER:
 	case ACT_TOGGLE:
@@ -370,69 +296,52 @@ static int probes_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int
 	case ACT_ADD:
 		ui_prompt_open(ui, PROMPT_ADD, "add probe (kind:target, Tab completes): ", "", pp);
 		return R_HANDLED | R_REDRAW;
-	case ACT_SORT:
-		p->sort = (p->sort + 1) % PSORT_MAX;
-		return R_HANDLED | R_RESCAN;
-	case ACT_REVERSE:
-		p->reverse = !p->reverse;
-		return R_HANDLED | R_RESCAN;
-	case ACT_BACK:
-		if (!p->filter[0])
-			return R_IGNORED;
-		p->filter[0] = '\0';
-		return R_HANDLED | R_RESCAN;
 	default:
-		ret = list_move(&p->ls, act);
-		pi = sel_probe(p, ui);
-		if (ret && pi)
-			snprintf(p->sel_id, sizeof(p->sel_id), "%s", pi->id);
-		return ret;
+		return table_on_key(&p->t, ui, act, key);
 	}
-}
-
-static void probes_set_filter(struct pane *pp, struct ui *ui, const char *text)
-{
-	struct probes_pane *p = (struct probes_pane *)pp;
-
-	snprintf(p->filter, sizeof(p->filter), "%s", text);
-	pp->rescan = 1;
-	ui->dirty = 1;
-}
-
-static const char *probes_get_filter(struct pane *pp)
-{
-	return ((struct probes_pane *)pp)->filter;
 }
 
 static void probes_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 {
 	struct probes_pane *p = (struct probes_pane *)pp;
 	size_t attached = 0;
+	char t[256];
 
-	if (pane_stale(pp, ui))
-		rescan(p, ui);
-	for (size_t i = 0; ui->snap && i < ui->snap->n_probes; i++)
-		attached += ui->snap->probes[i].state == PS_ATTACHED;
-	snprintf(buf, len, "%s%.60s%ssort %s  %zu attached/%zu probes",
-		 p->filter[0] ? "filter '" : "", p->filter, p->filter[0] ? "'  " : "",
-		 psort_names[p->sort], attached, ui->snap ? ui->snap->n_probes : 0);
+	sync(p, ui);
+	for (size_t i = 0; p->snap && i < p->snap->n_probes; i++)
+		attached += p->snap->probes[i].state == PS_ATTACHED;
+	table_info(&p->t, ui, t, sizeof(t));
+	snprintf(buf, len, "%zu attached  %s", attached, t);
+}
+
+static struct table *probes_table(struct pane *pp)
+{
+	return &((struct probes_pane *)pp)->t;
 }
 
 static void probes_destroy(struct pane *pp)
 {
 	struct probes_pane *p = (struct probes_pane *)pp;
 
-	free(p->idx);
+	table_fini(&p->t);
 	free(p);
 }
 
+static const struct key_binding probes_keys[] = {
+	{ ' ', "Space", ACT_TOGGLE, 0, "attach or detach the selected probe", "Attach/detach" },
+	KEYS_ENTER(ACT_ENTER, "attach or detach the selected probe", NULL),
+	{ 'a', "a", ACT_ADD, 0, "add a probe (Tab completes)", "Add" },
+};
+static const struct keymap probes_keymap = KEYMAP("Probes", probes_keys);
+static const struct keymap *const probes_maps[] = { &probes_keymap, &keys_list, NULL };
+
 static const struct pane_class probes_class = {
 	.name = "Probes",
-	.hints = "Space|Attach/detach|a|Add",
+	.keys = probes_maps,
 	.display = probes_display,
 	.on_key = probes_on_key,
-	.set_filter = probes_set_filter,
-	.get_filter = probes_get_filter,
+	.table = probes_table,
+	.id = "probes",
 	.info = probes_info,
 	.destroy = probes_destroy,
 };
@@ -444,5 +353,7 @@ struct pane *probes_pane__new(struct ui *ui)
 	if (!p)
 		return NULL;
 	p->base.cls = &probes_class;
+	table_init(&p->t, cols, PC_MAX, &probe_ops, p, "probes");
+	table_reset(&p->t, PC_KIND);
 	return &p->base;
 }

@@ -5,6 +5,7 @@
 
 #include "ui/format.h"
 #include "ui/panes.h"
+#include "ui/table.h"
 
 enum pcol {
 	PC_PID,
@@ -26,53 +27,35 @@ enum pcol {
 	PC_MAX,
 };
 
-enum psort {
-	PS_RX_BPS = 0,
-	PS_TX_BPS,
-	PS_RX_BYTES,
-	PS_TX_BYTES,
-	PS_SOCKS,
-	PS_CONN,
-	PS_PID,
-	PS_COMM,
-	PS_MAX,
-};
+#define NUM(id, t, d, w)                                   \
+	{                                                  \
+		id, t, d, w, 0, COL_RIGHT, SORT_DESC_FIRST \
+	}
 
-static const char *const psort_names[PS_MAX] = { "rx bps",  "tx bps", "rx bytes", "tx bytes",
-						 "sockets", "conn/s", "pid",	  "comm" };
-
-static const struct {
-	const char *title;
-	int width;
-	int right;
-	int sort;
-} cols[PC_MAX] = {
-	[PC_PID] = { "PID", 7, 1, PS_PID },
-	[PC_COMM] = { "COMM", 15, 0, PS_COMM },
-	[PC_RX_BPS] = { "RX BPS", 7, 1, PS_RX_BPS },
-	[PC_TX_BPS] = { "TX BPS", 7, 1, PS_TX_BPS },
-	[PC_RX_BYTES] = { "RX BYTES", 8, 1, PS_RX_BYTES },
-	[PC_TX_BYTES] = { "TX BYTES", 8, 1, PS_TX_BYTES },
-	[PC_SOCKS] = { "SOCKS", 5, 1, PS_SOCKS },
-	[PC_TCP] = { "TCP", 4, 1, -1 },
-	[PC_UDP] = { "UDP", 4, 1, -1 },
-	[PC_LISTEN] = { "LSTN", 4, 1, -1 },
-	[PC_EST] = { "ESTB", 4, 1, -1 },
-	[PC_CONN] = { "CONN/S", 6, 1, PS_CONN },
-	[PC_FLOWS] = { "FLOWS", 5, 1, -1 },
-	[PC_RETRANS] = { "RETR", 5, 1, -1 },
-	[PC_STATE] = { "STATE", 6, 0, -1 },
-	[PC_CMDLINE] = { "COMMAND", 30, 0, -1 },
+static const struct table_col cols[PC_MAX] = {
+	[PC_PID] = { "pid", "PID", "process id", 7, 0, COL_RIGHT, SORT_ASC_FIRST },
+	[PC_COMM] = { "comm", "COMM", "command name", 15, 0, 0, SORT_ASC_FIRST },
+	[PC_RX_BPS] = NUM("rx_bps", "RX b/s", "payload bits per second read from sockets", 7),
+	[PC_TX_BPS] = NUM("tx_bps", "TX b/s", "payload bits per second written to sockets", 7),
+	[PC_RX_BYTES] = NUM("rx_bytes", "RX B", "payload bytes read from sockets", 7),
+	[PC_TX_BYTES] = NUM("tx_bytes", "TX B", "payload bytes written to sockets", 7),
+	[PC_SOCKS] = NUM("sockets", "SOCKS", "open sockets", 6),
+	[PC_TCP] = NUM("tcp", "TCP", "open TCP sockets", 4),
+	[PC_UDP] = NUM("udp", "UDP", "open UDP sockets", 4),
+	[PC_LISTEN] = NUM("listen", "LSTN", "listening sockets", 5),
+	[PC_EST] = NUM("established", "ESTB", "established TCP connections", 5),
+	[PC_CONN] = NUM("conn_rate", "CONN/S", "connects + accepts per second", 7),
+	[PC_FLOWS] = NUM("flows", "FLOWS", "flows attributed to the process", 6),
+	[PC_RETRANS] = NUM("retrans", "RETR", "retransmitted segments of its flows", 5),
+	[PC_STATE] = { "state", "STATE", "live or exited", 6, 0, 0, SORT_ASC_FIRST },
+	[PC_CMDLINE] = { "command", "COMMAND", "command line (Enter shows it whole)", 12, 255, 0,
+			 SORT_ASC_FIRST },
 };
 
 struct procs_pane {
 	struct pane base;
-	uint32_t *idx;
-	size_t cap;
-	struct list_state ls;
-	int sort, reverse;
-	char filter[128];
-	uint32_t sel_pid; /* the selection follows its process across refreshes */
+	const struct snapshot_procs *sp;
+	struct table t;
 };
 
 static const struct snapshot_procs *snap_procs(struct ui *ui)
@@ -94,104 +77,89 @@ static const struct proc_row *find_pid(const struct snapshot_procs *sp, uint32_t
 	return bsearch(&pid, sp->rows, sp->n_rows, sizeof(*sp->rows), cmp_pid);
 }
 
-static const struct snapshot_procs *g_sp; /* qsort has no context argument in C11 */
-static int g_key, g_rev;
-
-#define CMP_DESC(a, b) (((b) > (a)) - ((b) < (a)))
-
-static int cmp_row(const void *a, const void *b)
+static size_t proc_count(void *ctx)
 {
-	uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
-	const struct proc_row *x = &g_sp->rows[ia], *y = &g_sp->rows[ib];
+	const struct procs_pane *p = ctx;
+
+	return p->sp ? p->sp->n_rows : 0;
+}
+
+static uint64_t proc_id(void *ctx, size_t row)
+{
+	const struct procs_pane *p = ctx;
+
+	return p->sp->rows[row].pid;
+}
+
+#define CMP(a, b) (((a) > (b)) - ((a) < (b)))
+
+static int proc_cmp(void *ctx, size_t a, size_t b, int col)
+{
+	const struct procs_pane *p = ctx;
+	const struct proc_row *x = &p->sp->rows[a], *y = &p->sp->rows[b];
 	int r = 0;
 
-	switch (g_key) {
-	case PS_RX_BPS:
-		r = CMP_DESC(x->rx_bps, y->rx_bps);
+	switch (col) {
+	case PC_PID:
+		return CMP(x->pid, y->pid);
+	case PC_COMM:
+		return strncmp(x->comm, y->comm, sizeof(x->comm));
+	case PC_RX_BPS:
+		r = CMP(x->rx_bps, y->rx_bps);
 		break;
-	case PS_TX_BPS:
-		r = CMP_DESC(x->tx_bps, y->tx_bps);
+	case PC_TX_BPS:
+		r = CMP(x->tx_bps, y->tx_bps);
 		break;
-	case PS_RX_BYTES:
-		r = CMP_DESC(x->rx_bytes, y->rx_bytes);
+	case PC_RX_BYTES:
+		r = CMP(x->rx_bytes, y->rx_bytes);
 		break;
-	case PS_TX_BYTES:
-		r = CMP_DESC(x->tx_bytes, y->tx_bytes);
+	case PC_TX_BYTES:
+		r = CMP(x->tx_bytes, y->tx_bytes);
 		break;
-	case PS_SOCKS:
-		r = CMP_DESC(x->sockets, y->sockets);
-		break;
-	case PS_CONN:
-		r = CMP_DESC(x->conn_rate, y->conn_rate);
-		break;
-	case PS_PID:
-		r = (x->pid > y->pid) - (x->pid < y->pid);
-		break;
-	case PS_COMM:
-		r = strcmp(x->comm, y->comm);
-		break;
+	case PC_SOCKS:
+		return CMP(x->sockets, y->sockets);
+	case PC_TCP:
+		return CMP(x->tcp, y->tcp);
+	case PC_UDP:
+		return CMP(x->udp, y->udp);
+	case PC_LISTEN:
+		return CMP(x->listen, y->listen);
+	case PC_EST:
+		return CMP(x->established, y->established);
+	case PC_CONN:
+		return CMP(x->conn_rate, y->conn_rate);
+	case PC_FLOWS:
+		return CMP(x->flows, y->flows);
+	case PC_RETRANS:
+		return CMP(x->retrans, y->retrans);
+	case PC_STATE:
+		return CMP(x->exited, y->exited);
 	default:
-		break;
+		return strncmp(x->cmdline, y->cmdline, sizeof(x->cmdline));
 	}
-	if (!r && g_key <= PS_TX_BYTES) /* equal rates: the bigger total first */
-		r = CMP_DESC(x->rx_bytes + x->tx_bytes, y->rx_bytes + y->tx_bytes);
-	if (g_rev)
-		r = -r;
-	return r ? r : (x->pid > y->pid) - (x->pid < y->pid);
+	/* equal rates: the bigger total counts */
+	return r ? r : CMP(x->rx_bytes + x->tx_bytes, y->rx_bytes + y->tx_bytes);
 }
 
-static void rescan(struct procs_pane *p, struct ui *ui)
+static int proc_match(void *ctx, size_t row, const char *text)
 {
-	const struct snapshot_procs *sp = snap_procs(ui);
-	size_t n = 0;
+	const struct procs_pane *p = ctx;
+	const struct proc_row *r = &p->sp->rows[row];
+	char buf[600];
 
-	p->ls.n = 0;
-	if (!sp)
-		return;
-	if (p->cap < sp->n_rows) {
-		uint32_t *ni = realloc(p->idx, sp->n_rows * sizeof(*ni));
-
-		if (!ni)
-			return;
-		p->idx = ni;
-		p->cap = sp->n_rows;
-	}
-	for (size_t i = 0; i < sp->n_rows; i++) {
-		const struct proc_row *r = &sp->rows[i];
-		char text[600];
-
-		if (p->filter[0]) {
-			snprintf(text, sizeof(text), "%u %s %s %s%s", r->pid, r->comm, r->cmdline,
-				 r->cgroup, r->exited ? " exited" : "");
-			if (!strcasestr(text, p->filter))
-				continue;
-		}
-		p->idx[n++] = (uint32_t)i;
-	}
-	g_sp = sp;
-	g_key = p->sort;
-	g_rev = p->reverse;
-	qsort(p->idx, n, sizeof(*p->idx), cmp_row);
-	p->ls.n = n;
-	for (size_t i = 0; i < n && p->sel_pid; i++)
-		if (sp->rows[p->idx[i]].pid == p->sel_pid)
-			p->ls.sel = i;
+	snprintf(buf, sizeof(buf), "%u %s %s %s%s", r->pid, r->comm, r->cmdline, r->cgroup,
+		 r->exited ? " exited" : "");
+	return !!strcasestr(buf, text);
 }
 
-static const struct proc_row *sel_row(struct procs_pane *p, struct ui *ui)
+static void proc_cell(void *ctx, size_t row, int col, struct table_cell *c)
 {
-	const struct snapshot_procs *sp = snap_procs(ui);
+	const struct procs_pane *p = ctx;
+	const struct proc_row *r = &p->sp->rows[row];
+	size_t len = sizeof(c->text);
+	char *buf = c->text;
 
-	if (!sp || p->ls.sel >= p->ls.n)
-		return NULL;
-	return &sp->rows[p->idx[p->ls.sel]];
-}
-
-static void cell_text(const struct proc_row *r, int c, char *buf, size_t len, enum role *role)
-{
-	*role = ROLE_NORMAL;
-	buf[0] = '\0';
-	switch (c) {
+	switch (col) {
 	case PC_PID:
 		snprintf(buf, len, "%u", r->pid);
 		break;
@@ -201,11 +169,11 @@ static void cell_text(const struct proc_row *r, int c, char *buf, size_t len, en
 		break;
 	case PC_RX_BPS:
 		fmt_human(r->rx_bps, buf, len);
-		*role = r->rx_bps > 0 ? ROLE_RX : ROLE_DIM;
+		c->role = r->rx_bps > 0 ? ROLE_RX : ROLE_DIM;
 		break;
 	case PC_TX_BPS:
 		fmt_human(r->tx_bps, buf, len);
-		*role = r->tx_bps > 0 ? ROLE_TX : ROLE_DIM;
+		c->role = r->tx_bps > 0 ? ROLE_TX : ROLE_DIM;
 		break;
 	case PC_RX_BYTES:
 		fmt_human((double)r->rx_bytes, buf, len);
@@ -230,38 +198,44 @@ static void cell_text(const struct proc_row *r, int c, char *buf, size_t len, en
 		break;
 	case PC_CONN:
 		fmt_human(r->conn_rate, buf, len);
-		*role = r->conn_rate > 0 ? ROLE_NORMAL : ROLE_DIM;
+		c->role = r->conn_rate > 0 ? ROLE_NORMAL : ROLE_DIM;
 		break;
 	case PC_FLOWS:
 		snprintf(buf, len, "%u", r->flows);
 		break;
 	case PC_RETRANS:
 		snprintf(buf, len, "%llu", (unsigned long long)r->retrans);
-		*role = r->retrans ? ROLE_WARN : ROLE_DIM;
+		c->role = r->retrans ? ROLE_WARN : ROLE_DIM;
 		break;
 	case PC_STATE:
 		snprintf(buf, len, "%s", r->exited ? "exited" : "live");
-		*role = r->exited ? ROLE_DIM : ROLE_OK;
+		c->role = r->exited ? ROLE_DIM : ROLE_OK;
 		break;
 	case PC_CMDLINE:
-		ui_escape(buf, len, r->cmdline[0] ? r->cmdline : r->comm, sizeof(r->cmdline));
+		if (r->cmdline[0])
+			ui_escape(buf, len, r->cmdline, sizeof(r->cmdline));
+		else
+			ui_escape(buf, len, r->comm, sizeof(r->comm));
 		break;
 	default:
 		break;
 	}
 }
 
-static void put_cell(struct ui *ui, int y, int x, int w, int c, enum role role, const char *s)
-{
-	if (cols[c].right)
-		ui_put_right(ui, y, x, w, role, s);
-	else
-		ui_put(ui, y, x, w, role, s);
-}
+static const struct table_ops proc_ops = {
+	.count = proc_count,
+	.row_id = proc_id,
+	.cell = proc_cell,
+	.cmp = proc_cmp,
+	.match = proc_match,
+};
 
-static int col_w(int c, int x, int edge)
+static void sync(struct procs_pane *p, struct ui *ui)
 {
-	return c == PC_MAX - 1 || x + cols[c].width > edge ? edge - x : cols[c].width;
+	if (!pane_stale(&p->base, ui))
+		return;
+	p->sp = snap_procs(ui);
+	table_rebuild(&p->t);
 }
 
 /* The byte counters need both socket tracepoints; without them only /proc attribution is left. */
@@ -281,11 +255,10 @@ static const char *missing_probe(struct ui *ui)
 static void procs_display(struct pane *pp, struct ui *ui, const struct rect *r)
 {
 	struct procs_pane *p = (struct procs_pane *)pp;
-	int h = r->h - 1, x = r->x, edge = r->x + r->w;
 	const char *miss = missing_probe(ui);
+	struct rect tr = *r;
 
-	if (pane_stale(pp, ui))
-		rescan(p, ui);
+	sync(p, ui);
 	if (miss) {
 		char msg[160];
 
@@ -294,54 +267,27 @@ static void procs_display(struct pane *pp, struct ui *ui, const struct rect *r)
 			 "only",
 			 miss);
 		ui_put(ui, r->y + r->h - 1, r->x, r->w, ROLE_WARN, msg);
-		h--;
+		tr.h--;
 	}
-	ui_put(ui, r->y, r->x, r->w, ROLE_HEADER, "");
-	for (int c = 0; c < PC_MAX && x < edge; c++) {
-		int w = col_w(c, x, edge), sorted = cols[c].sort == p->sort;
-		int down = (p->sort == PS_PID || p->sort == PS_COMM) == !!p->reverse;
-		char t[48];
-
-		snprintf(t, sizeof(t), "%s%s", cols[c].title,
-			 !sorted ? "" : ui_sort_arrow(ui, down));
-		put_cell(ui, r->y, x, w, c, sorted ? ROLE_HEADER_SORTED : ROLE_HEADER, t);
-		x += w + 1;
-	}
-	list_fit(&p->ls, h);
-	if (!p->ls.n) {
-		ui_put(ui, r->y + 1, r->x, r->w, ROLE_DIM,
-		       !ui->snap	 ? " waiting for data..."
-		       : !snap_procs(ui) ? " no per-process data (socket tracepoints not read)"
-		       : p->filter[0]	 ? " no processes match the filter (Esc clears it)"
-					 : " no process has used a network socket yet");
-		return;
-	}
-	for (int i = 0; i < h && p->ls.top + (size_t)i < p->ls.n; i++) {
-		size_t ri = p->ls.top + (size_t)i;
-		const struct proc_row *row = &snap_procs(ui)->rows[p->idx[ri]];
-		int sel = ri == p->ls.sel, y = r->y + 1 + i;
-
-		x = r->x;
-		ui_put(ui, y, r->x, r->w, sel ? ROLE_SELECTED : ROLE_NORMAL, "");
-		for (int c = 0; c < PC_MAX && x < edge; c++) {
-			int w = col_w(c, x, edge);
-			enum role role;
-			char buf[300];
-
-			cell_text(row, c, buf, sizeof(buf), &role);
-			put_cell(ui, y, x, w, c, sel ? ROLE_SELECTED : role, buf);
-			x += w + 1;
-		}
-	}
+	table_draw(&p->t, ui, &tr);
+	table_draw_empty(&p->t, ui, &tr,
+			 !ui->snap	   ? " waiting for data..."
+			 : !snap_procs(ui) ? " no per-process data (socket tracepoints not read)"
+					   : " no process has used a network socket yet");
 }
 
 /* ---- the drill-down overlay: one process, its sockets and its flows ---- */
+
+/* room for a command line escaped: every byte may become \xHH */
+#define CMDLINE_ESC (4 * sizeof(((struct proc_row *)0)->cmdline) + 1)
 
 struct proc_detail {
 	struct pane base;
 	struct proc_row row; /* last copy seen, kept when the process leaves the table */
 	int gone;
-	size_t top; /* lines scrolled */
+	size_t top;   /* lines scrolled */
+	size_t lines; /* lines below the title at the last draw */
+	int page;     /* of which this many fit */
 };
 
 static void dline(struct ui *ui, const struct rect *r, int *y, size_t *n, size_t top,
@@ -359,9 +305,9 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	struct proc_detail *p = (struct proc_detail *)pp;
 	const struct snapshot_procs *sp = snap_procs(ui);
 	const struct proc_row *cur = find_pid(sp, p->row.pid);
-	char buf[512], esc[300], a[16], b[16], c[16], d[16];
-	int y = r->y;
-	size_t n = 0;
+	char buf[512], esc[CMDLINE_ESC], a[16], b[16], c[16], d[16];
+	int y = r->y, wrap = r->w - 10 > 20 ? r->w - 10 : 20;
+	size_t n = 0, len;
 
 	if (cur)
 		p->row = *cur;
@@ -372,9 +318,14 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		 pr->exited ? "  (exited)" : "",
 		 p->gone ? "  (gone from the table; last values)" : "");
 	ui_put(ui, y++, r->x, r->w, ROLE_TITLE, buf);
+	/* the whole command line, wrapped: the list's COMMAND column can only show its start */
 	ui_escape(esc, sizeof(esc), pr->cmdline, sizeof(pr->cmdline));
-	snprintf(buf, sizeof(buf), " command  %s", esc[0] ? esc : "-");
-	dline(ui, r, &y, &n, p->top, ROLE_NORMAL, buf);
+	len = strlen(esc);
+	for (size_t o = 0; o == 0 || o < len; o += (size_t)wrap) {
+		snprintf(buf, sizeof(buf), " %-8s %.*s", o ? "" : "command", wrap,
+			 len ? esc + o : "-");
+		dline(ui, r, &y, &n, p->top, ROLE_NORMAL, buf);
+	}
 	ui_escape(esc, sizeof(esc), pr->cgroup, sizeof(pr->cgroup));
 	snprintf(buf, sizeof(buf), " cgroup   %s (id %llu)", esc[0] ? esc : "-",
 		 (unsigned long long)pr->cgroup_id);
@@ -440,36 +391,19 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 			 fmt_human((double)f->tx_bytes, d, sizeof(d)));
 		dline(ui, r, &y, &n, p->top, ROLE_NORMAL, buf);
 	}
-	if (p->top >= n)
-		p->top = n ? n - 1 : 0;
+	p->lines = n;
+	p->page = r->h - 1;
+	if (p->top + (size_t)p->page > n)
+		p->top = n > (size_t)p->page ? n - (size_t)p->page : 0;
 }
 
 static int detail_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
 {
 	struct proc_detail *p = (struct proc_detail *)pp;
 
-	switch (act) {
-	case ACT_UP:
-		if (p->top)
-			p->top--;
-		return R_HANDLED | R_REDRAW;
-	case ACT_DOWN:
-		p->top++;
-		return R_HANDLED | R_REDRAW;
-	case ACT_PGUP:
-		p->top = p->top > 10 ? p->top - 10 : 0;
-		return R_HANDLED | R_REDRAW;
-	case ACT_PGDN:
-		p->top += 10;
-		return R_HANDLED | R_REDRAW;
-	case ACT_HOME:
-		p->top = 0;
-		return R_HANDLED | R_REDRAW;
-	case ACT_ENTER:
+	if (act == ACT_BACK)
 		return R_CLOSE;
-	default:
-		return R_IGNORED;
-	}
+	return scroll_key(&p->top, p->lines, p->page, act);
 }
 
 static void detail_destroy(struct pane *pp)
@@ -477,9 +411,11 @@ static void detail_destroy(struct pane *pp)
 	free(pp);
 }
 
+static const struct keymap *const detail_maps[] = { &keys_scroll, NULL };
+
 static const struct pane_class detail_class = {
 	.name = "Process",
-	.hints = "Esc|Back|Up/Dn|Scroll",
+	.keys = detail_maps,
 	.live = 1,
 	.display = detail_display,
 	.on_key = detail_on_key,
@@ -499,118 +435,64 @@ static struct pane *proc_detail__new(const struct proc_row *row)
 
 /* ---- list keys ---- */
 
-static int procs_on_click(struct pane *pp, struct ui *ui, int y, int x)
-{
-	struct procs_pane *p = (struct procs_pane *)pp;
-	const struct proc_row *row;
-	int cx = pp->r.x, edge = pp->r.x + pp->r.w;
-
-	if (y == pp->r.y) {
-		/* a click on a sortable header sorts by it; a second click reverses */
-		for (int c = 0; c < PC_MAX && cx < edge; c++) {
-			int w = col_w(c, cx, edge);
-
-			if (x >= cx && x < cx + w + 1 && cols[c].sort >= 0) {
-				if (p->sort == cols[c].sort)
-					p->reverse = !p->reverse;
-				p->sort = cols[c].sort;
-				break;
-			}
-			cx += w + 1;
-		}
-		return R_HANDLED | R_RESCAN;
-	}
-	if (y > pp->r.y && p->ls.top + (size_t)(y - pp->r.y - 1) < p->ls.n) {
-		p->ls.sel = p->ls.top + (size_t)(y - pp->r.y - 1);
-		row = sel_row(p, ui);
-		if (row)
-			p->sel_pid = row->pid;
-	}
-	return R_HANDLED | R_REDRAW;
-}
-
 static int procs_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
 {
 	struct procs_pane *p = (struct procs_pane *)pp;
-	const struct proc_row *row;
-	int ret;
+	size_t row;
 
-	if (act == ACT_CLICK)
-		return procs_on_click(pp, ui, UI_CLICK_Y(key), UI_CLICK_X(key));
-	switch (act) {
-	case ACT_ENTER:
-		row = sel_row(p, ui);
-		if (row)
-			ui_push_overlay(ui, proc_detail__new(row));
+	sync(p, ui);
+	if (act == ACT_ENTER) {
+		if (table_selected(&p->t, &row))
+			ui_push_overlay(ui, proc_detail__new(&p->sp->rows[row]));
 		return R_HANDLED | R_REDRAW;
-	case ACT_SORT:
-		p->sort = (p->sort + 1) % PS_MAX;
-		return R_HANDLED | R_RESCAN;
-	case ACT_REVERSE:
-		p->reverse = !p->reverse;
-		return R_HANDLED | R_RESCAN;
-	case ACT_BACK:
-		if (!p->filter[0])
-			return R_IGNORED;
-		p->filter[0] = '\0';
-		return R_HANDLED | R_RESCAN;
-	default:
-		ret = list_move(&p->ls, act);
-		row = sel_row(p, ui);
-		if (ret && row)
-			p->sel_pid = row->pid;
-		return ret;
 	}
-}
-
-static void procs_set_filter(struct pane *pp, struct ui *ui, const char *text)
-{
-	struct procs_pane *p = (struct procs_pane *)pp;
-
-	snprintf(p->filter, sizeof(p->filter), "%s", text);
-	pp->rescan = 1;
-	ui->dirty = 1;
-}
-
-static const char *procs_get_filter(struct pane *pp)
-{
-	return ((struct procs_pane *)pp)->filter;
+	return table_on_key(&p->t, ui, act, key);
 }
 
 static void procs_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 {
 	struct procs_pane *p = (struct procs_pane *)pp;
-	const struct snapshot_procs *sp = snap_procs(ui);
+	const struct snapshot_procs *sp;
 	size_t exited = 0;
-	int down = (p->sort == PS_PID || p->sort == PS_COMM) == !!p->reverse;
+	char t[256];
 
-	if (pane_stale(pp, ui))
-		rescan(p, ui);
+	sync(p, ui);
+	sp = p->sp;
 	for (size_t i = 0; sp && i < sp->n_rows; i++)
 		exited += sp->rows[i].exited;
-	snprintf(buf, len,
-		 "%s%.60s%ssort %s %s  %zu/%zu processes (%zu exited)  %llu/%llu flows attributed",
-		 p->filter[0] ? "filter '" : "", p->filter, p->filter[0] ? "'  " : "",
-		 psort_names[p->sort], ui_sort_arrow(ui, down), p->ls.n, sp ? sp->n_rows : 0,
-		 exited, (unsigned long long)(sp ? sp->flows_attributed : 0),
+	table_info(&p->t, ui, t, sizeof(t));
+	snprintf(buf, len, "%s (%zu exited)  %llu/%llu flows attributed", t, exited,
+		 (unsigned long long)(sp ? sp->flows_attributed : 0),
 		 (unsigned long long)(sp ? sp->flows : 0));
+}
+
+static struct table *procs_table(struct pane *pp)
+{
+	return &((struct procs_pane *)pp)->t;
 }
 
 static void procs_destroy(struct pane *pp)
 {
 	struct procs_pane *p = (struct procs_pane *)pp;
 
-	free(p->idx);
+	table_fini(&p->t);
 	free(p);
 }
 
+static const struct key_binding procs_keys[] = {
+	KEYS_ENTER(ACT_ENTER, "the process's sockets, flows and whole command line",
+		   "Sockets & flows"),
+};
+static const struct keymap procs_keymap = KEYMAP("Processes", procs_keys);
+static const struct keymap *const procs_maps[] = { &procs_keymap, &keys_list, NULL };
+
 static const struct pane_class procs_class = {
 	.name = "Processes",
-	.hints = "Enter|Sockets & flows",
+	.keys = procs_maps,
 	.display = procs_display,
 	.on_key = procs_on_key,
-	.set_filter = procs_set_filter,
-	.get_filter = procs_get_filter,
+	.table = procs_table,
+	.id = "procs",
 	.info = procs_info,
 	.destroy = procs_destroy,
 };
@@ -622,6 +504,7 @@ struct pane *procs_pane__new(struct ui *ui)
 	if (!p)
 		return NULL;
 	p->base.cls = &procs_class;
-	p->sort = PS_RX_BPS;
+	table_init(&p->t, cols, PC_MAX, &proc_ops, p, "processes");
+	table_reset(&p->t, PC_RX_BPS);
 	return &p->base;
 }

@@ -10,6 +10,8 @@ const struct pane_entry pane_table[] = {
 	{ drops_pane__new },
 	{ http_pane__new },
 	{ procs_pane__new },
+	{ dns_pane__new },
+	{ tls_pane__new },
 };
 /* clang-format on */
 
@@ -48,51 +50,33 @@ int scrollback_key(size_t *back, size_t max, enum ui_action act)
 	}
 }
 
-int list_move(struct list_state *ls, enum ui_action act)
+int scroll_key(size_t *top, size_t n, int page, enum ui_action act)
 {
-	size_t page = ls->page > 1 ? (size_t)ls->page - 1 : 1;
+	size_t pg = page > 1 ? (size_t)page - 1 : 1, max = n > (size_t)page ? n - (size_t)page : 0;
 
-	if (!ls->n)
-		return act >= ACT_UP && act <= ACT_END ? R_HANDLED : R_IGNORED;
 	switch (act) {
 	case ACT_UP:
-		if (ls->sel)
-			ls->sel--;
+		*top = *top ? *top - 1 : 0;
 		break;
 	case ACT_DOWN:
-		if (ls->sel + 1 < ls->n)
-			ls->sel++;
+		*top = *top + 1;
 		break;
 	case ACT_PGUP:
-		ls->sel = ls->sel > page ? ls->sel - page : 0;
+		*top = *top > pg ? *top - pg : 0;
 		break;
 	case ACT_PGDN:
-		ls->sel = ls->sel + page < ls->n ? ls->sel + page : ls->n - 1;
+		*top += pg;
 		break;
 	case ACT_HOME:
-		ls->sel = 0;
+		*top = 0;
 		break;
 	case ACT_END:
-		ls->sel = ls->n - 1;
+		*top = max;
 		break;
 	default:
 		return R_IGNORED;
 	}
+	if (*top > max)
+		*top = max;
 	return R_HANDLED | R_REDRAW;
-}
-
-void list_fit(struct list_state *ls, int h)
-{
-	size_t hh = h > 0 ? (size_t)h : 1;
-
-	ls->page = h;
-	if (ls->sel >= ls->n)
-		ls->sel = ls->n ? ls->n - 1 : 0;
-	if (ls->sel < ls->top)
-		ls->top = ls->sel;
-	if (ls->sel >= ls->top + hh)
-		ls->top = ls->sel - hh + 1;
-	/* after a shrink (filter, resize) do not leave blank rows under a scrolled list */
-	if (ls->top + hh > ls->n)
-		ls->top = ls->n > hh ? ls->n - hh : 0;
 }

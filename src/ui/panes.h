@@ -10,6 +10,8 @@ struct pane *retrans_pane__new(struct ui *ui);
 struct pane *drops_pane__new(struct ui *ui);
 struct pane *http_pane__new(struct ui *ui);
 struct pane *procs_pane__new(struct ui *ui);
+struct pane *dns_pane__new(struct ui *ui);
+struct pane *tls_pane__new(struct ui *ui);
 
 /* Overlays (not tabs). */
 struct pane *detail_pane__new(struct ui *ui, const struct flow_row *row);

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "ui/format.h"
-#include "ui/screen.h"
+#include "ui/table.h"
 
 #define KEY_CTRL(c) ((c)&0x1f)
 
@@ -11,7 +11,8 @@ void ui_prompt_open(struct ui *ui, enum prompt_kind kind, const char *label, con
 		    struct pane *target)
 {
 	struct prompt *pr = &ui->prompt;
-	const char *cur = target && target->cls->get_filter ? target->cls->get_filter(target) : "";
+	struct table *t = target && target->cls->table ? target->cls->table(target) : NULL;
+	const char *cur = t ? t->filter : "";
 
 	pr->kind = kind;
 	pr->target = target;
@@ -25,10 +26,14 @@ void ui_prompt_open(struct ui *ui, enum prompt_kind kind, const char *label, con
 
 static void prompt_apply_filter(struct ui *ui, const char *text)
 {
-	struct pane *t = ui->prompt.target;
+	struct pane *p = ui->prompt.target;
+	struct table *t = p && p->cls->table ? p->cls->table(p) : NULL;
 
-	if (t && t->cls->set_filter)
-		t->cls->set_filter(t, ui, text);
+	if (!t)
+		return;
+	table_set_filter(t, text);
+	p->rescan = 1;
+	ui->dirty = 1;
 }
 
 /* Replaces the tail of buf that a candidate continues; "" when it continues nothing. */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/snapshot.h"
-#include "ui/screen.h"
+#include "ui/table.h"
 #include "ui/term.h"
 
 static struct ui *g_ui;
@@ -67,6 +67,7 @@ struct ui *ui__new(const struct ui_opts *opts, const struct ui_actions *act, cha
 		if (p)
 			ui->panes[ui->n_panes++] = p;
 	}
+	ui_settings_load(ui);
 	ui->dirty = 1;
 	return ui;
 }
@@ -86,16 +87,23 @@ static void pop_overlay(struct ui *ui)
 
 void ui__free(struct ui *ui)
 {
+	char err[PATH_MAX + 160];
+	int saved;
+
 	/* a second call (atexit after a normal exit) finds g_ui cleared and does nothing */
 	if (!ui || ui != g_ui)
 		return;
 	g_ui = NULL;
 	while (ui->n_overlay)
 		pop_overlay(ui);
+	saved = ui_settings_save(ui, err, sizeof(err));
 	for (size_t i = 0; i < ui->n_panes; i++)
 		ui->panes[i]->cls->destroy(ui->panes[i]);
 	if (ui->live)
 		term_close();
+	/* the terminal is back: a plain line on stderr */
+	if (saved)
+		fprintf(stderr, "pktlens: settings not saved: %s\n", err);
 	snapshot_put(ui->snap);
 	free(ui);
 }
@@ -191,15 +199,15 @@ static void change_interval(struct ui *ui, int dir)
 			;
 		v = i > 0 ? intervals[i - 1] : intervals[0];
 	}
-	ui->interval_s = v;
-	if (ui->act.set_interval)
-		ui->act.set_interval(ui->act.ctx, v);
+	ui_apply_interval(ui, v);
+	ui->interval_setting = v;
 	ui_status(ui, "refresh every %gs", v);
 }
 
 static int global_action(struct ui *ui, const struct key_binding *kb)
 {
 	struct pane *top = ui_top_pane(ui);
+	struct table *t;
 
 	switch (kb->act) {
 	case ACT_QUIT:
@@ -218,15 +226,15 @@ static int global_action(struct ui *ui, const struct key_binding *kb)
 		break;
 	case ACT_SEARCH:
 	case ACT_FILTER:
-		if (!top || !top->cls->set_filter) {
+		t = top && top->cls->table ? top->cls->table(top) : NULL;
+		if (!t) {
 			ui_status_err(ui, "this view has no filter");
 			break;
 		}
 		if (kb->act == ACT_SEARCH)
 			ui_prompt_open(ui, PROMPT_SEARCH, "search: ", "", top);
 		else
-			ui_prompt_open(ui, PROMPT_FILTER, "filter: ",
-				       top->cls->get_filter ? top->cls->get_filter(top) : "", top);
+			ui_prompt_open(ui, PROMPT_FILTER, "filter: ", t->filter, top);
 		break;
 	case ACT_PAUSE:
 		ui->paused = !ui->paused;
@@ -311,6 +319,7 @@ static void handle_mouse(struct ui *ui)
 
 int ui_handle_input(struct ui *ui)
 {
+	struct pane *top;
 	int ch;
 
 	if (!ui->live)
@@ -328,7 +337,8 @@ int ui_handle_input(struct ui *ui)
 			ui_prompt_key(ui, ch);
 			continue;
 		}
-		if (dispatch(ui, keys_lookup(ch), ch))
+		top = ui_top_pane(ui);
+		if (dispatch(ui, keys_find(top ? top->cls->keys : NULL, ch), ch))
 			return 1;
 	}
 	return 0;

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ui/curses.h"
 #include "ui/draw.h"
@@ -37,6 +38,7 @@ struct rect {
 };
 
 struct pane;
+struct table;
 
 /*
  * Mouse clicks reach a pane as ACT_CLICK through on_key, with the screen position packed into
@@ -48,14 +50,20 @@ struct pane;
 
 /* A pane "class": one static instance per kind of pane; objects embed struct pane first. */
 struct pane_class {
-	const char *name;  /* tab title */
-	const char *hints; /* pane keys for the bottom bar: "Enter|Details" pairs, '|' between */
-	int live;	   /* shows data that changes between snapshots: redraw on every render */
+	const char *name; /* tab title */
+	/* the pane's keymaps, searched before the global one; NULL-terminated; the footer and
+	 * the help screen are made from them */
+	const struct keymap *const *keys;
+	int live; /* shows data that changes between snapshots: redraw on every render */
 	void (*display)(struct pane *p, struct ui *ui, const struct rect *r);
 	int (*on_key)(struct pane *p, struct ui *ui, enum ui_action act, int key);
-	/* optional: the search/filter prompt changed the text; NULL means the pane has no filter */
-	void (*set_filter)(struct pane *p, struct ui *ui, const char *text);
-	const char *(*get_filter)(struct pane *p);
+	/* optional: the list that the search and filter prompts and the list keys act on now */
+	struct table *(*table)(struct pane *p);
+	/* saved settings: keys "ID.something"; without save/load, the table's settings */
+	const char *id;
+	void (*save)(struct pane *p, FILE *f);
+	/* 1 applied, 0 not this pane's key, -1 with one sentence in err for a bad value */
+	int (*load)(struct pane *p, const char *key, const char *value, char *err, size_t errlen);
 	/* optional: one line for the tab row's right side ("sort rx bps v  12/340 flows") */
 	void (*info)(struct pane *p, struct ui *ui, char *buf, size_t len);
 	void (*destroy)(struct pane *p);
@@ -81,15 +89,9 @@ extern const size_t pane_table_len;
 /* The help overlay, reached through this entry so the screen does not know the pane. */
 extern const struct pane_entry pane_help_entry;
 
-/* A scrollable list: selection and first visible row. */
-struct list_state {
-	size_t sel, top, n;
-	int page; /* visible rows at the last draw */
-};
-/* Moves for ACT_UP..ACT_END; returns R_HANDLED|R_REDRAW or R_IGNORED. */
-int list_move(struct list_state *ls, enum ui_action act);
-/* Clamps sel to n and scrolls top so that sel is visible in h rows. */
-void list_fit(struct list_state *ls, int h);
+/* Keys of a text overlay scrolled to its line *top, of n lines, page of them visible:
+ * arrows, pages, Home/End. Returns R_HANDLED|R_REDRAW, or R_IGNORED for other keys. */
+int scroll_key(size_t *top, size_t n, int page, enum ui_action act);
 /* Keys of a newest-first overlay list scrolled back by *back rows (at most max):
  * Esc closes, arrows/pages/Home/End scroll. Returns reaction flags. */
 int scrollback_key(size_t *back, size_t max, enum ui_action act);
@@ -128,6 +130,12 @@ struct ui {
 	size_t n_overlay;
 	int tab_x[UI_MAX_PANES][2]; /* tab columns, for clicks */
 
+	/* saved settings (settings.c) */
+	char config_path[PATH_MAX];
+	int config_bad;		      /* the file did not load: kept as .bad when written */
+	char theme_setting[PATH_MAX]; /* what to save: chosen with t or loaded, not --theme */
+	double interval_setting;      /* likewise for +/- (0: none) */
+
 	struct prompt prompt;
 	char status[256];
 	int status_err, status_shown;
@@ -152,6 +160,12 @@ void ui_default_theme_dir(char *out, size_t len);
 int ui_theme_load(struct ui *ui, const char *spec, struct theme *t, char *err, size_t errlen);
 void ui_colors_apply(struct ui *ui);
 void ui_theme_cycle(struct ui *ui);
+
+/* Saved settings (settings.c): applied once the panes exist, written on quit. */
+void ui_settings_load(struct ui *ui);
+/* Returns 0, or -1 with one sentence in err. */
+int ui_settings_save(struct ui *ui, char *err, size_t errlen);
+void ui_apply_interval(struct ui *ui, double v);
 
 /* The bars around the pane (bars.c). */
 void ui_draw_bars(struct ui *ui);

@@ -35,7 +35,9 @@ struct ui_opts {
 	const char *theme; /* name in themes/ or a path; NULL = default */
 	const char *theme_dir;
 	double interval_s;
-	int no_color; /* NO_COLOR set */
+	int interval_set; /* --interval was given: it beats the saved interval */
+	int no_color;	  /* NO_COLOR set */
+	int no_config;	  /* --no-config: neither read nor write the settings file */
 };
 
 struct ui;

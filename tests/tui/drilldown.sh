@@ -34,7 +34,7 @@ second=$(count)
 tui_wait_re " (in|out) +tc +[0-9]+"
 
 tui_keys Escape
-tui_wait "RX BPS"
+tui_wait "RX b/s"
 tui_wait_gone "Recent packets"
 tui_quit
 log "ok ($first -> $second packets)"

@@ -63,7 +63,7 @@ tui_wait_gone "Drops with reason"
 
 # the flow's drops: a column in Flows and the reasons in its drill-down
 tui_keys 1
-tui_wait "RX BPS"
+tui_wait "RX b/s"
 tui_keys f
 tui_type ":$CLOSED_PORT"
 tui_keys Enter

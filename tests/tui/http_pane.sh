@@ -158,20 +158,36 @@ if tmux -L "$TUI_SOCK" capture-pane -p -e -t main | grep -aq $'/evil\e'; then
 	fail "an escape sequence reached the terminal inside the hostile path"
 fi
 
-# DNS/TLS section: the name, its type and rcode; SNI with the offered version and ALPN
-tui_wait_re "dns known.test +A +NOERROR +1$"
-tui_wait_re "sni tui.test +TLS1.3 +h2 +1$"
+# DNS and TLS panes: the name, its type, rcode and counts; SNI with the offered version and ALPN
+dtab=$(tui_cap | grep -oE '[0-9] DNS' | head -1 | cut -c1)
+ttab=$(tui_cap | grep -oE '[0-9] TLS' | head -1 | cut -c1)
+tui_keys "$dtab"
+tui_wait "QUERIES"
+tui_wait_re "^known.test +A +NOERROR +1 +1 +[0-9.]+ms +[0-9.]+ms$"
+tui_wait_re "queries [1-9][0-9]*  responses [1-9]"
+tui_keys "$ttab"
+tui_wait "SERVER NAME"
+tui_wait_re "^tui.test +TLS1.3 +h2 +1$"
+tui_keys "$tab"
+tui_wait "HOST PATH"
 
 # sort: count (default) puts /ok first, errors puts /fail first, p99 puts /slow first
 first_row() { tui_cap | grep -A1 -E '^METHOD' | tail -1; }
 first_is() { first_row | grep -qE "^GET +$ADDR_A$1 "; }
-tui_wait "(sort: count)"
+sort_by() {
+	tui_keys s
+	tui_wait "Sort the endpoints list by"
+	tui_type "$1"
+	tui_keys Enter
+	tui_wait_gone "Sort the endpoints list by"
+}
+tui_wait "sort COUNT ▼"
 wait_for 3 first_is /ok || fail "count sort: first row is '$(first_row)'"
-tui_keys s
-tui_wait "(sort: errors)"
+sort_by errors
+tui_wait "sort ERRORS ▼"
 wait_for 3 first_is /fail || fail "errors sort: first row is '$(first_row)'"
-tui_keys s
-tui_wait "(sort: p99)"
+sort_by p99
+tui_wait "sort P99 ▼"
 wait_for 3 first_is /slow || fail "p99 sort: first row is '$(first_row)'"
 
 # Enter on /slow: its recent requests with status and latency (both above the server's sleep)
@@ -185,11 +201,11 @@ slow_rows() { tui_cap | grep -cE "GET +200 +(3[0-9]{2}|[4-9][0-9]{2})\.[0-9]{2}m
 tui_keys Escape
 tui_wait_gone "recent requests of"
 tui_wait "slow requests (>= 250 ms"
-tui_keys s
-tui_wait "(sort: count)"
+sort_by count
+tui_wait "sort COUNT ▼"
 
 # the slow list follows the threshold live: 250 ms lists both /slow requests, 500 ms none
-in_slow() { tui_cap | sed -n '/^slow requests/,/^DNS queries/p' | grep -cE "GET +200 .*$ADDR_A/slow"; }
+in_slow() { tui_cap | sed -n '/^slow requests/,/^DNS names/p' | grep -cE "GET +200 .*$ADDR_A/slow"; }
 [ "$(in_slow)" = 2 ] || fail "slow list at 250 ms: $(in_slow) rows, expected 2"
 tui_keys '>'
 tui_wait "slow requests (>= 500 ms"
@@ -200,7 +216,7 @@ tui_wait "slow requests (>= 125 ms"
 
 # drill-down: the keep-alive flow shows its three transactions with status and latency
 tui_keys 1
-tui_wait "RX BPS"
+tui_wait "RX b/s"
 tui_keys f
 tui_type "$ADDR_B:$DRILL_PORT"
 tui_keys Enter

@@ -31,17 +31,21 @@ tui_wait "CONN/S"
 tui_wait "processes ("
 tui_wait_re " +$SRV_PID python3 .* live " 8
 # the server accepted one connection: it has a listener and an established socket
-# 100 bytes 20 times a second read by the server: about 16K bit/s in RX BPS once a rate exists
+# 100 bytes 20 times a second read by the server: about 16K bit/s in RX b/s once a rate exists
 tui_wait_re " +$SRV_PID python3 +1[0-9]\.[0-9]K " 8
 line=$(tui_cap | grep -E " +$SRV_PID python3 " | head -1)
 log "row: $line"
 
-# sort cycles with s and is named in the info line
-tui_wait "sort rx bps"
+# the sort menu (s) picks the column, r reverses; the status line names both
+tui_wait "sort RX b/s ▼"
 tui_keys s
-tui_wait "sort tx bps"
+tui_wait "Sort the processes list by"
+tui_type "tx b"
+tui_keys Enter
+tui_wait "sort TX b/s ▼"
+tui_wait "TX b/s▼"
 tui_keys r
-tui_wait "sort tx bps ▲"
+tui_wait "sort TX b/s ▲"
 tui_keys r
 
 # filter narrows the list to the server
@@ -65,7 +69,7 @@ tui_keys Escape
 
 # the Flows pane names the process of the test's flow
 tui_keys 1
-tui_wait "RX BPS"
+tui_wait "RX b/s"
 tui_wait "python3/$SRV_PID" 5
 tui_quit
 log "ok (server pid $SRV_PID, tab $tab)"

@@ -54,7 +54,7 @@ tui_wait_re "retransmitted [1-9][0-9]* segs"
 tui_wait "connections 1"
 # local <> remote, state, a count: the lossy connection as seen by its sender
 tui_wait_re "$ADDR_B:[0-9]+ <> $ADDR_A:$PORT +ESTABLISHED +[1-9][0-9]* " 10
-tui_wait "RECENT  TIME"
+tui_wait "RECENT EVENTS"
 tui_wait_re "[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +retrans +ESTABLISHED .*$ADDR_A:$PORT.* [0-9]+ +[0-9]+"
 tui_wait_re "1 flows retransmitting  [1-9][0-9]* events"
 
@@ -76,12 +76,12 @@ tui_keys Space Home Enter
 tui_wait "Flow tcp on $IF_B"
 tui_wait "$ADDR_A:$PORT"
 tui_keys Escape
-tui_wait "RECENT  TIME"
+tui_wait "RECENT EVENTS"
 
 tui_resize 80 24
 tui_wait "TOP FLOWS"
 tui_resize 140 45
-tui_wait "RECENT  TIME"
+tui_wait "RECENT EVENTS"
 
 tui_quit
 log "ok"

@@ -7,6 +7,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <locale.h>
+#include <wchar.h>
+
+#include "ui/draw.h"
 #include "ui/format.h"
 
 static void test_human(void **state)
@@ -107,12 +111,53 @@ static void test_escape(void **state)
 	assert_string_equal(ui_escape(out, 1, "abc", 16), "");
 }
 
+/* What the screen writer passes to the terminal: never a control, a zero-width or a bidi
+ * character, whatever text a pane hands it. */
+static void test_writer_rejects_invisible(void **state)
+{
+	static const struct {
+		const char *in;
+		const wchar_t *want;
+	} cases[] = {
+		{ "plain", L"plain" },
+		{ "a\u202eb", L"a?b" },		 /* RIGHT-TO-LEFT OVERRIDE */
+		{ "a\u2066b\u2069c", L"a?b?c" }, /* isolates */
+		{ "a\u200fb", L"a?b" },		 /* RIGHT-TO-LEFT MARK */
+		{ "a\u200bb", L"a?b" },		 /* ZERO WIDTH SPACE */
+		{ "a\u200db", L"a?b" },		 /* ZERO WIDTH JOINER */
+		{ "e\u0301", L"e?" },		 /* combining acute */
+		{ "a\x1b[31mb", L"a?[31mb" },	 /* ESC */
+		{ "tab\t", L"tab?" },
+		{ "\u25bc\u2581", L"\u25bc\u2581" }, /* our own arrows and blocks pass */
+		{ "bad\xff", L"bad?" },		     /* not UTF-8: bytes as ASCII */
+	};
+	wchar_t wb[64];
+	int cells;
+
+	assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = ui_text_cells(cases[i].in, 40, wb, 64, &cells);
+
+		wb[n] = L'\0';
+		if (wcscmp(wb, cases[i].want))
+			fail_msg("case %zu: got '%ls', want '%ls'", i, wb, cases[i].want);
+		assert_int_equal(cells, (int)wcslen(cases[i].want));
+	}
+	/* clipped to the cells given */
+	assert_int_equal(ui_text_cells("abcdef", 3, wb, 64, &cells), 3);
+	assert_int_equal(cells, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_human),	  cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_usec),	  cmocka_unit_test(test_endpoint),
-		cmocka_unit_test(test_sparkline), cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_human),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_usec),
+		cmocka_unit_test(test_endpoint),
+		cmocka_unit_test(test_sparkline),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_writer_rejects_invisible),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

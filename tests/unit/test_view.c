@@ -217,6 +217,123 @@ static void test_names(void **state)
 		assert_string_not_equal(flow_sort_name(k), "?");
 }
 
+/* Keys that only the table widget's columns sort by: natural order, ascending. */
+static void test_row_cmp_more_keys(void **state)
+{
+	struct snapshot *s = make_snap();
+	struct flow_row *f = s->flows;
+
+	f[0].tx_pps = 3, f[1].tx_pps = 1;
+	f[0].drops = 0, f[1].drops = 9;
+	f[0].cwnd = 10, f[1].cwnd = 2;
+	f[0].pid = 7, f[1].pid = 7;
+	assert_true(flow_row_cmp(&f[0], &f[1], FS_TX_PPS) > 0);
+	/* rx + tx bits: 105 vs 301 */
+	assert_true(flow_row_cmp(&f[0], &f[1], FS_TOTAL_BPS) < 0);
+	assert_true(flow_row_cmp(&f[0], &f[1], FS_DROPS) < 0);
+	assert_true(flow_row_cmp(&f[0], &f[1], FS_CWND) > 0);
+	/* "ESTABLISHED" < "" is false: the empty state sorts first */
+	assert_true(flow_row_cmp(&f[0], &f[1], FS_STATE) > 0);
+	/* dnsmasq before nginx; the same name orders by pid */
+	assert_true(flow_row_cmp(&f[0], &f[1], FS_PROCESS) > 0);
+	snprintf(f[1].comm, sizeof(f[1].comm), "nginx");
+	f[1].pid = 9;
+	assert_true(flow_row_cmp(&f[0], &f[1], FS_PROCESS) < 0);
+	assert_int_equal(flow_row_cmp(&f[0], &f[0], FS_PROCESS), 0);
+	assert_true(flow_sort_numeric(FS_TX_PPS) && flow_sort_numeric(FS_TOTAL_BPS));
+	assert_false(flow_sort_numeric(FS_STATE) || flow_sort_numeric(FS_PROCESS));
+	snapshot_put(s);
+}
+
+static int keep_odd(void *ctx, size_t i)
+{
+	(void)ctx;
+	return i & 1;
+}
+
+static const struct flow_group_row *find_group(const struct flow_group_row *g, long n,
+					       const char *name, uint32_t pid)
+{
+	for (long i = 0; i < n; i++)
+		if (!strcmp(g[i].name, name) && g[i].pid == pid)
+			return &g[i];
+	fail_msg("no group '%s' pid %u", name, pid);
+	return NULL;
+}
+
+/* Each group's sums are the sums of its flows, worked out by hand from the five flows above. */
+static void test_groups(void **state)
+{
+	struct snapshot *s = make_snap();
+	struct flow_group_row *g = NULL;
+	const struct flow_group_row *x;
+	size_t cap = 0;
+	long n;
+
+	/* by remote host: flows 0 and 3 share 10.0.0.2 */
+	n = flow_groups(s, FG_REMOTE, NULL, NULL, &g, &cap);
+	assert_int_equal(n, 4);
+	/* in order of first appearance */
+	assert_string_equal(g[0].name, "10.0.0.2");
+	assert_string_equal(g[1].name, "10.0.0.10");
+	assert_string_equal(g[2].name, "10.0.0.3");
+	assert_string_equal(g[3].name, "fe80::2");
+	x = &g[0];
+	assert_int_equal(x->flows, 2);
+	assert_int_equal(x->rx_packets, 10 + 1);
+	assert_int_equal(x->tx_packets, 1 + 1);
+	assert_int_equal(x->rx_bytes, 1000 + 84);
+	assert_int_equal(x->tx_bytes, 50 + 84);
+	assert_true(x->rx_bps == 100 && x->tx_bps == 5 && x->rx_pps == 10);
+	assert_true(flow_in_group(&s->flows[3], FG_REMOTE, x));
+	assert_false(flow_in_group(&s->flows[2], FG_REMOTE, x));
+
+	/* by local service: tcp/80 over IPv4 and IPv6 is one service (flows 0, 2 and 4) */
+	s->flows[2].key.local_port = 80;
+	s->flows[4].key.local_port = 80;
+	n = flow_groups(s, FG_SERVICE, NULL, NULL, &g, &cap);
+	assert_int_equal(n, 3);
+	x = find_group(g, n, "tcp/80", 0);
+	assert_int_equal(x->flows, 3);
+	assert_int_equal(x->rx_packets, 10 + 5 + 3);
+	assert_int_equal(x->tx_packets, 1 + 5 + 20);
+	assert_int_equal(x->rx_bytes, 1000 + 3000 + 200);
+	assert_int_equal(x->tx_bytes, 50 + 10 + 7000);
+	assert_int_equal(x->retrans, 0 + 4 + 1);
+	assert_true(x->rx_bps == 100 + 300 + 50 && x->tx_bps == 5 + 50 + 500);
+	assert_int_equal(find_group(g, n, "udp/53", 0)->flows, 1);
+	assert_int_equal(find_group(g, n, "icmp/0", 0)->flows, 1);
+	assert_true(flow_in_group(&s->flows[4], FG_SERVICE, x));
+	assert_false(flow_in_group(&s->flows[1], FG_SERVICE, x));
+
+	/* by process: a pid with another name is another process (pid reuse); no pid is one group */
+	s->flows[0].pid = 100, s->flows[2].pid = 100, s->flows[4].pid = 100;
+	snprintf(s->flows[2].comm, sizeof(s->flows[2].comm), "nginx");
+	n = flow_groups(s, FG_PROCESS, NULL, NULL, &g, &cap);
+	assert_int_equal(n, 3);
+	assert_int_equal(g[0].pid, 100);
+	assert_string_equal(g[0].comm, "nginx");
+	assert_int_equal(g[0].flows, 2);
+	assert_int_equal(g[0].rx_bytes, 1000 + 3000);
+	assert_int_equal(g[1].pid, 0); /* flows 1 (dnsmasq, no pid) and 3 */
+	assert_int_equal(g[1].flows, 2);
+	assert_int_equal(g[1].tx_packets, 2 + 1);
+	assert_int_equal(g[2].pid, 100);
+	assert_string_equal(g[2].comm, "sshd");
+	assert_int_equal(g[2].flows, 1);
+
+	/* keep() leaves flows out before they are summed */
+	n = flow_groups(s, FG_PROCESS, keep_odd, NULL, &g, &cap);
+	assert_int_equal(n, 1); /* flows 1 and 3, both without a pid */
+	assert_int_equal(g[0].flows, 2);
+	assert_int_equal(g[0].rx_packets, 2 + 1);
+	n = flow_groups(s, FG_REMOTE, keep_odd, NULL, &g, &cap);
+	assert_int_equal(n, 2);
+	assert_int_equal(find_group(g, n, "10.0.0.2", 0)->rx_bytes, 84);
+	free(g);
+	snapshot_put(s);
+}
+
 static void test_refcount(void **state)
 {
 	struct snapshot *s = make_snap();
@@ -254,6 +371,8 @@ int main(void)
 		cmocka_unit_test(test_row_text),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_row_cmp_more_keys),
+		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_refcount),
 		cmocka_unit_test(test_empty),
 	};
