@@ -16,7 +16,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u32); /* tgid */
+	__type(key, struct proc_key);
 	__type(value, struct proc_info_val);
 } proc_info SEC(".maps");
 
@@ -34,19 +34,34 @@ struct {
 #define PL_S_IFSOCK 0140000
 #define PL_TCP_LISTEN 10
 
-/* A process's first socket call: remember what only its own context can tell (cmdline, cgroup). */
-static __always_inline struct proc_info_val *pl_proc_info(__u32 tgid, __u64 now)
+/* The calling process as struct proc_key: tgid and its thread group leader's start time. */
+static __always_inline void pl_proc_key(struct proc_key *k, __u64 pid_tgid)
 {
-	struct proc_info_val *pi = bpf_map_lookup_elem(&proc_info, &tgid);
+	struct task_struct *t = (void *)bpf_get_current_task();
+	k->tgid = (__u32)(pid_tgid >> 32);
+	k->pad = 0;
+	k->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+}
+
+/* A process's first socket call: remember what only its own context can tell (cmdline, cgroup). */
+static __always_inline struct proc_info_val *pl_proc_info(const struct proc_key *key, __u64 now)
+{
+	struct proc_info_val *pi = bpf_map_lookup_elem(&proc_info, key);
 	if (pi)
 		return pi;
 	struct proc_info_val nv;
 	__builtin_memset(&nv, 0, sizeof(nv));
 	nv.cgroup_id = bpf_get_current_cgroup_id();
 	nv.first_ns = now;
-	bpf_get_current_comm(nv.comm, sizeof(nv.comm));
-	/* a process that lives 50 ms is gone before user space can read /proc: read argv now */
 	struct task_struct *t = (void *)bpf_get_current_task();
+	/*
+	 * The process's name is its leader's: bpf_get_current_comm() names the
+	 * calling thread, and dig's sockets are used by threads it names
+	 * isc-net-0000... (the thread shows in proc_sock_val.thread instead).
+	 */
+	struct task_struct *leader = BPF_CORE_READ(t, group_leader);
+	bpf_probe_read_kernel_str(nv.comm, sizeof(nv.comm), &leader->comm);
+	/* a process that lives 50 ms is gone before user space can read /proc: read argv now */
 	__u64 start = BPF_CORE_READ(t, mm, arg_start);
 	__u64 end = BPF_CORE_READ(t, mm, arg_end);
 	__u64 len = end > start ? end - start : 0;
@@ -54,8 +69,8 @@ static __always_inline struct proc_info_val *pl_proc_info(__u32 tgid, __u64 now)
 		len = PL_CMDLINE_LEN;
 	if (len && !bpf_probe_read_user(nv.cmdline, len, (const void *)start))
 		nv.cmdline_len = (__u32)len;
-	bpf_map_update_elem(&proc_info, &tgid, &nv, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&proc_info, &tgid);
+	bpf_map_update_elem(&proc_info, key, &nv, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&proc_info, key);
 }
 
 static __always_inline __u64 pl_sk_ino(const struct sock *sk)
@@ -63,7 +78,17 @@ static __always_inline __u64 pl_sk_ino(const struct sock *sk)
 	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 }
 
-/* Addresses as the socket holds them now; a dual-stack socket talking IPv4 is stored as IPv4. */
+/* An IPv6 address as four words: v4-mapped (::ffff:a.b.c.d) 1, unspecified (::) 0, other -1. */
+static __always_inline int pl_v6_kind(const __u32 *w)
+{
+	if (w[0] || w[1])
+		return -1;
+	if (w[2] == pl_ntohl(0xffffU)) /* htonl: the same swap */
+		return 1;
+	return !w[2] && !w[3] ? 0 : -1;
+}
+
+/* Addresses as the socket holds them now; see proc_sock_val.family for v4-mapped addresses. */
 static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct sock *sk)
 {
 	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -77,21 +102,25 @@ static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct
 		return;
 	v->local_port = lport;
 	v->remote_port = pl_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u32 l4, r4;
 	if (fam == PL_AF_INET6_KERNEL) {
 		struct in6_addr l = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
 		struct in6_addr r = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
 		__u32 *lw = (__u32 *)&l, *rw = (__u32 *)&r;
-		int mapped = !lw[0] && !lw[1] && lw[2] == 0xffff0000 && !rw[0] && !rw[1] &&
-			     (rw[2] == 0xffff0000 || (!rw[2] && !rw[3]));
-		if (!mapped) {
+		int lk = pl_v6_kind(lw), rk = pl_v6_kind(rw);
+		if (lk < 0 || rk < 0 || lk + rk == 0) {
 			v->family = PL_AF_INET6;
 			__builtin_memcpy(v->local, &l, 16);
 			__builtin_memcpy(v->remote, &r, 16);
 			return;
 		}
+		/* not skc_rcv_saddr: a v6 socket's can hold 127.0.0.6 (LOOPBACK4_IPV6) */
+		l4 = lw[3];
+		r4 = rw[3];
+	} else {
+		l4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		r4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	}
-	__u32 l4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-	__u32 r4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	v->family = PL_AF_INET;
 	__builtin_memset(v->local, 0, 16);
 	__builtin_memset(v->remote, 0, 16);
@@ -102,14 +131,18 @@ static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct
 static __always_inline struct proc_sock_val *pl_psock_get(const struct sock *sk, __u64 ino,
 							  __u64 pid_tgid, __u8 proto, __u64 now)
 {
-	struct proc_sock_key k = { .sk = (__u64)sk, .ino = ino, .tgid = (__u32)(pid_tgid >> 32) };
+	struct proc_key pk;
+	pl_proc_key(&pk, pid_tgid);
+	struct proc_sock_key k = {
+		.sk = (__u64)sk, .ino = ino, .start_ns = pk.start_ns, .tgid = pk.tgid
+	};
 	struct proc_sock_val *v = bpf_map_lookup_elem(&proc_socks, &k);
 	if (!v) {
 		struct proc_sock_val nv;
 		__builtin_memset(&nv, 0, sizeof(nv));
 		nv.first_ns = now;
 		nv.proto = proto;
-		pl_proc_info(k.tgid, now);
+		pl_proc_info(&pk, now);
 		bpf_map_update_elem(&proc_socks, &k, &nv, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&proc_socks, &k);
 		if (!v)
@@ -118,7 +151,10 @@ static __always_inline struct proc_sock_val *pl_psock_get(const struct sock *sk,
 	/* plain stores: every writer stores what the socket holds, so a race loses nothing */
 	pl_psock_addrs(v, sk);
 	v->last_ns = now;
-	v->tid = (__u32)pid_tgid;
+	if (v->tid != (__u32)pid_tgid || !v->thread[0]) {
+		v->tid = (__u32)pid_tgid;
+		bpf_get_current_comm(v->thread, sizeof(v->thread));
+	}
 	return v;
 }
 
@@ -248,8 +284,9 @@ int tp_procs_conn_out(struct trace_event_raw_sys_exit *ctx)
 	if (fd < 0 || (ret != 0 && ret != -PL_EINPROGRESS))
 		return 0;
 	if (pl_fd_register(fd, PL_PS_CONNECTED) == PL_IPPROTO_TCP) {
-		struct proc_info_val *pi = bpf_map_lookup_elem(
-		    &proc_info, &(__u32){ (__u32)(bpf_get_current_pid_tgid() >> 32) });
+		struct proc_key pk;
+		pl_proc_key(&pk, bpf_get_current_pid_tgid());
+		struct proc_info_val *pi = bpf_map_lookup_elem(&proc_info, &pk);
 		if (pi)
 			__sync_fetch_and_add(&pi->connects, 1);
 	}
@@ -276,8 +313,9 @@ static __always_inline int pl_accepted(long ret)
 	if (ret < 0)
 		return 0;
 	if (pl_fd_register(ret, PL_PS_ACCEPTED)) {
-		struct proc_info_val *pi = bpf_map_lookup_elem(
-		    &proc_info, &(__u32){ (__u32)(bpf_get_current_pid_tgid() >> 32) });
+		struct proc_key pk;
+		pl_proc_key(&pk, bpf_get_current_pid_tgid());
+		struct proc_info_val *pi = bpf_map_lookup_elem(&proc_info, &pk);
 		if (pi)
 			__sync_fetch_and_add(&pi->accepts, 1);
 	}

@@ -336,7 +336,7 @@ static int grow_bufs(struct engine *e, size_t need)
  * get_next_key. A map that changes while it is read may yield a key twice or
  * miss a new one; the next reading corrects that.
  */
-static size_t read_map(int fd, void *keys, void *vals, size_t ksz, size_t vsz, size_t max)
+size_t map_read_all(int fd, void *keys, void *vals, size_t ksz, size_t vsz, size_t max)
 {
 	size_t n = 0;
 	__u64 in = 0, out = 0;
@@ -488,7 +488,7 @@ struct snapshot *engine_refresh(struct engine *e)
 	size_t n = 0;
 	if (!grow_bufs(e, max)) {
 		int fd = bpf_map__fd(e->skel->maps.flows);
-		n = read_map(fd, e->keys, e->vals, sizeof(*e->keys), sizeof(*e->vals), max);
+		n = map_read_all(fd, e->keys, e->vals, sizeof(*e->keys), sizeof(*e->vals), max);
 		/* Age idle flows out of the map, keeping the array compact. */
 		size_t w = 0;
 		for (size_t i = 0; i < n; i++) {

@@ -105,5 +105,7 @@ void probes_detach_all(struct engine *e);
 int iface_index(struct engine *e, const char *name);
 
 uint64_t mono_ns(void);
+/* Reads up to max entries of a hash map (batches, else get_next_key) into keys and vals. */
+size_t map_read_all(int fd, void *keys, void *vals, size_t ksz, size_t vsz, size_t max);
 
 #endif

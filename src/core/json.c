@@ -1,10 +1,12 @@
 /* Writes a snapshot as one line of JSON, every key of contract version 1 present even when empty. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "core/escape.h"
 #include "core/json.h"
 #include "core/l7model.h"
+#include "core/procfs.h"
 
 static void kv_str(FILE *f, const char *k, const char *v, int comma)
 {
@@ -254,67 +256,136 @@ static void write_drops(FILE *f, const struct snapshot_drops *d)
 	fprintf(f, ",\"have_reasons\":%s}", d->have_reasons ? "true" : "false");
 }
 
-/* Per-process socket usage: bytes are socket payload the process read and wrote. */
+static const struct snapshot_procs *g_procs; /* qsort has no context argument in C11 */
+
+/* Largest first: bytes read and written, then open sockets, live before exited, then pid. */
+static int cmp_proc_size(const void *a, const void *b)
+{
+	const struct proc_row *x = &g_procs->rows[*(const uint32_t *)a];
+	const struct proc_row *y = &g_procs->rows[*(const uint32_t *)b];
+	uint64_t bx = x->rx_bytes + x->tx_bytes, by = y->rx_bytes + y->tx_bytes;
+	if (bx != by)
+		return bx < by ? 1 : -1;
+	if (x->sockets != y->sockets)
+		return x->sockets < y->sockets ? 1 : -1;
+	if (x->exited != y->exited)
+		return x->exited ? 1 : -1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->start_ticks > y->start_ticks) - (x->start_ticks < y->start_ticks);
+}
+
+static void write_rest(FILE *f, const char *key, const struct proc_rest *r, int comma)
+{
+	fprintf(f, "%s\"%s\":{\"count\":%" PRIu64, comma ? "," : "", key, r->count);
+	kv_u64(f, "sockets", r->sockets);
+	kv_u64(f, "rx_bytes", r->rx_bytes);
+	kv_u64(f, "tx_bytes", r->tx_bytes);
+	fputc('}', f);
+}
+
+static void write_proc(FILE *f, const struct snapshot_procs *p, const struct proc_row *r, int comma)
+{
+	fprintf(f, "%s{\"pid\":%u", comma ? "," : "", r->pid);
+	kv_str(f, "comm", r->comm, 1);
+	kv_u64(f, "sockets", r->sockets);
+	kv_u64(f, "rx_bytes", r->rx_bytes);
+	kv_u64(f, "tx_bytes", r->tx_bytes);
+	kv_num(f, "rx_bps", r->rx_bps);
+	kv_num(f, "tx_bps", r->tx_bps);
+	kv_u64(f, "rx_calls", r->rx_calls);
+	kv_u64(f, "tx_calls", r->tx_calls);
+	kv_u64(f, "tcp", r->tcp);
+	kv_u64(f, "udp", r->udp);
+	kv_u64(f, "other", r->other);
+	kv_u64(f, "listen", r->listen);
+	kv_u64(f, "established", r->established);
+	kv_u64(f, "connects", r->connects);
+	kv_u64(f, "accepts", r->accepts);
+	kv_num(f, "conn_rate", r->conn_rate);
+	kv_u64(f, "flows", r->flows);
+	kv_u64(f, "retrans", r->retrans);
+	kv_u64(f, "drops", r->drops);
+	kv_u64(f, "cgroup_id", r->cgroup_id);
+	kv_str(f, "cgroup", r->cgroup, 1);
+	kv_str(f, "cmdline", r->cmdline, 1);
+	/* seconds since boot, as ps: with pid, it names the process (a pid is reused) */
+	kv_num(f, "start_time", (double)r->start_ticks / (double)procfs_ticks_per_s());
+	fprintf(f, ",\"exited\":%s", r->exited ? "true" : "false");
+	kv_num(f, "exited_at", r->exited_at);
+	kv_num(f, "first_seen", r->first_seen);
+	kv_num(f, "last_seen", r->last_seen);
+	/* a busy server has thousands: the line stays bounded (open, busiest first), the pane
+	 * shows them all */
+	kv_u64(f, "socket_rows", r->n_socks);
+	fputs(",\"socks\":[", f);
+	for (uint32_t k = 0;
+	     k < r->n_socks && k < PL_JSON_PROC_SOCKS_MAX && r->first_sock + k < p->n_socks; k++) {
+		const struct proc_sock_row *o = &p->socks[r->first_sock + k];
+		fputs(k ? ",{" : "{", f);
+		kv_str(f, "proto", proto_name(o->proto), 0);
+		kv_str(f, "local", o->local, 1);
+		kv_u64(f, "local_port", o->local_port);
+		kv_str(f, "remote", o->remote, 1);
+		kv_u64(f, "remote_port", o->remote_port);
+		kv_str(f, "state", o->state, 1);
+		kv_u64(f, "inode", o->inode);
+		kv_u64(f, "rx_bytes", o->rx_bytes);
+		kv_u64(f, "tx_bytes", o->tx_bytes);
+		kv_u64(f, "rx_calls", o->rx_calls);
+		kv_u64(f, "tx_calls", o->tx_calls);
+		kv_u64(f, "tid", o->tid);
+		kv_str(f, "thread", o->thread, 1);
+		fprintf(f, ",\"listen\":%s,\"open\":%s,\"from_proc\":%s}",
+			o->flags & 1 ? "true" : "false", o->open ? "true" : "false",
+			o->from_proc ? "true" : "false");
+	}
+	fputs("]}", f);
+}
+
+/*
+ * Per-process socket usage: bytes are socket payload the process read and
+ * wrote. At most PL_JSON_PROCS_MAX processes, largest first; the rest is
+ * summed in processes_left_out (4,000 short-lived processes made a 4.7 MB
+ * line per second).
+ */
 static void write_processes(FILE *f, const struct snapshot_procs *p)
 {
+	static const struct proc_rest none;
+	struct proc_rest rest = { 0 };
+	size_t n = p ? p->n_rows : 0;
+	uint32_t *ord = n ? malloc(n * sizeof(*ord)) : NULL;
+	size_t shown = 0;
+
 	fputs(",\"processes\":[", f);
-	for (size_t i = 0; p && i < p->n_rows; i++) {
-		const struct proc_row *r = &p->rows[i];
-		fprintf(f, "%s{\"pid\":%u", i ? "," : "", r->pid);
-		kv_str(f, "comm", r->comm, 1);
-		kv_u64(f, "sockets", r->sockets);
-		kv_u64(f, "rx_bytes", r->rx_bytes);
-		kv_u64(f, "tx_bytes", r->tx_bytes);
-		kv_num(f, "rx_bps", r->rx_bps);
-		kv_num(f, "tx_bps", r->tx_bps);
-		kv_u64(f, "rx_calls", r->rx_calls);
-		kv_u64(f, "tx_calls", r->tx_calls);
-		kv_u64(f, "tcp", r->tcp);
-		kv_u64(f, "udp", r->udp);
-		kv_u64(f, "other", r->other);
-		kv_u64(f, "listen", r->listen);
-		kv_u64(f, "established", r->established);
-		kv_u64(f, "connects", r->connects);
-		kv_u64(f, "accepts", r->accepts);
-		kv_num(f, "conn_rate", r->conn_rate);
-		kv_u64(f, "flows", r->flows);
-		kv_u64(f, "retrans", r->retrans);
-		kv_u64(f, "drops", r->drops);
-		kv_u64(f, "cgroup_id", r->cgroup_id);
-		kv_str(f, "cgroup", r->cgroup, 1);
-		kv_str(f, "cmdline", r->cmdline, 1);
-		fprintf(f, ",\"exited\":%s", r->exited ? "true" : "false");
-		kv_num(f, "exited_at", r->exited_at);
-		kv_num(f, "first_seen", r->first_seen);
-		kv_num(f, "last_seen", r->last_seen);
-		/* a busy server has thousands: the line stays bounded, the pane shows them all */
-		kv_u64(f, "socket_rows", r->n_socks);
-		fputs(",\"socks\":[", f);
-		for (uint32_t k = 0; k < r->n_socks && k < 64 && r->first_sock + k < p->n_socks;
-		     k++) {
-			const struct proc_sock_row *o = &p->socks[r->first_sock + k];
-			fputs(k ? ",{" : "{", f);
-			kv_str(f, "proto", proto_name(o->proto), 0);
-			kv_str(f, "local", o->local, 1);
-			kv_u64(f, "local_port", o->local_port);
-			kv_str(f, "remote", o->remote, 1);
-			kv_u64(f, "remote_port", o->remote_port);
-			kv_str(f, "state", o->state, 1);
-			kv_u64(f, "inode", o->inode);
-			kv_u64(f, "rx_bytes", o->rx_bytes);
-			kv_u64(f, "tx_bytes", o->tx_bytes);
-			kv_u64(f, "rx_calls", o->rx_calls);
-			kv_u64(f, "tx_calls", o->tx_calls);
-			fprintf(f, ",\"listen\":%s,\"open\":%s,\"from_proc\":%s}",
-				o->flags & 1 ? "true" : "false", o->open ? "true" : "false",
-				o->from_proc ? "true" : "false");
+	if (ord) {
+		for (size_t i = 0; i < n; i++)
+			ord[i] = (uint32_t)i;
+		g_procs = p;
+		qsort(ord, n, sizeof(*ord), cmp_proc_size);
+		for (size_t i = 0; i < n; i++) {
+			const struct proc_row *r = &p->rows[ord[i]];
+			if (shown < PL_JSON_PROCS_MAX) {
+				write_proc(f, p, r, shown++ > 0);
+				continue;
+			}
+			rest.count++;
+			rest.sockets += r->sockets;
+			rest.rx_bytes += r->rx_bytes;
+			rest.tx_bytes += r->tx_bytes;
 		}
-		fputs("]}", f);
+		free(ord);
+	} else {
+		rest.count = n; /* out of memory: say that they are there */
 	}
 	fputc(']', f);
+	write_rest(f, "processes_left_out", &rest, 1);
 	fprintf(f, ",\"process_attribution\":{\"flows\":%" PRIu64, p ? p->flows : 0);
 	kv_u64(f, "attributed", p ? p->flows_attributed : 0);
 	kv_u64(f, "proc_scans", p ? p->proc_scans : 0);
+	write_rest(f, "processes_evicted", p ? &p->evicted : &none, 1);
+	kv_u64(f, "sockets_untracked", p ? p->untracked_socks : 0);
+	kv_u64(f, "closed_remembered", p ? p->closed_remembered : 0);
 	fputc('}', f);
 }
 

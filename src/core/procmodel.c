@@ -1,33 +1,39 @@
-/* The per-process model: joins the socket tracepoints' counters, /proc and process liveness into process rows. */
-#include <dirent.h>
+/* The per-process model: joins the socket tracepoints' entries, /proc and process liveness into process rows. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "core/flowfmt.h"
 #include "core/procmodel.h"
 
 #define NS 1000000000ULL
+#define SCORE_MASK ((1ULL << 60) - 1)
 
+/*
+ * A process is (tgid, start): start is in clock ticks since boot, as
+ * /proc/PID/stat prints it, so that the maps' start_ns and a /proc scan
+ * name the same process the same way.
+ */
 struct msock {
-	struct proc_sock_key k;
+	struct proc_sock_key k; /* as the map keys it; sk and start_ns 0 for /proc entries */
 	struct proc_sock_val v; /* as last read */
+	uint64_t start;		/* of its process, ticks */
 	/* counters of earlier lives of the map entry: LRU eviction restarts it at zero */
 	uint64_t base_rx, base_tx, base_rxc, base_txc;
 	uint64_t closed_ns; /* 0 while open */
-	int from_proc;	    /* from a /proc scan, sk is 0 */
-	int in_map;	    /* present at the last map read */
+	uint32_t proc;	    /* index of its process in procs, set by group_socks() */
+	uint8_t from_proc;  /* from a /proc scan, sk is 0 */
+	uint8_t in_map;	    /* present at the last map reading */
+	uint8_t dead;	    /* goes at the next compaction */
 };
 
 struct mproc {
 	uint32_t tgid;
-	int have_proc;	    /* /proc/PID was read */
-	uint64_t starttime; /* /proc/PID/stat field 22: tells a reused pid apart */
+	uint64_t start;	   /* ticks since boot: tells a reused pid apart */
+	uint64_t start_ns; /* as the maps key it (0 until seen there) */
+	int have_proc;	   /* /proc/PID was read while it was this process */
 	char comm[16];
 	char cmdline[256];
 	char cgroup[128];
@@ -37,7 +43,10 @@ struct mproc {
 	uint64_t prev_rx, prev_tx, prev_conn;
 	int have_prev;
 	double rx_bps, tx_bps, conn_rate;
-	uint64_t exited_ns, fdscan_ns, last_ns;
+	uint64_t exited_ns, fdscan_ns;
+	uint64_t last_ns;	      /* last socket call */
+	uint32_t first_sock, n_socks; /* its sockets in order[], set by group_socks() */
+	uint8_t dead;
 };
 
 /* Flow lookup: protocol, addresses and ports of a socket, and the process that owns it. */
@@ -45,22 +54,64 @@ struct match {
 	uint8_t proto, family;
 	uint16_t local_port, remote_port;
 	uint8_t local[16], remote[16];
+	/* the key ends here */
 	uint32_t tgid;
-	uint64_t score; /* open beats closed, then the most recent use */
+	uint32_t closed; /* index + 1 in closed[] for a remembered connection, else 0 */
+	uint64_t start;
+	uint64_t score; /* open socket, closed socket, remembered connection; then the latest */
+};
+
+/* A closed connection whose socket row is gone, kept so its flow keeps its owner. */
+struct closed_conn {
+	struct match m;
+	char comm[16];
+	uint64_t used_ns; /* remembered, or last asked for by a flow */
+};
+
+/*
+ * A process the model has forgotten. Its map entries are deleted, but the
+ * maps are read one after the other while processes run: an entry made
+ * after its map was read (proc_info comes before proc_socks) turns up at a
+ * later reading, and must not bring the process back as a new row.
+ */
+struct gone_proc {
+	uint32_t tgid;
+	uint8_t evicted; /* its late bytes go to the evicted totals */
+	uint64_t start;
+	uint64_t at_ns;
+};
+
+/* Open addressing over a vector: slot = index + 1, 0 = empty; rebuilt at each compaction. */
+struct hidx {
+	uint32_t *slot;
+	size_t cap; /* power of two */
 };
 
 struct proc_model {
 	const struct btf_enum_names *states;
 	uint64_t netns_ino;
-	char root[256];
-	struct msock *socks; /* by (tgid, ino, sk) */
+	struct procfs fs;
+	uint64_t tick_ns;
+	int64_t boot_off_ns;
+	struct msock *socks;
 	size_t n_socks, cap_socks;
-	struct mproc *procs; /* by tgid */
+	struct hidx sock_h;
+	struct mproc *procs;
 	size_t n_procs, cap_procs;
+	struct hidx proc_h;
+	uint32_t *order; /* socket indices grouped by process (group_socks) */
+	size_t cap_order;
+	struct closed_conn *closed;
+	size_t n_closed, cap_closed;
+	struct gone_proc *gone;
+	size_t n_gone, cap_gone;
+	struct hidx gone_h;
 	struct match *idx;
 	size_t n_idx;
 	uint64_t last_scan_ns, scans, last_read_ns;
 	int unmatched; /* flows without a process at the last fill: scan /proc again */
+	struct proc_rest evicted;
+	uint64_t untracked_socks;
 };
 
 struct proc_model *proc_model__new(const struct btf_enum_names *tcp_states, uint64_t netns_ino)
@@ -70,7 +121,8 @@ struct proc_model *proc_model__new(const struct btf_enum_names *tcp_states, uint
 		return NULL;
 	m->states = tcp_states;
 	m->netns_ino = netns_ino;
-	snprintf(m->root, sizeof(m->root), "/proc");
+	m->tick_ns = NS / procfs_ticks_per_s();
+	proc_model_set_root(m, "/proc");
 	return m;
 }
 
@@ -79,510 +131,447 @@ void proc_model__free(struct proc_model *m)
 	if (!m)
 		return;
 	free(m->socks);
+	free(m->sock_h.slot);
 	free(m->procs);
+	free(m->proc_h.slot);
+	free(m->order);
+	free(m->closed);
+	free(m->gone);
+	free(m->gone_h.slot);
 	free(m->idx);
 	free(m);
 }
 
 void proc_model_set_root(struct proc_model *m, const char *proc_root)
 {
-	snprintf(m->root, sizeof(m->root), "%s", proc_root);
+	procfs_init(&m->fs, proc_root);
+	m->boot_off_ns = procfs_boottime_offset_ns(&m->fs);
 }
 
-static int cmp_sock(const void *a, const void *b)
+void proc_forget_free(struct proc_forget *f)
 {
-	const struct proc_sock_key *x = a, *y = b;
-	if (x->tgid != y->tgid)
-		return x->tgid < y->tgid ? -1 : 1;
-	if (x->ino != y->ino)
-		return x->ino < y->ino ? -1 : 1;
-	return (x->sk > y->sk) - (x->sk < y->sk);
+	free(f->socks);
+	free(f->infos);
+	memset(f, 0, sizeof(*f));
 }
 
-static int cmp_proc(const void *a, const void *b)
+static int grow(void **v, size_t *cap, size_t need, size_t size, size_t first)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return (x > y) - (x < y);
-}
-
-static struct mproc *proc_find(struct proc_model *m, uint32_t tgid)
-{
-	if (!m->n_procs)
-		return NULL;
-	return bsearch(&tgid, m->procs, m->n_procs, sizeof(*m->procs), cmp_proc);
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return (int)n;
-}
-
-/* Field 22 of /proc/PID/stat; 0 when the process is gone. comm may hold spaces and ')'. */
-static uint64_t proc_starttime(const struct proc_model *m, uint32_t tgid)
-{
-	char path[300], buf[1024];
-	snprintf(path, sizeof(path), "%s/%u/stat", m->root, tgid);
-	if (read_file(path, buf, sizeof(buf)) <= 0)
+	if (need <= *cap)
 		return 0;
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	unsigned long long st = 0;
-	/* after ") ": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
-	 * cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime(22) */
-	if (sscanf(p + 2,
-		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-		   "%*d %llu",
-		   &st) != 1)
-		return 0;
-	return st ? st : 1;
-}
-
-/* argv with NULs turned into spaces; kernel threads have none. */
-static void argv_join(char *dst, size_t dstlen, const char *src, size_t n)
-{
-	size_t i;
-	if (!dstlen)
-		return;
-	for (i = 0; i < n && i + 1 < dstlen; i++)
-		dst[i] = src[i] ? src[i] : ' ';
-	while (i && dst[i - 1] == ' ')
-		i--;
-	dst[i] = '\0';
-}
-
-static void proc_read_info(struct proc_model *m, struct mproc *p)
-{
-	char path[300], buf[4096];
-	snprintf(path, sizeof(path), "%s/%u/comm", m->root, p->tgid);
-	if (read_file(path, buf, sizeof(buf)) > 0) {
-		buf[strcspn(buf, "\n")] = '\0';
-		snprintf(p->comm, sizeof(p->comm), "%s", buf);
-	}
-	snprintf(path, sizeof(path), "%s/%u/cmdline", m->root, p->tgid);
-	int n = read_file(path, buf, sizeof(buf));
-	if (n > 0)
-		argv_join(p->cmdline, sizeof(p->cmdline), buf, (size_t)n);
-	snprintf(path, sizeof(path), "%s/%u/cgroup", m->root, p->tgid);
-	if (read_file(path, buf, sizeof(buf)) > 0) {
-		/* cgroup v2 is the "0::" line */
-		char *l = strstr(buf, "0::");
-		if (l && (l == buf || l[-1] == '\n')) {
-			l += 3;
-			l[strcspn(l, "\n")] = '\0';
-			snprintf(p->cgroup, sizeof(p->cgroup), "%s", l);
-			struct stat st;
-			char cg[300];
-			snprintf(cg, sizeof(cg), "/sys/fs/cgroup%s", p->cgroup);
-			if (!p->cgroup_id && !stat(cg, &st))
-				p->cgroup_id = st.st_ino;
-		}
-	}
-	p->have_proc = 1;
-}
-
-static struct mproc *proc_get(struct proc_model *m, uint32_t tgid, uint64_t now)
-{
-	struct mproc *p = proc_find(m, tgid);
-	if (p)
-		return p;
-	if (m->n_procs == m->cap_procs) {
-		size_t nc = m->cap_procs ? m->cap_procs * 2 : 64;
-		struct mproc *np = realloc(m->procs, nc * sizeof(*np));
-		if (!np)
-			return NULL;
-		m->procs = np;
-		m->cap_procs = nc;
-	}
-	/* insert in order: processes arrive a few at a time */
-	size_t i = m->n_procs;
-	while (i && m->procs[i - 1].tgid > tgid)
-		i--;
-	memmove(&m->procs[i + 1], &m->procs[i], (m->n_procs - i) * sizeof(*m->procs));
-	m->n_procs++;
-	p = &m->procs[i];
-	memset(p, 0, sizeof(*p));
-	p->tgid = tgid;
-	p->first_ns = now;
-	p->starttime = proc_starttime(m, tgid);
-	if (p->starttime)
-		proc_read_info(m, p);
-	else
-		p->exited_ns = now; /* gone before pktlens looked: BPF's proc_info tells the rest */
-	return p;
-}
-
-static int sock_reserve(struct proc_model *m, size_t more)
-{
-	if (m->n_socks + more <= m->cap_socks)
-		return 0;
-	size_t nc = m->cap_socks ? m->cap_socks : 256;
-	while (nc < m->n_socks + more)
+	size_t nc = *cap ? *cap : first;
+	while (nc < need)
 		nc *= 2;
-	struct msock *ns = realloc(m->socks, nc * sizeof(*ns));
-	if (!ns)
+	void *nv = realloc(*v, nc * size);
+	if (!nv)
 		return -ENOMEM;
-	m->socks = ns;
-	m->cap_socks = nc;
+	*v = nv;
+	*cap = nc;
 	return 0;
 }
 
-/* ---- /proc/net and /proc/PID/fd: sockets that were open before pktlens started ---- */
+/* ---- hash indexes ---- */
 
-static int hexbyte(const char *s)
+static uint64_t mix64(uint64_t x)
 {
-	int v = 0;
-	for (int i = 0; i < 2; i++) {
-		char c = s[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t proc_hash(uint32_t tgid, uint64_t start)
+{
+	return mix64(((uint64_t)tgid << 40) ^ start);
+}
+
+static uint64_t sock_hash(uint32_t tgid, uint64_t start, uint64_t ino, uint64_t sk)
+{
+	return mix64(proc_hash(tgid, start) ^ mix64(ino) ^ (sk * 0x9e3779b97f4a7c15ULL));
+}
+
+/* Empties h with room for n entries at half load. */
+static int hidx_reset(struct hidx *h, size_t n)
+{
+	size_t cap = 64;
+	while (cap < 2 * n)
+		cap *= 2;
+	if (cap != h->cap) {
+		uint32_t *ns = malloc(cap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		free(h->slot);
+		h->slot = ns;
+		h->cap = cap;
+	}
+	memset(h->slot, 0, h->cap * sizeof(*h->slot));
+	return 0;
+}
+
+static long proc_lookup(const struct proc_model *m, uint32_t tgid, uint64_t start)
+{
+	if (!m->proc_h.cap)
+		return -1;
+	size_t mask = m->proc_h.cap - 1;
+	for (size_t i = proc_hash(tgid, start) & mask;; i = (i + 1) & mask) {
+		uint32_t s = m->proc_h.slot[i];
+		if (!s)
 			return -1;
+		const struct mproc *p = &m->procs[s - 1];
+		if (p->tgid == tgid && p->start == start)
+			return (long)s - 1;
 	}
-	return v;
 }
 
-/* The kernel prints each 32-bit word of the address as %08X of its in-memory value. */
-static int parse_addr(const char *s, size_t n, uint8_t *out)
+static void proc_hinsert(struct proc_model *m, size_t idx)
 {
-	if (n != 8 && n != 32)
-		return -1;
-	for (size_t w = 0; w < n / 8; w++) {
-		uint32_t v = 0;
-		for (int b = 0; b < 4; b++) {
-			int x = hexbyte(s + w * 8 + b * 2);
-			if (x < 0)
-				return -1;
-			v = v << 8 | (uint32_t)x;
-		}
-		memcpy(out + w * 4, &v, 4);
-	}
+	size_t mask = m->proc_h.cap - 1;
+	size_t i = proc_hash(m->procs[idx].tgid, m->procs[idx].start) & mask;
+	while (m->proc_h.slot[i])
+		i = (i + 1) & mask;
+	m->proc_h.slot[i] = (uint32_t)idx + 1;
+}
+
+static int proc_rehash(struct proc_model *m, size_t room)
+{
+	if (hidx_reset(&m->proc_h, room))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_procs; i++)
+		proc_hinsert(m, i);
 	return 0;
 }
 
-int procnet_parse_line(const char *line, int v6, struct procnet_ent *out)
+static long sock_lookup(const struct proc_model *m, uint32_t tgid, uint64_t start, uint64_t ino,
+			uint64_t sk)
 {
-	char la[40], ra[40];
-	unsigned lp, rp, st;
-	unsigned long long ino;
-	memset(out, 0, sizeof(*out));
-	if (sscanf(line,
-		   " %*u: %39[0-9A-Fa-f]:%x %39[0-9A-Fa-f]:%x %x %*x:%*x %*x:%*x %*x %*u %*d %llu",
-		   la, &lp, ra, &rp, &st, &ino) != 6)
+	if (!m->sock_h.cap)
 		return -1;
-	size_t alen = v6 ? 32 : 8;
-	if (strlen(la) != alen || strlen(ra) != alen || lp > 65535 || rp > 65535)
-		return -1;
-	if (parse_addr(la, alen, out->local) || parse_addr(ra, alen, out->remote))
-		return -1;
-	out->family = v6 ? PL_AF_INET6 : PL_AF_INET;
-	out->local_port = (uint16_t)lp;
-	out->remote_port = (uint16_t)rp;
-	out->state = (uint8_t)st;
-	out->ino = ino;
+	size_t mask = m->sock_h.cap - 1;
+	for (size_t i = sock_hash(tgid, start, ino, sk) & mask;; i = (i + 1) & mask) {
+		uint32_t s = m->sock_h.slot[i];
+		if (!s)
+			return -1;
+		const struct msock *x = &m->socks[s - 1];
+		if (x->k.tgid == tgid && x->start == start && x->k.ino == ino && x->k.sk == sk)
+			return (long)s - 1;
+	}
+}
+
+static void sock_hinsert(struct proc_model *m, size_t idx)
+{
+	const struct msock *x = &m->socks[idx];
+	size_t mask = m->sock_h.cap - 1;
+	size_t i = sock_hash(x->k.tgid, x->start, x->k.ino, x->k.sk) & mask;
+	while (m->sock_h.slot[i])
+		i = (i + 1) & mask;
+	m->sock_h.slot[i] = (uint32_t)idx + 1;
+}
+
+static int sock_rehash(struct proc_model *m, size_t room)
+{
+	if (hidx_reset(&m->sock_h, room))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_socks; i++)
+		sock_hinsert(m, i);
 	return 0;
 }
 
-struct pn_ent {
-	struct procnet_ent e;
-	uint8_t proto;
-};
-
-struct pn_table {
-	uint64_t netns;
-	struct pn_ent *ents; /* by inode */
-	size_t n, cap;
-};
-
-static int cmp_pn(const void *a, const void *b)
+static long gone_lookup(const struct proc_model *m, uint32_t tgid, uint64_t start)
 {
-	uint64_t x = ((const struct pn_ent *)a)->e.ino, y = ((const struct pn_ent *)b)->e.ino;
-	return (x > y) - (x < y);
+	if (!m->gone_h.cap)
+		return -1;
+	size_t mask = m->gone_h.cap - 1;
+	for (size_t i = proc_hash(tgid, start) & mask;; i = (i + 1) & mask) {
+		uint32_t s = m->gone_h.slot[i];
+		if (!s)
+			return -1;
+		const struct gone_proc *g = &m->gone[s - 1];
+		if (g->tgid == tgid && g->start == start)
+			return (long)s - 1;
+	}
 }
 
-/* IPv4-mapped IPv6 (a dual-stack socket talking IPv4) is stored as IPv4, as the BPF side does. */
-static void unmap_v4(struct procnet_ent *e)
+static void gone_hinsert(struct proc_model *m, size_t idx)
 {
-	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	static const uint8_t zero[16];
-	if (e->family != PL_AF_INET6 || memcmp(e->local, pfx, 12) ||
-	    (memcmp(e->remote, pfx, 12) && memcmp(e->remote, zero, 16)))
+	size_t mask = m->gone_h.cap - 1;
+	size_t i = proc_hash(m->gone[idx].tgid, m->gone[idx].start) & mask;
+	while (m->gone_h.slot[i])
+		i = (i + 1) & mask;
+	m->gone_h.slot[i] = (uint32_t)idx + 1;
+}
+
+static int gone_rehash(struct proc_model *m, size_t room)
+{
+	if (hidx_reset(&m->gone_h, room))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_gone; i++)
+		gone_hinsert(m, i);
+	return 0;
+}
+
+static void gone_add(struct proc_model *m, const struct mproc *p, int evicted, uint64_t now)
+{
+	if (m->n_gone >= PL_GONE_MAX ||
+	    grow((void **)&m->gone, &m->cap_gone, m->n_gone + 1, sizeof(*m->gone), 256))
 		return;
-	memmove(e->local, e->local + 12, 4);
-	memset(e->local + 4, 0, 12);
-	memmove(e->remote, e->remote + 12, 4);
-	memset(e->remote + 4, 0, 12);
-	e->family = PL_AF_INET;
-}
-
-static void pn_load(struct proc_model *m, struct pn_table *t, uint32_t pid)
-{
-	static const struct {
-		const char *file;
-		uint8_t proto;
-		int v6;
-	} files[] = {
-		{ "tcp", 6, 0 },   { "tcp6", 6, 1 }, { "udp", 17, 0 },
-		{ "udp6", 17, 1 }, { "icmp", 1, 0 }, { "icmp6", 58, 1 },
+	if ((m->n_gone + 1) * 2 > m->gone_h.cap && gone_rehash(m, m->n_gone + 1))
+		return;
+	m->gone[m->n_gone] = (struct gone_proc){
+		.tgid = p->tgid, .evicted = (uint8_t)evicted, .start = p->start, .at_ns = now
 	};
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char path[300], line[512];
-		snprintf(path, sizeof(path), "%s/%u/net/%s", m->root, pid, files[i].file);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			struct procnet_ent e;
-			if (procnet_parse_line(line, files[i].v6, &e) || !e.ino)
-				continue;
-			if (t->n == t->cap) {
-				size_t nc = t->cap ? t->cap * 2 : 256;
-				struct pn_ent *ne = realloc(t->ents, nc * sizeof(*ne));
-				if (!ne)
-					break;
-				t->ents = ne;
-				t->cap = nc;
-			}
-			unmap_v4(&e);
-			t->ents[t->n].e = e;
-			t->ents[t->n++].proto = files[i].proto;
-		}
-		fclose(f);
+	gone_hinsert(m, m->n_gone++);
+}
+
+/* Forgets the forgotten after PL_GONE_KEEP_S: late entries come within a reading or two. */
+static void gone_trim(struct proc_model *m, uint64_t now)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < m->n_gone; i++)
+		if (now - m->gone[i].at_ns < PL_GONE_KEEP_S * NS)
+			m->gone[w++] = m->gone[i];
+	if (w != m->n_gone) {
+		m->n_gone = w;
+		gone_rehash(m, w);
 	}
-	qsort(t->ents, t->n, sizeof(*t->ents), cmp_pn);
 }
 
-/* Socket inodes among a process's fds, sorted; NULL (n 0) when it has none or is gone. */
-static uint64_t *fd_inodes(const struct proc_model *m, uint32_t pid, size_t *n)
-{
-	char path[300];
-	*n = 0;
-	snprintf(path, sizeof(path), "%s/%u/fd", m->root, pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return NULL;
-	uint64_t *v = NULL;
-	size_t cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		char link[64];
-		if (de->d_name[0] == '.')
-			continue;
-		ssize_t l = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
-		if (l <= 8)
-			continue;
-		link[l] = '\0';
-		unsigned long long ino;
-		if (sscanf(link, "socket:[%llu]", &ino) != 1)
-			continue;
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			uint64_t *nv = realloc(v, nc * sizeof(*nv));
-			if (!nv)
-				break;
-			v = nv;
-			cap = nc;
-		}
-		v[(*n)++] = ino;
-	}
-	closedir(d);
-	return v;
-}
+/* ---- processes and sockets ---- */
 
-static int cmp_u64(const void *a, const void *b)
+/* The maps' start time (ns since boot) as /proc shows it (ticks, in our time namespace). */
+static uint64_t ns_to_ticks(const struct proc_model *m, uint64_t start_ns)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
-static uint64_t netns_of(const struct proc_model *m, uint32_t pid)
-{
-	char path[300];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/%u/ns/net", m->root, pid);
-	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+	int64_t t = (int64_t)start_ns + m->boot_off_ns;
+	return t > 0 ? (uint64_t)t / m->tick_ns : 0;
 }
 
 /*
- * What ss -p does: every process's socket fds, matched by inode against
- * /proc/net of its network namespace (read once per namespace). Replaces the
- * sockets of earlier scans; the tracepoints' own entries win over these.
+ * The process (tgid, start), added when new: -1 when the table is full.
+ * A new one whose pid /proc shows as another process (or none) has exited
+ * already; the maps' proc_info tells its name then.
  */
-static void proc_scan(struct proc_model *m, uint64_t now)
+static long proc_get(struct proc_model *m, uint32_t tgid, uint64_t start, uint64_t now)
 {
-	struct pn_table *tabs = NULL;
-	size_t n_tabs = 0;
+	long i = proc_lookup(m, tgid, start);
+	if (i >= 0)
+		return i;
+	if (m->n_procs >= PL_PROCS_MAX)
+		return -1;
+	if (grow((void **)&m->procs, &m->cap_procs, m->n_procs + 1, sizeof(*m->procs), 64))
+		return -1;
+	if ((m->n_procs + 1) * 2 > m->proc_h.cap && proc_rehash(m, m->n_procs + 1))
+		return -1;
+	struct mproc *p = &m->procs[m->n_procs];
+	memset(p, 0, sizeof(*p));
+	p->tgid = tgid;
+	p->start = start;
+	p->first_ns = now;
+	struct procfs_info info;
+	if (procfs_starttime(&m->fs, tgid) == start && !procfs_read_info(&m->fs, tgid, &info)) {
+		memcpy(p->comm, info.comm, sizeof(p->comm));
+		memcpy(p->cmdline, info.cmdline, sizeof(p->cmdline));
+		memcpy(p->cgroup, info.cgroup, sizeof(p->cgroup));
+		p->cgroup_id = info.cgroup_id;
+		/* it could have exited (and its pid been taken) between the two reads */
+		p->have_proc = procfs_starttime(&m->fs, tgid) == start;
+	}
+	if (!p->have_proc) {
+		p->comm[0] = p->cmdline[0] = p->cgroup[0] = '\0';
+		p->exited_ns = now;
+	}
+	proc_hinsert(m, m->n_procs);
+	return (long)m->n_procs++;
+}
+
+/* A new socket row: -1 when the table is full. */
+static long sock_add(struct proc_model *m, uint32_t tgid, uint64_t start, uint64_t ino, uint64_t sk)
+{
+	if (m->n_socks >= PL_SOCKS_MAX)
+		return -1;
+	if (grow((void **)&m->socks, &m->cap_socks, m->n_socks + 1, sizeof(*m->socks), 256))
+		return -1;
+	if ((m->n_socks + 1) * 2 > m->sock_h.cap && sock_rehash(m, m->n_socks + 1))
+		return -1;
+	struct msock *s = &m->socks[m->n_socks];
+	memset(s, 0, sizeof(*s));
+	s->k.tgid = tgid;
+	s->k.ino = ino;
+	s->k.sk = sk;
+	s->start = start;
+	sock_hinsert(m, m->n_socks);
+	return (long)m->n_socks++;
+}
+
+/* Drops dead rows and rebuilds the indexes. */
+static void compact(struct proc_model *m)
+{
 	size_t w = 0;
 	for (size_t i = 0; i < m->n_socks; i++)
-		if (!m->socks[i].from_proc)
+		if (!m->socks[i].dead)
 			m->socks[w++] = m->socks[i];
 	m->n_socks = w;
+	w = 0;
+	for (size_t i = 0; i < m->n_procs; i++)
+		if (!m->procs[i].dead)
+			m->procs[w++] = m->procs[i];
+	m->n_procs = w;
+	sock_rehash(m, m->n_socks);
+	proc_rehash(m, m->n_procs);
+}
 
-	DIR *d = opendir(m->root);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		char *end;
-		unsigned long pid = strtoul(de->d_name, &end, 10);
-		if (*end || !pid || pid > UINT32_MAX || pid == (unsigned long)getpid())
+/* What `ss -p` shows: replaces the sockets of earlier scans; the maps' entries win over these. */
+static void proc_scan(struct proc_model *m, uint64_t now)
+{
+	for (size_t i = 0; i < m->n_socks; i++)
+		if (m->socks[i].from_proc)
+			m->socks[i].dead = 1;
+	compact(m);
+	size_t n;
+	int truncated;
+	struct procfs_sock *ss =
+	    procfs_scan(&m->fs, m->netns_ino, (uint32_t)getpid(), PL_SOCKS_MAX, &n, &truncated);
+	for (size_t i = 0; i < n; i++) {
+		const struct procfs_sock *e = &ss[i];
+		long pi = proc_get(m, e->pid, e->start, now);
+		long si = pi < 0 ? -1 : sock_add(m, e->pid, e->start, e->e.ino, 0);
+		if (si < 0) {
+			m->untracked_socks++;
 			continue;
-		size_t n_ino;
-		uint64_t *inos = fd_inodes(m, (uint32_t)pid, &n_ino);
-		if (!n_ino) {
-			free(inos);
-			continue;
 		}
-		uint64_t ns = netns_of(m, (uint32_t)pid);
-		if (m->netns_ino && ns != m->netns_ino) {
-			free(inos);
-			continue;
-		}
-		struct pn_table *t = NULL;
-		for (size_t k = 0; k < n_tabs; k++)
-			if (tabs[k].netns == ns)
-				t = &tabs[k];
-		if (!t) {
-			struct pn_table *nt = realloc(tabs, (n_tabs + 1) * sizeof(*nt));
-			if (!nt) {
-				free(inos);
-				break;
-			}
-			tabs = nt;
-			t = &tabs[n_tabs++];
-			memset(t, 0, sizeof(*t));
-			t->netns = ns;
-			pn_load(m, t, (uint32_t)pid);
-		}
-		for (size_t k = 0; k < n_ino && t->n; k++) {
-			struct pn_ent q = { .e.ino = inos[k] };
-			const struct pn_ent *pe =
-			    bsearch(&q, t->ents, t->n, sizeof(*t->ents), cmp_pn);
-			if (!pe || sock_reserve(m, 1))
-				continue;
-			struct msock *s = &m->socks[m->n_socks++];
-			memset(s, 0, sizeof(*s));
-			s->k.tgid = (uint32_t)pid;
-			s->k.ino = inos[k];
-			s->from_proc = 1;
-			memcpy(s->v.local, pe->e.local, 16);
-			memcpy(s->v.remote, pe->e.remote, 16);
-			s->v.local_port = pe->e.local_port;
-			s->v.remote_port = pe->e.remote_port;
-			s->v.family = pe->e.family;
-			s->v.proto = pe->proto;
-			s->v.state = pe->proto == 6 ? pe->e.state : 0;
-			if (pe->proto == 6 && pe->e.state == 10 /* TCP_LISTEN */)
-				s->v.flags |= PL_PS_LISTEN;
-			proc_get(m, (uint32_t)pid, now);
-		}
-		free(inos);
+		struct msock *s = &m->socks[si];
+		s->from_proc = 1;
+		memcpy(s->v.local, e->e.local, 16);
+		memcpy(s->v.remote, e->e.remote, 16);
+		s->v.local_port = e->e.local_port;
+		s->v.remote_port = e->e.remote_port;
+		s->v.family = e->e.family;
+		s->v.proto = e->proto;
+		s->v.state = e->proto == 6 ? e->e.state : 0;
+		if (e->proto == 6 && e->e.state == 10 /* TCP_LISTEN */)
+			s->v.flags |= PL_PS_LISTEN;
 	}
-	if (d)
-		closedir(d);
-	for (size_t k = 0; k < n_tabs; k++)
-		free(tabs[k].ents);
-	free(tabs);
-	qsort(m->socks, m->n_socks, sizeof(*m->socks), cmp_sock);
+	free(ss);
 	m->last_scan_ns = now;
 	m->scans++;
 }
 
-/* ---- map reading ---- */
-
-struct sock_pair {
-	struct proc_sock_key k;
-	struct proc_sock_val v;
-};
-
-static void read_socks(struct proc_model *m, int fd, uint64_t now)
+static void forget_sock_key(struct proc_forget *f, const struct proc_sock_key *k)
 {
-	struct proc_sock_key cur, prev;
-	void *pk = NULL;
-	size_t n_old = m->n_socks;
+	if (!f || grow((void **)&f->socks, &f->cap_socks, f->n_socks + 1, sizeof(*f->socks), 64))
+		return;
+	f->socks[f->n_socks++] = *k;
+}
+
+static void forget_info_key(struct proc_forget *f, const struct proc_key *k)
+{
+	if (!f || grow((void **)&f->infos, &f->cap_infos, f->n_infos + 1, sizeof(*f->infos), 64))
+		return;
+	f->infos[f->n_infos++] = *k;
+}
+
+static void read_socks(struct proc_model *m, const struct proc_input *in, struct proc_forget *f,
+		       uint64_t now)
+{
 	for (size_t i = 0; i < m->n_socks; i++)
 		m->socks[i].in_map = 0;
-	while (!bpf_map_get_next_key(fd, pk, &cur)) {
-		struct proc_sock_val v;
-		prev = cur;
-		pk = &prev;
-		if (bpf_map_lookup_elem(fd, &cur, &v))
+	for (size_t i = 0; i < in->n_socks; i++) {
+		const struct proc_sock_key *k = &in->sock_keys[i];
+		const struct proc_sock_val *v = &in->sock_vals[i];
+		uint64_t start = ns_to_ticks(m, k->start_ns);
+		long gi = gone_lookup(m, k->tgid, start);
+		if (gi >= 0) {
+			/* made after its map was read when the process was forgotten */
+			if (m->gone[gi].evicted) {
+				m->evicted.sockets++;
+				m->evicted.rx_bytes += v->rx_bytes;
+				m->evicted.tx_bytes += v->tx_bytes;
+			}
+			forget_sock_key(f, k);
 			continue;
-		struct msock *s =
-		    n_old ? bsearch(&cur, m->socks, n_old, sizeof(*m->socks), cmp_sock) : NULL;
-		if (!s) {
-			if (sock_reserve(m, 1))
-				break;
-			s = &m->socks[m->n_socks++];
-			memset(s, 0, sizeof(*s));
-			s->k = cur;
-		} else if (v.rx_bytes < s->v.rx_bytes || v.tx_bytes < s->v.tx_bytes ||
-			   v.first_ns != s->v.first_ns) {
+		}
+		long si = sock_lookup(m, k->tgid, start, k->ino, k->sk);
+		long pi = proc_get(m, k->tgid, start, now);
+		if (pi < 0) {
+			m->untracked_socks++;
+			continue;
+		}
+		if (si < 0) {
+			si = sock_add(m, k->tgid, start, k->ino, k->sk);
+			if (si < 0) {
+				m->untracked_socks++;
+				continue;
+			}
+		}
+		struct msock *s = &m->socks[si];
+		if (s->v.first_ns && (v->rx_bytes < s->v.rx_bytes || v->tx_bytes < s->v.tx_bytes ||
+				      v->first_ns != s->v.first_ns)) {
 			/* evicted and created again: what it had counted stays counted */
 			s->base_rx += s->v.rx_bytes;
 			s->base_tx += s->v.tx_bytes;
 			s->base_rxc += s->v.rx_calls;
 			s->base_txc += s->v.tx_calls;
 		}
-		s->v = v;
+		s->k = *k;
+		s->v = *v;
 		s->in_map = 1;
-		proc_get(m, cur.tgid, now);
+		struct mproc *p = &m->procs[pi];
+		if (!p->start_ns)
+			p->start_ns = k->start_ns;
+		if (v->last_ns > p->last_ns)
+			p->last_ns = v->last_ns;
 	}
-	qsort(m->socks, m->n_socks, sizeof(*m->socks), cmp_sock);
-	/* a /proc entry sorts just before the tracepoints' entry for the same socket: drop it */
-	size_t w = 0;
+	/* a /proc entry of a socket the maps know too goes: the maps have its counts */
+	int dup = 0;
 	for (size_t i = 0; i < m->n_socks; i++) {
-		struct msock *s = &m->socks[i];
-		if (s->from_proc && i + 1 < m->n_socks && m->socks[i + 1].k.tgid == s->k.tgid &&
-		    m->socks[i + 1].k.ino == s->k.ino && s->k.ino)
+		const struct msock *s = &m->socks[i];
+		if (!s->in_map || !s->k.ino)
 			continue;
-		m->socks[w++] = *s;
+		long d = sock_lookup(m, s->k.tgid, s->start, s->k.ino, 0);
+		if (d >= 0 && m->socks[d].from_proc) {
+			m->socks[d].dead = 1;
+			dup = 1;
+		}
 	}
-	m->n_socks = w;
+	if (dup)
+		compact(m);
 }
 
-static void read_info(struct proc_model *m, int fd, uint64_t now)
+static void read_infos(struct proc_model *m, const struct proc_input *in, struct proc_forget *f,
+		       uint64_t now)
 {
-	__u32 cur, prev;
-	void *pk = NULL;
-	while (!bpf_map_get_next_key(fd, pk, &cur)) {
-		struct proc_info_val v;
-		prev = cur;
-		pk = &prev;
-		if (bpf_map_lookup_elem(fd, &cur, &v))
+	for (size_t i = 0; i < in->n_infos; i++) {
+		const struct proc_key *k = &in->info_keys[i];
+		const struct proc_info_val *v = &in->info_vals[i];
+		uint64_t start = ns_to_ticks(m, k->start_ns);
+		if (gone_lookup(m, k->tgid, start) >= 0) {
+			forget_info_key(f, k);
 			continue;
-		struct mproc *p = proc_get(m, cur, now);
-		if (!p)
+		}
+		long pi = proc_get(m, k->tgid, start, now);
+		if (pi < 0)
 			continue;
-		if (v.connects < p->last_conn || v.accepts < p->last_acc) {
+		struct mproc *p = &m->procs[pi];
+		if (!p->start_ns)
+			p->start_ns = k->start_ns;
+		if (v->connects < p->last_conn || v->accepts < p->last_acc) {
 			p->base_conn += p->last_conn;
 			p->base_acc += p->last_acc;
 		}
-		p->last_conn = v.connects;
-		p->last_acc = v.accepts;
-		p->connects = p->base_conn + v.connects;
-		p->accepts = p->base_acc + v.accepts;
-		p->cgroup_id = v.cgroup_id;
+		p->last_conn = v->connects;
+		p->last_acc = v->accepts;
+		p->connects = p->base_conn + v->connects;
+		p->accepts = p->base_acc + v->accepts;
+		p->cgroup_id = v->cgroup_id;
 		/* what the process was when it first used a socket: all we have once it is gone */
 		if (!p->have_proc) {
-			snprintf(p->comm, sizeof(p->comm), "%.*s", (int)sizeof(v.comm), v.comm);
-			argv_join(p->cmdline, sizeof(p->cmdline), v.cmdline,
-				  v.cmdline_len < sizeof(v.cmdline) ? v.cmdline_len
-								    : sizeof(v.cmdline));
+			snprintf(p->comm, sizeof(p->comm), "%.*s", (int)sizeof(v->comm), v->comm);
+			proc_argv_join(p->cmdline, sizeof(p->cmdline), v->cmdline,
+				       v->cmdline_len < sizeof(v->cmdline) ? v->cmdline_len
+									   : sizeof(v->cmdline));
 		}
-		if (v.first_ns && v.first_ns < p->first_ns)
-			p->first_ns = v.first_ns;
+		if (v->first_ns && v->first_ns < p->first_ns)
+			p->first_ns = v->first_ns;
 	}
 }
 
@@ -592,31 +581,47 @@ static void check_procs(struct proc_model *m, uint64_t now)
 {
 	for (size_t i = 0; i < m->n_procs; i++) {
 		struct mproc *p = &m->procs[i];
-		if (p->exited_ns)
-			continue;
-		uint64_t st = proc_starttime(m, p->tgid);
-		if (!st || (p->starttime && st != p->starttime))
+		/* gone, or its pid is another process now */
+		if (!p->exited_ns && procfs_starttime(&m->fs, p->tgid) != p->start)
 			p->exited_ns = now;
 	}
 }
 
-static struct msock *socks_of(struct proc_model *m, uint32_t tgid, size_t *n)
+static int cmp_u64(const void *a, const void *b)
 {
-	struct proc_sock_key q = { .tgid = tgid };
-	size_t lo = 0, hi = m->n_socks;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (m->socks[mid].k.tgid < tgid)
-			lo = mid + 1;
-		else
-			hi = mid;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Sets each socket's process, and order[] (socket indices grouped by process). */
+static int group_socks(struct proc_model *m)
+{
+	if (grow((void **)&m->order, &m->cap_order, m->n_socks + 1, sizeof(*m->order), 256))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_procs; i++)
+		m->procs[i].n_socks = 0;
+	for (size_t i = 0; i < m->n_socks; i++) {
+		struct msock *s = &m->socks[i];
+		long pi = proc_lookup(m, s->k.tgid, s->start);
+		/* every socket is added with its process, and goes with it */
+		s->proc = pi < 0 ? UINT32_MAX : (uint32_t)pi;
+		if (pi >= 0)
+			m->procs[pi].n_socks++;
 	}
-	(void)q;
-	size_t e = lo;
-	while (e < m->n_socks && m->socks[e].k.tgid == tgid)
-		e++;
-	*n = e - lo;
-	return &m->socks[lo];
+	uint32_t at = 0;
+	for (size_t i = 0; i < m->n_procs; i++) {
+		m->procs[i].first_sock = at;
+		at += m->procs[i].n_socks;
+		m->procs[i].n_socks = 0;
+	}
+	for (size_t i = 0; i < m->n_socks; i++) {
+		uint32_t pi = m->socks[i].proc;
+		if (pi == UINT32_MAX)
+			continue;
+		struct mproc *p = &m->procs[pi];
+		m->order[p->first_sock + p->n_socks++] = (uint32_t)i;
+	}
+	return 0;
 }
 
 /* Closed sockets: the inode is no longer among the process's fds (or the process is gone). */
@@ -624,71 +629,226 @@ static void check_socks(struct proc_model *m, uint64_t now)
 {
 	for (size_t i = 0; i < m->n_procs; i++) {
 		struct mproc *p = &m->procs[i];
-		size_t n;
-		struct msock *s = socks_of(m, p->tgid, &n);
-		if (!n)
+		uint32_t *o = &m->order[p->first_sock];
+		if (!p->n_socks)
 			continue;
 		if (p->exited_ns) {
-			for (size_t k = 0; k < n; k++)
-				if (!s[k].closed_ns)
-					s[k].closed_ns = p->exited_ns;
+			for (uint32_t k = 0; k < p->n_socks; k++)
+				if (!m->socks[o[k]].closed_ns)
+					m->socks[o[k]].closed_ns = p->exited_ns;
 			continue;
 		}
-		if (now - p->fdscan_ns < PL_FDSCAN_S * NS && p->fdscan_ns)
+		if (p->fdscan_ns && now - p->fdscan_ns < PL_FDSCAN_S * NS)
 			continue;
 		p->fdscan_ns = now;
 		size_t n_ino;
-		uint64_t *inos = fd_inodes(m, p->tgid, &n_ino);
-		qsort(inos, n_ino, sizeof(*inos), cmp_u64);
-		for (size_t k = 0; k < n; k++) {
-			if (!s[k].k.ino)
+		uint64_t *inos = procfs_fd_inodes(&m->fs, p->tgid, &n_ino);
+		for (uint32_t k = 0; k < p->n_socks; k++) {
+			struct msock *s = &m->socks[o[k]];
+			if (!s->k.ino)
 				continue; /* a kernel socket has no fd to look for */
-			int open =
-			    n_ino && bsearch(&s[k].k.ino, inos, n_ino, sizeof(*inos), cmp_u64);
-			if (!open && !s[k].closed_ns)
-				s[k].closed_ns = now;
+			int open = n_ino && bsearch(&s->k.ino, inos, n_ino, sizeof(*inos), cmp_u64);
+			if (!open && !s->closed_ns)
+				s->closed_ns = now;
 			else if (open)
-				s[k].closed_ns = 0;
+				s->closed_ns = 0;
 		}
 		free(inos);
 	}
 }
 
-/* Folds long-closed sockets into their process and forgets long-exited processes. */
-static void expire(struct proc_model *m, const struct proc_maps *maps, uint64_t now)
+/* ---- forgetting: folded sockets, exited processes, the table's bound ---- */
+
+void proc_addr_normalise(uint8_t *family, uint8_t *local, uint8_t *remote)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t zero[16];
+	if (*family != PL_AF_INET6)
+		return;
+	int lk = !memcmp(local, mapped, 12) ? 1 : !memcmp(local, zero, 16) ? 0 : -1;
+	int rk = !memcmp(remote, mapped, 12) ? 1 : !memcmp(remote, zero, 16) ? 0 : -1;
+	/* [::] with no peer takes both families: it stays IPv6 and matches IPv4 flows by port */
+	if (lk < 0 || rk < 0 || lk + rk == 0)
+		return;
+	uint8_t l4[4] = { 0 }, r4[4] = { 0 };
+	if (lk)
+		memcpy(l4, local + 12, 4);
+	if (rk)
+		memcpy(r4, remote + 12, 4);
+	memset(local, 0, 16);
+	memset(remote, 0, 16);
+	memcpy(local, l4, 4);
+	memcpy(remote, r4, 4);
+	*family = PL_AF_INET;
+}
+
+static void match_of(struct match *x, const struct msock *s)
+{
+	memset(x, 0, sizeof(*x));
+	x->proto = s->v.proto;
+	x->family = s->v.family;
+	x->local_port = s->v.local_port;
+	x->remote_port = s->v.remote_port;
+	memcpy(x->local, s->v.local, 16);
+	memcpy(x->remote, s->v.remote, 16);
+	proc_addr_normalise(&x->family, x->local, x->remote);
+	x->tgid = s->k.tgid;
+	x->start = s->start;
+}
+
+/* A socket row goes: its connection stays known to its flow (nginx's workers close theirs). */
+static void remember(struct proc_model *m, const struct msock *s, const struct mproc *p,
+		     uint64_t now)
+{
+	if (!s->v.local_port && !s->v.remote_port)
+		return;
+	/* up to twice the bound between trims (closed_trim): no quadratic eviction */
+	if (m->n_closed >= 2 * PL_CLOSED_MAX ||
+	    grow((void **)&m->closed, &m->cap_closed, m->n_closed + 1, sizeof(*m->closed), 256))
+		return;
+	struct closed_conn *c = &m->closed[m->n_closed++];
+	match_of(&c->m, s);
+	c->m.score = s->v.last_ns;
+	memcpy(c->comm, p->comm, sizeof(c->comm));
+	c->used_ns = now;
+}
+
+static int cmp_closed_used(const void *a, const void *b)
+{
+	const struct closed_conn *x = a, *y = b;
+	return (x->used_ns < y->used_ns) - (x->used_ns > y->used_ns); /* latest first */
+}
+
+static void closed_trim(struct proc_model *m, uint64_t now)
 {
 	size_t w = 0;
-	for (size_t i = 0; i < m->n_socks; i++) {
-		struct msock *s = &m->socks[i];
-		struct mproc *p = proc_find(m, s->k.tgid);
-		int gone = p && p->exited_ns && now - p->exited_ns >= PL_PROC_KEEP_S * NS;
-		int fold = !gone && s->closed_ns && now - s->closed_ns >= PL_SOCK_KEEP_S * NS &&
-			   !(p && p->exited_ns);
-		if (!gone && !fold) {
-			m->socks[w++] = *s;
-			continue;
-		}
-		if (fold && p) {
-			p->closed_rx += s->base_rx + s->v.rx_bytes;
-			p->closed_tx += s->base_tx + s->v.tx_bytes;
-			p->closed_rxc += s->base_rxc + s->v.rx_calls;
-			p->closed_txc += s->base_txc + s->v.tx_calls;
-		}
-		if (!s->from_proc && maps->socks_fd >= 0)
-			bpf_map_delete_elem(maps->socks_fd, &s->k);
+	for (size_t i = 0; i < m->n_closed; i++)
+		if (now - m->closed[i].used_ns < PL_CLOSED_KEEP_S * NS)
+			m->closed[w++] = m->closed[i];
+	m->n_closed = w;
+	if (m->n_closed > PL_CLOSED_MAX) {
+		qsort(m->closed, m->n_closed, sizeof(*m->closed), cmp_closed_used);
+		m->n_closed = PL_CLOSED_MAX;
 	}
-	m->n_socks = w;
-	w = 0;
+}
+
+static void forget_sock(struct proc_forget *f, const struct msock *s)
+{
+	if (!s->from_proc && s->k.sk)
+		forget_sock_key(f, &s->k);
+}
+
+static void forget_info(struct proc_forget *f, const struct mproc *p)
+{
+	if (p->start_ns)
+		forget_info_key(f, &(struct proc_key){ .tgid = p->tgid, .start_ns = p->start_ns });
+}
+
+static uint64_t sock_rx(const struct msock *s)
+{
+	return s->base_rx + s->v.rx_bytes;
+}
+
+static uint64_t sock_tx(const struct msock *s)
+{
+	return s->base_tx + s->v.tx_bytes;
+}
+
+static const struct proc_model *g_m; /* qsort has no context argument in C11 */
+
+/* The process that exited first goes first; among those, the one idle longest. */
+static int cmp_exited(const void *a, const void *b)
+{
+	const struct mproc *x = &g_m->procs[*(const uint32_t *)a];
+	const struct mproc *y = &g_m->procs[*(const uint32_t *)b];
+	if (x->exited_ns != y->exited_ns)
+		return x->exited_ns < y->exited_ns ? -1 : 1;
+	if (x->last_ns != y->last_ns)
+		return x->last_ns < y->last_ns ? -1 : 1;
+	if (x->first_ns != y->first_ns)
+		return x->first_ns < y->first_ns ? -1 : 1;
+	return (x->tgid > y->tgid) - (x->tgid < y->tgid);
+}
+
+#define GONE_KEPT 1    /* exited longer ago than PL_PROC_KEEP_S */
+#define GONE_EVICTED 2 /* exited, and the table holds too many exited */
+
+static void expire(struct proc_model *m, struct proc_forget *f, uint64_t now)
+{
+	size_t n_exited = 0;
 	for (size_t i = 0; i < m->n_procs; i++) {
 		struct mproc *p = &m->procs[i];
-		if (p->exited_ns && now - p->exited_ns >= PL_PROC_KEEP_S * NS) {
-			if (maps->info_fd >= 0)
-				bpf_map_delete_elem(maps->info_fd, &p->tgid);
+		if (!p->exited_ns)
 			continue;
-		}
-		m->procs[w++] = *p;
+		if (now - p->exited_ns >= PL_PROC_KEEP_S * NS)
+			p->dead = GONE_KEPT;
+		else
+			n_exited++;
 	}
-	m->n_procs = w;
+	if (n_exited > PL_PROCS_EXITED_MAX) {
+		uint32_t *ex = malloc(n_exited * sizeof(*ex));
+		size_t k = 0;
+		for (size_t i = 0; ex && i < m->n_procs; i++)
+			if (m->procs[i].exited_ns && !m->procs[i].dead)
+				ex[k++] = (uint32_t)i;
+		g_m = m;
+		if (ex)
+			qsort(ex, k, sizeof(*ex), cmp_exited);
+		for (size_t i = 0; ex && i < k - PL_PROCS_EXITED_MAX; i++)
+			m->procs[ex[i]].dead = GONE_EVICTED;
+		free(ex);
+	}
+	/* nothing of a process that /proc shows alive as itself is forgotten or deleted */
+	for (size_t i = 0; i < m->n_procs; i++) {
+		struct mproc *p = &m->procs[i];
+		if (!p->dead || procfs_starttime(&m->fs, p->tgid) != p->start)
+			continue;
+		/* its sockets were closed when it "exited": the next fd scan tells */
+		for (uint32_t k = 0; k < p->n_socks; k++) {
+			struct msock *s = &m->socks[m->order[p->first_sock + k]];
+			if (s->closed_ns >= p->exited_ns)
+				s->closed_ns = 0;
+		}
+		p->dead = 0;
+		p->exited_ns = 0;
+		p->fdscan_ns = 0;
+	}
+	for (size_t i = 0; i < m->n_procs; i++) {
+		struct mproc *p = &m->procs[i];
+		uint64_t rx = p->closed_rx, tx = p->closed_tx;
+		for (uint32_t k = 0; k < p->n_socks; k++) {
+			struct msock *s = &m->socks[m->order[p->first_sock + k]];
+			rx += sock_rx(s);
+			tx += sock_tx(s);
+			if (!p->dead && (p->exited_ns || !s->closed_ns ||
+					 now - s->closed_ns < PL_SOCK_KEEP_S * NS))
+				continue;
+			if (!p->dead) {
+				/* closed long enough: its counts stay in the process's totals */
+				p->closed_rx += sock_rx(s);
+				p->closed_tx += sock_tx(s);
+				p->closed_rxc += s->base_rxc + s->v.rx_calls;
+				p->closed_txc += s->base_txc + s->v.tx_calls;
+			}
+			remember(m, s, p, now);
+			forget_sock(f, s);
+			s->dead = 1;
+		}
+		if (!p->dead)
+			continue;
+		forget_info(f, p);
+		gone_add(m, p, p->dead == GONE_EVICTED, now);
+		if (p->dead == GONE_EVICTED) {
+			m->evicted.count++;
+			m->evicted.sockets += p->n_socks;
+			m->evicted.rx_bytes += rx;
+			m->evicted.tx_bytes += tx;
+		}
+	}
+	for (size_t i = 0; i < m->n_socks; i++)
+		if (m->socks[i].proc == UINT32_MAX)
+			m->socks[i].dead = 1;
+	compact(m);
 }
 
 /* ---- flow index ---- */
@@ -706,28 +866,32 @@ static int cmp_match_best(const void *a, const void *b)
 	if (r)
 		return r;
 	const struct match *x = a, *y = b;
-	return (x->score < y->score) - (x->score > y->score); /* best first */
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1; /* best first */
+	/* equal (a listener two processes hold, known from /proc): the same pick every time */
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return (x->start > y->start) - (x->start < y->start);
 }
 
 static void build_index(struct proc_model *m)
 {
 	free(m->idx);
-	m->idx = calloc(m->n_socks ? m->n_socks : 1, sizeof(*m->idx));
 	m->n_idx = 0;
+	m->idx = calloc(m->n_socks + m->n_closed + 1, sizeof(*m->idx));
 	if (!m->idx)
 		return;
 	for (size_t i = 0; i < m->n_socks; i++) {
 		const struct msock *s = &m->socks[i];
 		struct match *x = &m->idx[m->n_idx++];
-		memset(x, 0, sizeof(*x));
-		x->proto = s->v.proto;
-		x->family = s->v.family;
-		x->local_port = s->v.local_port;
-		x->remote_port = s->v.remote_port;
-		memcpy(x->local, s->v.local, 16);
-		memcpy(x->remote, s->v.remote, 16);
-		x->tgid = s->k.tgid;
-		x->score = (s->closed_ns ? 0 : 1ULL << 62) + (s->v.last_ns & ((1ULL << 62) - 1));
+		match_of(x, s);
+		x->score = (s->closed_ns ? 2ULL : 3ULL) << 60 | (s->v.last_ns & SCORE_MASK);
+	}
+	for (size_t i = 0; i < m->n_closed; i++) {
+		struct match *x = &m->idx[m->n_idx++];
+		*x = m->closed[i].m;
+		x->score = 1ULL << 60 | (m->closed[i].m.score & SCORE_MASK);
+		x->closed = (uint32_t)i + 1;
 	}
 	qsort(m->idx, m->n_idx, sizeof(*m->idx), cmp_match_best);
 	size_t w = 0;
@@ -765,6 +929,9 @@ static const struct match *match_flow(const struct proc_model *m, const struct f
 	if ((x = lookup(m, k->proto, k->family, k->local, k->local_port, k->remote,
 			k->remote_port)))
 		return x;
+	/* connected without a source address yet (a dual-stack socket: ::, ::ffff:peer) */
+	if ((x = lookup(m, k->proto, k->family, NULL, k->local_port, k->remote, k->remote_port)))
+		return x;
 	if ((x = lookup(m, k->proto, k->family, k->local, k->local_port, NULL, 0)))
 		return x;
 	if ((x = lookup(m, k->proto, k->family, NULL, k->local_port, NULL, 0)))
@@ -783,6 +950,20 @@ static int tracked_proto(uint8_t p)
 	return p == 6 || p == 17 || p == 1 || p == 58 || p == 136;
 }
 
+struct row_key {
+	uint32_t pid;
+	uint64_t start;
+};
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct row_key *k = a;
+	const struct proc_row *r = b;
+	if (k->pid != r->pid)
+		return k->pid < r->pid ? -1 : 1;
+	return (k->start > r->start_ticks) - (k->start < r->start_ticks);
+}
+
 void proc_model_fill_flow(struct proc_model *m, struct flow_row *r, struct snapshot_procs *sp)
 {
 	if (!tracked_proto(r->key.proto))
@@ -796,13 +977,23 @@ void proc_model_fill_flow(struct proc_model *m, struct flow_row *r, struct snaps
 		m->unmatched += counted;
 		return;
 	}
-	const struct mproc *p = proc_find(m, x->tgid);
+	const char *comm = "";
+	if (x->closed) {
+		struct closed_conn *c = &m->closed[x->closed - 1];
+		c->used_ns = m->last_read_ns;
+		comm = c->comm;
+	} else {
+		long pi = proc_lookup(m, x->tgid, x->start);
+		if (pi >= 0)
+			comm = m->procs[pi].comm;
+	}
 	r->pid = x->tgid;
-	snprintf(r->comm, sizeof(r->comm), "%s", p ? p->comm : "");
+	snprintf(r->comm, sizeof(r->comm), "%s", comm);
 	if (!sp)
 		return;
 	sp->flows_attributed += counted;
-	struct proc_row *row = bsearch(&x->tgid, sp->rows, sp->n_rows, sizeof(*sp->rows), cmp_proc);
+	struct row_key q = { x->tgid, x->start };
+	struct proc_row *row = bsearch(&q, sp->rows, sp->n_rows, sizeof(*sp->rows), cmp_row);
 	if (row) {
 		row->flows++;
 		row->retrans += r->retrans;
@@ -825,7 +1016,7 @@ static void fill_sock_row(const struct proc_model *m, const struct msock *s,
 	o->proto = s->v.proto;
 	o->flags = s->v.flags;
 	o->open = !s->closed_ns;
-	o->from_proc = (uint8_t)s->from_proc;
+	o->from_proc = s->from_proc;
 	o->local_port = s->v.local_port;
 	o->remote_port = s->v.remote_port;
 	flow_addr_str(s->v.local, s->v.family, o->local, sizeof(o->local));
@@ -835,43 +1026,97 @@ static void fill_sock_row(const struct proc_model *m, const struct msock *s,
 		snprintf(o->state, sizeof(o->state), "%s", n && *n ? n : "?");
 	}
 	o->inode = s->k.ino;
-	o->rx_bytes = s->base_rx + s->v.rx_bytes;
-	o->tx_bytes = s->base_tx + s->v.tx_bytes;
+	o->rx_bytes = sock_rx(s);
+	o->tx_bytes = sock_tx(s);
 	o->rx_calls = s->base_rxc + s->v.rx_calls;
 	o->tx_calls = s->base_txc + s->v.tx_calls;
 	o->last_seen = s->v.last_ns ? rel_s(s->v.last_ns, start_ns) : -1;
+	o->tid = s->v.tid;
+	snprintf(o->thread, sizeof(o->thread), "%.*s", (int)sizeof(s->v.thread), s->v.thread);
 }
 
-struct snapshot_procs *proc_model_read(struct proc_model *m, const struct proc_maps *maps,
-				       uint64_t start_ns, uint64_t now_ns, double dt)
+static int cmp_proc_id(const void *a, const void *b)
 {
-	int want_scan = !m->scans || now_ns - m->last_scan_ns >= PL_PROCSCAN_MAX_S * NS ||
-			(m->unmatched && now_ns - m->last_scan_ns >= PL_PROCSCAN_MIN_S * NS);
-	if (want_scan)
-		proc_scan(m, now_ns);
-	m->unmatched = 0;
-	if (maps->socks_fd >= 0)
-		read_socks(m, maps->socks_fd, now_ns);
-	if (maps->info_fd >= 0)
-		read_info(m, maps->info_fd, now_ns);
-	check_procs(m, now_ns);
-	check_socks(m, now_ns);
-	expire(m, maps, now_ns);
-	build_index(m);
+	const struct mproc *x = &g_m->procs[*(const uint32_t *)a];
+	const struct mproc *y = &g_m->procs[*(const uint32_t *)b];
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	return (x->start > y->start) - (x->start < y->start);
+}
 
+/* A process's sockets: open first, then the busiest, then by inode. */
+static int cmp_sock_busy(const void *a, const void *b)
+{
+	const struct msock *x = &g_m->socks[*(const uint32_t *)a];
+	const struct msock *y = &g_m->socks[*(const uint32_t *)b];
+	if (!x->closed_ns != !y->closed_ns)
+		return x->closed_ns ? 1 : -1;
+	uint64_t bx = sock_rx(x) + sock_tx(x), by = sock_rx(y) + sock_tx(y);
+	if (bx != by)
+		return bx < by ? 1 : -1;
+	if (x->k.ino != y->k.ino)
+		return x->k.ino < y->k.ino ? -1 : 1;
+	return (x->k.sk > y->k.sk) - (x->k.sk < y->k.sk);
+}
+
+static void proc_rates(struct proc_model *m, struct mproc *p, struct proc_row *r, double dt)
+{
+	uint64_t conn = p->connects + p->accepts;
+	if (dt >= 0.05) {
+		if (p->have_prev) {
+			p->rx_bps = r->rx_bytes >= p->prev_rx
+					? (double)(r->rx_bytes - p->prev_rx) * 8 / dt
+					: 0;
+			p->tx_bps = r->tx_bytes >= p->prev_tx
+					? (double)(r->tx_bytes - p->prev_tx) * 8 / dt
+					: 0;
+			p->conn_rate =
+			    conn >= p->prev_conn ? (double)(conn - p->prev_conn) / dt : 0;
+		} else {
+			/* new since the last reading: all it did happened in this interval */
+			int fresh = p->first_ns > m->last_read_ns && m->last_read_ns;
+			p->rx_bps = fresh ? (double)r->rx_bytes * 8 / dt : 0;
+			p->tx_bps = fresh ? (double)r->tx_bytes * 8 / dt : 0;
+			p->conn_rate = fresh ? (double)conn / dt : 0;
+		}
+		p->prev_rx = r->rx_bytes;
+		p->prev_tx = r->tx_bytes;
+		p->prev_conn = conn;
+		p->have_prev = 1;
+	}
+	r->rx_bps = p->rx_bps;
+	r->tx_bps = p->tx_bps;
+	r->conn_rate = p->conn_rate;
+}
+
+static struct snapshot_procs *build_snapshot(struct proc_model *m, uint64_t start_ns,
+					     uint64_t now_ns, double dt)
+{
 	size_t sz = sizeof(struct snapshot_procs) + m->n_procs * sizeof(struct proc_row) +
 		    m->n_socks * sizeof(struct proc_sock_row);
 	struct snapshot_procs *sp = calloc(1, sz);
-	if (!sp)
+	uint32_t *po = malloc((m->n_procs + 1) * sizeof(*po));
+	if (!sp || !po) {
+		free(sp);
+		free(po);
 		return NULL;
+	}
 	sp->rows = (struct proc_row *)(sp + 1);
 	sp->socks = (struct proc_sock_row *)(sp->rows + m->n_procs);
 	sp->n_rows = m->n_procs;
 	sp->proc_scans = m->scans;
+	sp->evicted = m->evicted;
+	sp->untracked_socks = m->untracked_socks;
+	sp->closed_remembered = m->n_closed;
+	g_m = m;
+	for (size_t i = 0; i < m->n_procs; i++)
+		po[i] = (uint32_t)i;
+	qsort(po, m->n_procs, sizeof(*po), cmp_proc_id);
 	for (size_t i = 0; i < m->n_procs; i++) {
-		struct mproc *p = &m->procs[i];
+		struct mproc *p = &m->procs[po[i]];
 		struct proc_row *r = &sp->rows[i];
 		r->pid = p->tgid;
+		r->start_ticks = p->start;
 		memcpy(r->comm, p->comm, sizeof(r->comm));
 		memcpy(r->cmdline, p->cmdline, sizeof(r->cmdline));
 		memcpy(r->cgroup, p->cgroup, sizeof(r->cgroup));
@@ -885,63 +1130,64 @@ struct snapshot_procs *proc_model_read(struct proc_model *m, const struct proc_m
 		r->exited = !!p->exited_ns;
 		r->exited_at = p->exited_ns ? rel_s(p->exited_ns, start_ns) : 0;
 		r->first_seen = rel_s(p->first_ns, start_ns);
-		uint64_t last = 0;
-		size_t n;
-		struct msock *s = socks_of(m, p->tgid, &n);
+		uint32_t *o = &m->order[p->first_sock];
+		qsort(o, p->n_socks, sizeof(*o), cmp_sock_busy);
 		r->first_sock = (uint32_t)sp->n_socks;
-		r->n_socks = (uint32_t)n;
-		for (size_t k = 0; k < n; k++) {
-			struct proc_sock_row *o = &sp->socks[sp->n_socks++];
-			fill_sock_row(m, &s[k], o, start_ns);
-			r->rx_bytes += o->rx_bytes;
-			r->tx_bytes += o->tx_bytes;
-			r->rx_calls += o->rx_calls;
-			r->tx_calls += o->tx_calls;
-			if (s[k].v.last_ns > last)
-				last = s[k].v.last_ns;
-			if (!o->open)
+		r->n_socks = p->n_socks;
+		for (uint32_t k = 0; k < p->n_socks; k++) {
+			const struct msock *s = &m->socks[o[k]];
+			struct proc_sock_row *so = &sp->socks[sp->n_socks++];
+			fill_sock_row(m, s, so, start_ns);
+			r->rx_bytes += so->rx_bytes;
+			r->tx_bytes += so->tx_bytes;
+			r->rx_calls += so->rx_calls;
+			r->tx_calls += so->tx_calls;
+			if (!so->open)
 				continue;
-			if (o->proto == 6) {
+			if (so->proto == 6) {
 				r->tcp++;
-				if (o->flags & PL_PS_LISTEN || s[k].v.state == 10)
+				if (so->flags & PL_PS_LISTEN || s->v.state == 10)
 					r->listen++;
-				else if (s[k].v.state == 1)
+				else if (s->v.state == 1)
 					r->established++;
-			} else if (o->proto == 17 || o->proto == 136) {
+			} else if (so->proto == 17 || so->proto == 136) {
 				r->udp++;
 			} else {
 				r->other++;
 			}
 		}
 		r->sockets = r->tcp + r->udp + r->other;
-		r->last_seen = last ? rel_s(last, start_ns) : -1;
-		uint64_t conn = p->connects + p->accepts;
-		if (dt >= 0.05) {
-			if (p->have_prev) {
-				p->rx_bps = r->rx_bytes >= p->prev_rx
-						? (double)(r->rx_bytes - p->prev_rx) * 8 / dt
-						: 0;
-				p->tx_bps = r->tx_bytes >= p->prev_tx
-						? (double)(r->tx_bytes - p->prev_tx) * 8 / dt
-						: 0;
-				p->conn_rate =
-				    conn >= p->prev_conn ? (double)(conn - p->prev_conn) / dt : 0;
-			} else {
-				/* new since the last reading: all it did happened in this interval */
-				int fresh = p->first_ns > m->last_read_ns && m->last_read_ns;
-				p->rx_bps = fresh ? (double)r->rx_bytes * 8 / dt : 0;
-				p->tx_bps = fresh ? (double)r->tx_bytes * 8 / dt : 0;
-				p->conn_rate = fresh ? (double)conn / dt : 0;
-			}
-			p->prev_rx = r->rx_bytes;
-			p->prev_tx = r->tx_bytes;
-			p->prev_conn = conn;
-			p->have_prev = 1;
-		}
-		r->rx_bps = p->rx_bps;
-		r->tx_bps = p->tx_bps;
-		r->conn_rate = p->conn_rate;
+		r->last_seen = p->last_ns ? rel_s(p->last_ns, start_ns) : -1;
+		proc_rates(m, p, r, dt);
 	}
+	free(po);
 	m->last_read_ns = now_ns;
 	return sp;
+}
+
+struct snapshot_procs *proc_model_update(struct proc_model *m, const struct proc_input *in,
+					 struct proc_forget *forget, uint64_t start_ns,
+					 uint64_t now_ns, double dt)
+{
+	int want_scan = !m->scans || now_ns - m->last_scan_ns >= PL_PROCSCAN_MAX_S * NS ||
+			(m->unmatched && now_ns - m->last_scan_ns >= PL_PROCSCAN_MIN_S * NS);
+	m->untracked_socks = 0;
+	if (want_scan)
+		proc_scan(m, now_ns);
+	m->unmatched = 0;
+	if (in) {
+		read_socks(m, in, forget, now_ns);
+		read_infos(m, in, forget, now_ns);
+	}
+	check_procs(m, now_ns);
+	if (group_socks(m))
+		return NULL;
+	check_socks(m, now_ns);
+	expire(m, forget, now_ns);
+	closed_trim(m, now_ns);
+	gone_trim(m, now_ns);
+	if (group_socks(m))
+		return NULL;
+	build_index(m);
+	return build_snapshot(m, start_ns, now_ns, dt);
 }

@@ -222,10 +222,13 @@ struct proc_sock_row {
 	uint64_t inode;
 	uint64_t rx_bytes, tx_bytes, rx_calls, tx_calls; /* payload bytes the process read/wrote */
 	double last_seen; /* seconds since start; < 0 when only known from /proc */
+	uint32_t tid;	  /* the thread that used it last (0: only known from /proc) */
+	char thread[16];  /* that thread's name, raw */
 };
 
 struct proc_row {
-	uint32_t pid; /* tgid */
+	uint32_t pid;	      /* tgid; first member (the pane looks rows up by it) */
+	uint64_t start_ticks; /* start time (/proc/PID/stat field 22): with pid, the identity */
 	char comm[16];
 	char cmdline[256]; /* argv joined by spaces, may be cut */
 	char cgroup[128];  /* cgroup v2 path, "" when the process was gone before pktlens looked */
@@ -244,13 +247,22 @@ struct proc_row {
 	uint32_t first_sock, n_socks; /* its rows in snapshot_procs.socks */
 };
 
+/* What a bounded list or table left out: how many rows and what they counted. */
+struct proc_rest {
+	uint64_t count, sockets, rx_bytes, tx_bytes;
+};
+
 struct snapshot_procs {
-	struct proc_row *rows; /* by pid */
+	struct proc_row *rows; /* by pid, then start time (a reused pid has two rows) */
 	size_t n_rows;
-	struct proc_sock_row *socks; /* grouped by process, in row order */
+	struct proc_sock_row *socks; /* grouped by process, in row order; open, busiest first */
 	size_t n_socks;
 	uint64_t flows, flows_attributed; /* TCP/UDP flows in the snapshot, with a process */
 	uint64_t proc_scans;		  /* /proc socket scans so far (start, on demand) */
+	/* exited processes forgotten before their keep time because the table was full */
+	struct proc_rest evicted;
+	uint64_t untracked_socks;   /* socket entries not taken in (a table full) at this reading */
+	uint64_t closed_remembered; /* closed connections kept for their flows' attribution */
 };
 
 /* Application layer (l7model.c). Strings are raw bytes from the wire: escape before output. */

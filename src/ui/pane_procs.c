@@ -359,11 +359,17 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		ui_escape(esc, sizeof(esc), s->remote, sizeof(s->remote));
 		fmt_endpoint(esc, s->remote_port, v6, rm, sizeof(rm));
 		ui_escape(st, sizeof(st), s->state, sizeof(s->state));
-		snprintf(buf, sizeof(buf), " %-5s %-29s %-29s %-11s %9s %8s  %s%s%s",
+		/* the thread that used it last, when not the main one (dig: isc-net-0000) */
+		char thr[80] = "";
+		if (s->tid && s->tid != s->pid) {
+			ui_escape(esc, sizeof(esc), s->thread, sizeof(s->thread));
+			snprintf(thr, sizeof(thr), "thread %s/%u ", esc, s->tid);
+		}
+		snprintf(buf, sizeof(buf), " %-5s %-29s %-29s %-11s %9s %8s  %s%s%s%s",
 			 proto_name(s->proto), l, s->remote_port ? rm : "*", st[0] ? st : "-",
 			 s->from_proc ? "-" : fmt_human((double)s->rx_bytes, a, sizeof(a)),
 			 s->from_proc ? "-" : fmt_human((double)s->tx_bytes, b, sizeof(b)),
-			 s->open ? "" : "closed ", s->flags & 1 ? "listen " : "",
+			 s->open ? "" : "closed ", s->flags & 1 ? "listen " : "", thr,
 			 s->from_proc ? "from /proc" : "");
 		dline(ui, r, &y, &n, p->top, s->open ? ROLE_NORMAL : ROLE_DIM, buf);
 	}
