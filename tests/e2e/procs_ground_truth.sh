@@ -2,8 +2,10 @@
 # Per-process socket usage: pktlens' per-process rx/tx and each flow's pid must equal what the processes counted.
 #
 # Namespace A holds the processes pktlens watches (-n A): two clients (IPv4 and IPv6, each TCP
-# and UDP), a short-lived client (~50 ms) and a process started before pktlens that never reads
-# (attributable only from /proc). Namespace B holds the server and the old process's peer.
+# and UDP), a short-lived client (~50 ms), a process started before pktlens that never reads
+# (attributable only from /proc) and one connected before pktlens that sends afterwards (known
+# to both the /proc scan and the tracepoints: counted once). Namespace B holds the server and
+# the old process's peer.
 set -u
 TEST_NAME=${TEST_NAME:-procs_ground_truth}
 . "$(dirname "$0")/../lib/netns.sh"
@@ -120,6 +122,29 @@ with open(out, "w") as f:
 time.sleep(600)
 EOF
 
+cat >"$TMP/pre.py" <<'EOF'
+# Connected before pktlens starts; once told, sends n bytes, reads the reply to EOF, writes its
+# counts, and keeps the socket open.
+import json, os, socket, sys, time
+addr, port, n, go, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+c = socket.create_connection((addr, port))
+open(out + ".connected", "w").close()
+while not os.path.exists(go):
+    time.sleep(0.05)
+c.sendall(b"e" * n)
+c.shutdown(socket.SHUT_WR)
+rx = 0
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    rx += len(d)
+with open(out + ".tmp", "w") as f:
+    json.dump({"pid": os.getpid(), "tx": n, "rx": rx}, f)
+os.replace(out + ".tmp", out)
+time.sleep(600)
+EOF
+
 cat >"$TMP/peer.py" <<'EOF'
 # Peer of the old process, in B: connects before pktlens starts, sends once told to.
 import os, socket, sys, time
@@ -151,6 +176,9 @@ wait_for 5 test -e "$TMP/old.pid.listening" || fail "old process did not start: 
 bg_start "$TMP/peer.log" ip netns exec "$NS_B" "$PYTHON" "$TMP/peer.py" "$ADDR_A" "$OLD_TCP" "$OLD_UDP" \
 	"$TMP/peer.go"
 wait_for 5 test -s "$TMP/old.pid" || fail "old process did not accept: $(cat "$TMP/old.log")"
+bg_start "$TMP/pre.log" ip netns exec "$NS_A" "$PYTHON" "$TMP/pre.py" "$ADDR_B" "$TCP_PORT" 7777 \
+	"$TMP/peer.go" "$TMP/pre.json"
+wait_for 5 test -e "$TMP/pre.json.connected" || fail "pre process did not connect: $(cat "$TMP/pre.log")"
 
 pktlens_start "$TMP/pl.json" -n "$NS_A" -i "$IF_A" --json --interval 0.5
 pktlens_wait_attached "$TMP/pl.json" tracepoint sock:sock_send_length 15 ||
@@ -181,6 +209,7 @@ ns_a sh -c 'echo $$ >"$1"; exec curl -s -o /dev/null -w "%{size_request} %{size_
 	_ "$TMP/curl.pid" "http://$ADDR_B:$HTTP_PORT/f" >"$TMP/curl.out" 2>&1 ||
 	fail "curl failed: $(cat "$TMP/curl.out")"
 log "curl: request, header, body bytes and seconds: $(cat "$TMP/curl.out")"
+wait_for 10 test -s "$TMP/pre.json" || fail "pre process did not finish: $(cat "$TMP/pre.log")"
 wait "$C1" || fail "client 1 failed: $(cat "$TMP/c1.log")"
 wait "$C2" || fail "client 2 failed: $(cat "$TMP/c2.log")"
 sleep 1.2
@@ -212,7 +241,9 @@ for name in ("c1", "c2", "c3"):
           % (name, c["rx"], p["rx_bytes"]))
     check(p["tx_bytes"] == c["tx"], "%s tx_bytes: process counted %d, pktlens %d"
           % (name, c["tx"], p["tx_bytes"]))
-    check(p["connects"] >= 1, "%s connects: %d (>= 1)" % (name, p["connects"]))
+    # one TCP connect() (its UDP socket only uses sendto), no accept
+    check(p["connects"] == 1 and p["accepts"] == 0, "%s connects %d (1), accepts %d (0)"
+          % (name, p["connects"], p["accepts"]))
     check("client.py" in p["cmdline"], "%s cmdline: %r" % (name, p["cmdline"]))
     if name == "c3":
         check(p["exited"], "c3 (short-lived, its script ran %.0f ms) marked exited" % c["ms"])
@@ -232,6 +263,8 @@ if p:
     check(p["rx_bytes"] == int(hdr) + int(body), "curl rx_bytes: curl got %d, pktlens %d"
           % (int(hdr) + int(body), p["rx_bytes"]))
     check(p["comm"] == "curl" and p["exited"], "curl comm %r, exited %s" % (p["comm"], p["exited"]))
+    check(p["connects"] == 1 and p["accepts"] == 0, "curl connects %d (1), accepts %d (0)"
+          % (p["connects"], p["accepts"]))
 fl = [f for f in flows if f["proto"] == "tcp" and f["remote_port"] == http_port]
 check(len(fl) == 1 and fl[0]["pid"] == curl_pid, "curl flow pid: expected %d, pktlens %s"
       % (curl_pid, [f["pid"] for f in fl]))
@@ -240,16 +273,36 @@ old = int(open(tmp + "/old.pid").read())
 p = procs.get(old)
 check(p is not None, "process started before pktlens (pid %d) listed" % old)
 if p:
-    check(p["tcp"] >= 2 and p["udp"] >= 1 and p["listen"] >= 1,
-          "old process sockets from /proc: tcp %d (>=2) udp %d (>=1) listen %d (>=1)"
-          % (p["tcp"], p["udp"], p["listen"]))
-    check(any(s["from_proc"] for s in p["socks"]), "old process sockets marked from_proc")
+    # its listener, the accepted connection and the UDP socket, each once (a socket the /proc
+    # scan and the tracepoints both saw must not count twice)
+    check(p["tcp"] == 2 and p["udp"] == 1 and p["listen"] == 1 and p["established"] == 1
+          and p["sockets"] == 3 and p["socket_rows"] == 3,
+          "old process sockets from /proc: tcp %d (2) udp %d (1) listen %d (1) established %d "
+          "(1) sockets %d (3) rows %d (3)" % (p["tcp"], p["udp"], p["listen"], p["established"],
+                                             p["sockets"], p["socket_rows"]))
+    check(all(s["from_proc"] for s in p["socks"]), "old process sockets marked from_proc")
+    check(p["connects"] == 0 and p["accepts"] == 0, "old process: connects %d accepts %d "
+          "(0: it made its connection before pktlens started)" % (p["connects"], p["accepts"]))
 for proto, port in (("tcp", old_tcp), ("udp", old_udp)):
     fl = [f for f in flows if f["proto"] == proto and f["local_port"] == port]
     check(len(fl) == 1, "old process %s flow to port %d present" % (proto, port))
     for f in fl:
         check(f["pid"] == old, "old process %s flow pid: expected %d, pktlens %d"
               % (proto, old, f["pid"]))
+
+c = json.load(open(tmp + "/pre.json"))
+p = procs.get(c["pid"])
+check(p is not None, "pre process (connected before pktlens, pid %d) listed" % c["pid"])
+if p:
+    # one socket, known from the start-up /proc scan and then from the tracepoints: one row
+    check(p["tcp"] == 1 and p["sockets"] == 1 and p["socket_rows"] == 1,
+          "pre process: tcp %d (1) sockets %d (1) socket rows %d (1)"
+          % (p["tcp"], p["sockets"], p["socket_rows"]))
+    check(p["tx_bytes"] == c["tx"] and p["rx_bytes"] == c["rx"],
+          "pre process bytes: process counted tx %d rx %d, pktlens %d %d"
+          % (c["tx"], c["rx"], p["tx_bytes"], p["rx_bytes"]))
+    check(not any(s["from_proc"] for s in p["socks"]), "pre process socket from the tracepoints")
+    check(p["connects"] == 0, "pre process connects %d (0: before pktlens)" % p["connects"])
 
 tu = [f for f in flows if f["proto"] in ("tcp", "udp")]
 att = [f for f in tu if f["pid"]]
