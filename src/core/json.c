@@ -384,6 +384,7 @@ static void write_processes(FILE *f, const struct snapshot_procs *p)
 	kv_u64(f, "attributed", p ? p->flows_attributed : 0);
 	kv_u64(f, "proc_scans", p ? p->proc_scans : 0);
 	write_rest(f, "processes_evicted", p ? &p->evicted : &none, 1);
+	write_rest(f, "processes_expired", p ? &p->expired : &none, 1);
 	kv_u64(f, "sockets_untracked", p ? p->untracked_socks : 0);
 	kv_u64(f, "closed_remembered", p ? p->closed_remembered : 0);
 	fputc('}', f);

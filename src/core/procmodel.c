@@ -76,10 +76,13 @@ struct closed_conn {
  */
 struct gone_proc {
 	uint32_t tgid;
-	uint8_t evicted; /* its late bytes go to the evicted totals */
+	uint8_t how; /* GONE_KEPT or GONE_EVICTED: where its late bytes are added */
 	uint64_t start;
 	uint64_t at_ns;
 };
+
+#define GONE_KEPT 1    /* exited longer ago than PL_PROC_KEEP_S */
+#define GONE_EVICTED 2 /* exited, and the table holds too many exited */
 
 /* Open addressing over a vector: slot = index + 1, 0 = empty; rebuilt at each compaction. */
 struct hidx {
@@ -110,7 +113,7 @@ struct proc_model {
 	size_t n_idx;
 	uint64_t last_scan_ns, scans, last_read_ns;
 	int unmatched; /* flows without a process at the last fill: scan /proc again */
-	struct proc_rest evicted;
+	struct proc_rest evicted, expired;
 	uint64_t untracked_socks;
 };
 
@@ -311,16 +314,15 @@ static int gone_rehash(struct proc_model *m, size_t room)
 	return 0;
 }
 
-static void gone_add(struct proc_model *m, const struct mproc *p, int evicted, uint64_t now)
+static void gone_add(struct proc_model *m, const struct mproc *p, uint64_t now)
 {
 	if (m->n_gone >= PL_GONE_MAX ||
 	    grow((void **)&m->gone, &m->cap_gone, m->n_gone + 1, sizeof(*m->gone), 256))
 		return;
 	if ((m->n_gone + 1) * 2 > m->gone_h.cap && gone_rehash(m, m->n_gone + 1))
 		return;
-	m->gone[m->n_gone] = (struct gone_proc){
-		.tgid = p->tgid, .evicted = (uint8_t)evicted, .start = p->start, .at_ns = now
-	};
+	m->gone[m->n_gone] =
+	    (struct gone_proc){ .tgid = p->tgid, .how = p->dead, .start = p->start, .at_ns = now };
 	gone_hinsert(m, m->n_gone++);
 }
 
@@ -482,11 +484,11 @@ static void read_socks(struct proc_model *m, const struct proc_input *in, struct
 		long gi = gone_lookup(m, k->tgid, start);
 		if (gi >= 0) {
 			/* made after its map was read when the process was forgotten */
-			if (m->gone[gi].evicted) {
-				m->evicted.sockets++;
-				m->evicted.rx_bytes += v->rx_bytes;
-				m->evicted.tx_bytes += v->tx_bytes;
-			}
+			struct proc_rest *r =
+			    m->gone[gi].how == GONE_EVICTED ? &m->evicted : &m->expired;
+			r->sockets++;
+			r->rx_bytes += v->rx_bytes;
+			r->tx_bytes += v->tx_bytes;
 			forget_sock_key(f, k);
 			continue;
 		}
@@ -770,9 +772,6 @@ static int cmp_exited(const void *a, const void *b)
 	return (x->tgid > y->tgid) - (x->tgid < y->tgid);
 }
 
-#define GONE_KEPT 1    /* exited longer ago than PL_PROC_KEEP_S */
-#define GONE_EVICTED 2 /* exited, and the table holds too many exited */
-
 static void expire(struct proc_model *m, struct proc_forget *f, uint64_t now)
 {
 	size_t n_exited = 0;
@@ -837,13 +836,12 @@ static void expire(struct proc_model *m, struct proc_forget *f, uint64_t now)
 		if (!p->dead)
 			continue;
 		forget_info(f, p);
-		gone_add(m, p, p->dead == GONE_EVICTED, now);
-		if (p->dead == GONE_EVICTED) {
-			m->evicted.count++;
-			m->evicted.sockets += p->n_socks;
-			m->evicted.rx_bytes += rx;
-			m->evicted.tx_bytes += tx;
-		}
+		gone_add(m, p, now);
+		struct proc_rest *r = p->dead == GONE_EVICTED ? &m->evicted : &m->expired;
+		r->count++;
+		r->sockets += p->n_socks;
+		r->rx_bytes += rx;
+		r->tx_bytes += tx;
 	}
 	for (size_t i = 0; i < m->n_socks; i++)
 		if (m->socks[i].proc == UINT32_MAX)
@@ -1106,6 +1104,7 @@ static struct snapshot_procs *build_snapshot(struct proc_model *m, uint64_t star
 	sp->n_rows = m->n_procs;
 	sp->proc_scans = m->scans;
 	sp->evicted = m->evicted;
+	sp->expired = m->expired;
 	sp->untracked_socks = m->untracked_socks;
 	sp->closed_remembered = m->n_closed;
 	g_m = m;

@@ -261,6 +261,7 @@ struct snapshot_procs {
 	uint64_t proc_scans;		  /* /proc socket scans so far (start, on demand) */
 	/* exited processes forgotten before their keep time because the table was full */
 	struct proc_rest evicted;
+	struct proc_rest expired;   /* forgotten at the end of their keep time (PL_PROC_KEEP_S) */
 	uint64_t untracked_socks;   /* socket entries not taken in (a table full) at this reading */
 	uint64_t closed_remembered; /* closed connections kept for their flows' attribution */
 };

@@ -97,8 +97,21 @@ T_DONE=$SECONDS
 # while the closed sockets are still listed (shown closed)
 sleep 2
 json_last "$TMP/pl.json" >"$TMP/early.json" || fail "no JSON from pktlens"
-# and once their rows are gone: PL_SOCK_KEEP_S (10) after the fd check (every 2 s) saw them closed
-while [ $((SECONDS - T_DONE)) -lt 15 ]; do sleep 0.5; done
+# and once their rows are gone (PL_SOCK_KEEP_S, 10 s, after the fd check saw them closed) and
+# only the remembered connections tell whose the flows are
+remembered() {
+	json_last "$TMP/pl.json" | "$PYTHON" -c '
+import json, sys
+print(json.loads(sys.stdin.read())["process_attribution"].get("closed_remembered"))'
+}
+all_remembered() { [ "$(remembered)" = "$NREQ" ]; }
+deadline=$((SECONDS + 40))
+until all_remembered; do
+	[ "$SECONDS" -lt "$deadline" ] ||
+		fail "after $((SECONDS - T_DONE)) s, $(remembered) of $NREQ closed connections are remembered"
+	sleep 1
+done
+log "the closed sockets' rows went $((SECONDS - T_DONE)) s after the last request"
 pktlens_stop INT 30 || fail "pktlens did not stop"
 [ "$PL_RC" = 0 ] || fail "pktlens exited with $PL_RC: $(cat "$TMP/pl.json.err")"
 json_last "$TMP/pl.json" >"$TMP/late.json" || fail "no JSON from pktlens"

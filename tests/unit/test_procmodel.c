@@ -542,6 +542,9 @@ static void test_pid_reuse(void **state)
 	assert_int_equal(fg.infos[0].start_ns, 1000 * TICK_NS + 3456789);
 	proc_forget_free(&fg);
 	assert_int_equal(sp->n_rows, 1);
+	assert_int_equal(sp->expired.count, 1); /* at the end of its keep time, not evicted */
+	assert_int_equal(sp->expired.tx_bytes, 111);
+	assert_int_equal(sp->evicted.count, 0);
 	assert_int_equal(sp->rows[0].start_ticks, 3000);
 	assert_false(sp->rows[0].exited);
 	assert_int_equal(sp->rows[0].tx_bytes, 222);
