@@ -45,6 +45,9 @@ static __always_inline int pl_sk_in_netns(const void *skaddr)
 }
 
 /*
+ * Every socket key goes through pl_sock_key_unmap (shared/tcp.h): a dual-stack socket's IPv4
+ * connection is reported as AF_INET6 ::ffff:a.b.c.d and must land on its IPv4 flow.
+ *
  * Tracepoint context fields can only be loaded at constant offsets from ctx;
  * a pointer into ctx handed on is "modified ctx" to the verifier, so the
  * address arrays are copied with bpf_probe_read_kernel.
@@ -67,6 +70,7 @@ static __always_inline int pl_sock_key(struct sock_key *k, __u16 family, const _
 	}
 	k->local_port = sport;
 	k->remote_port = dport;
+	pl_sock_key_unmap(k);
 	return 0;
 }
 
@@ -272,6 +276,7 @@ static __always_inline int pl_sock_key_sk(struct sock_key *k, const struct sock 
 	}
 	k->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	k->remote_port = pl_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	pl_sock_key_unmap(k);
 	return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <linux/types.h>
 #endif
 
+#include "shared/flow.h" /* PL_AF_INET, PL_AF_INET6 */
+
 /*
  * A TCP connection as the socket tracepoints name it: no interface (the
  * socket does not know one), local = the socket's own address. User space
@@ -20,6 +22,57 @@ struct sock_key {
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct sock_key) == 40, "sock_key layout");
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/* ::ffff:a.b.c.d (RFC 4291 2.5.5.2): ten zero bytes, two 0xff, the IPv4 address. */
+static __always_inline int pl_addr_v4mapped(const __u8 *a)
+{
+	return !(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7] | a[8] | a[9]) &&
+	       a[10] == 0xff && a[11] == 0xff;
+}
+
+static __always_inline int pl_addr_unspec(const __u8 *a)
+{
+	return !(a[0] | a[1] | a[2] | a[3] | a[4] | a[5] | a[6] | a[7] | a[8] | a[9] | a[10] |
+		 a[11] | a[12] | a[13] | a[14] | a[15]);
+}
+
+/*
+ * An IPv4 peer of a dual-stack socket (AF_INET6 with IPV6_V6ONLY off: iperf3 -s, nginx
+ * `listen [::]`) talks over an AF_INET6 socket whose addresses are v4-mapped, and every
+ * socket tracepoint reports it as family AF_INET6 with ::ffff:a.b.c.d; its packets on the
+ * wire are IPv4, so the packet programs key its flow as PL_AF_INET with the address in the
+ * first 4 bytes. This rewrites a socket's address pair into that form in place, so socket
+ * data and flows meet on one key. An unspecified side (a socket before connect() chose its
+ * source) goes along with a mapped other side; a pair with a real IPv6 address stays as it
+ * is. Returns 1 when the pair was rewritten.
+ */
+static __always_inline int pl_unmap_v4(__u8 *family, __u8 *local, __u8 *remote)
+{
+	int lm = pl_addr_v4mapped(local), rm = pl_addr_v4mapped(remote);
+
+	if (*family != PL_AF_INET6 || !(lm || rm))
+		return 0;
+	if (!(lm || pl_addr_unspec(local)) || !(rm || pl_addr_unspec(remote)))
+		return 0;
+	for (int i = 0; i < 4; i++) {
+		local[i] = lm ? local[12 + i] : 0;
+		remote[i] = rm ? remote[12 + i] : 0;
+	}
+	for (int i = 4; i < 16; i++)
+		local[i] = remote[i] = 0;
+	*family = PL_AF_INET;
+	return 1;
+}
+
+/* The same for a socket key: every place that builds one from a socket calls this. */
+static __always_inline int pl_sock_key_unmap(struct sock_key *k)
+{
+	return pl_unmap_v4(&k->family, k->local, k->remote);
+}
 
 #define PL_STATE_HIST 8
 
