@@ -32,6 +32,24 @@ struct {
 	__type(value, struct drop_counters);
 } drop_stats SEC(".maps");
 
+/*
+ * Reason values that user space files as "discarded at close" rather than as drops (see
+ * drops_reason_discard in src/core/drops.c), named from BTF and set before load; 0 = unused.
+ * They are counted by reason and place like any drop, but stay out of the per-flow table: a
+ * busy host frees one queued FIN this way per connection it closes first, and those would
+ * push the flows of real drops out of the LRU.
+ */
+const volatile __u32 discard_reasons[PL_DISCARD_REASONS_MAX] = {};
+
+static __always_inline int pl_reason_discard(__u32 reason)
+{
+	PL_UNROLL
+	for (int i = 0; i < PL_DISCARD_REASONS_MAX; i++)
+		if (discard_reasons[i] && discard_reasons[i] == reason)
+			return 1;
+	return 0;
+}
+
 static __always_inline struct drop_counters *pl_drop_stats(void)
 {
 	__u32 zero = 0;
@@ -80,7 +98,7 @@ static __always_inline int pl_kfree(const struct sk_buff *skb, __u64 location, _
 		bpf_map_update_elem(&drop_counts, &dk, &one, BPF_NOEXIST);
 	}
 
-	if (have_flow) {
+	if (have_flow && !pl_reason_discard(reason)) {
 		struct flow_drop_key fdk;
 		__builtin_memcpy(&fdk.flow, &fk, sizeof(fk));
 		fdk.reason = reason;

@@ -38,6 +38,9 @@ struct drop_event {
 };
 _Static_assert(sizeof(struct drop_event) == 80, "drop_event layout");
 
+/* Size of the discard_reasons knob of the drop programs (reason values, 0 = unused). */
+#define PL_DISCARD_REASONS_MAX 4
+
 /* Global drop-path counters (per-CPU array, one entry). */
 struct drop_counters {
 	__u64 rcvqueue_full;	/* sock:sock_rcvqueue_full */

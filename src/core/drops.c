@@ -13,6 +13,28 @@
 
 #define MAX_REASON 1024
 #define EV_RING 128
+#define DISCARD_RING 32
+
+/*
+ * "Discarded at close": skbs the kernel frees together with a queue whose owner went away,
+ * which no network path dropped. From the kernel's documentation of enum skb_drop_reason
+ * (include/net/dropreason-core.h) and the places that pass them:
+ *  - QUEUE_PURGE, "bulk free": the default reason of __skb_queue_purge(). A socket being
+ *    destroyed frees its receive queue with it (sk_stream_kill_queues): on a web host that
+ *    is above all the peer's FIN, queued on a socket that had already closed its side, one
+ *    per connection the host closes first; also the data of children a listener never
+ *    accepted. tcp_disconnect(), and devices and neighbour entries torn down with packets
+ *    queued, use it too. The place column tells which owner it was.
+ *  - SOCKET_CLOSE, "socket is close()d": an AF_UNIX socket closed with unread messages.
+ *  - UNIX_DISCONNECT: an AF_UNIX datagram socket's queue purged when it reconnects or
+ *    notices its peer closed.
+ * Not among them: TCP_CLOSE (a segment that arrived for a socket already closed) and
+ * TCP_ABORT_ON_DATA (data that arrived after close()) are segments the network delivered and
+ * the stack refused; UNIX_SKIP_OOB is a reader skipping data, not a close. Unread TCP data
+ * at close() itself is freed by __tcp_close() with __kfree_skb(), which fires no tracepoint
+ * (TcpExtTCPAbortOnClose counts those connections).
+ */
+static const char *const discard_names[] = { "QUEUE_PURGE", "SOCKET_CLOSE", "UNIX_DISCONNECT" };
 
 struct flow_total {
 	struct flow_key key;
@@ -30,8 +52,12 @@ struct drops_model {
 	int have_prev;
 	struct drop_event ring[EV_RING];
 	uint32_t head, count;
+	struct drop_event
+	    dring[DISCARD_RING]; /* discards: their own ring, not to crowd drops out */
+	uint32_t dhead, dcount;
 	struct flow_total *flows; /* sorted by key, from the last read */
 	size_t n_flows;
+	uint8_t discard[MAX_REASON]; /* 1: the reason value is a discard at close */
 };
 
 struct drops_model *drops_model__new(const char *btf_path, const char *kallsyms)
@@ -41,8 +67,29 @@ struct drops_model *drops_model__new(const char *btf_path, const char *kallsyms)
 		return NULL;
 	/* The enum is renumbered between kernels: names always come from this kernel's BTF. */
 	btf_enum_load(&m->reasons, btf_path, "SKB_DROP_REASON_NOT_SPECIFIED", "SKB_DROP_REASON_");
+	for (uint32_t v = 0; v < MAX_REASON; v++) {
+		const char *n = btf_enum_name(&m->reasons, v);
+		for (size_t i = 0; n && *n && i < sizeof(discard_names) / sizeof(*discard_names);
+		     i++)
+			if (!strcmp(n, discard_names[i]))
+				m->discard[v] = 1;
+	}
 	m->ks = ksyms__load(kallsyms);
 	return m;
+}
+
+int drops_reason_discard(const struct drops_model *m, uint32_t value)
+{
+	return value < MAX_REASON && m->discard[value];
+}
+
+size_t drops_discard_values(const struct drops_model *m, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+	for (uint32_t v = 0; v < MAX_REASON && n < max; v++)
+		if (m->discard[v])
+			out[n++] = v;
+	return n;
 }
 
 void drops_model__free(struct drops_model *m)
@@ -66,6 +113,13 @@ const char *drops_reason_name(const struct drops_model *m, uint32_t value, char 
 
 void drops_model_event(struct drops_model *m, const struct drop_event *ev)
 {
+	if (drops_reason_discard(m, ev->reason)) {
+		m->dring[m->dhead] = *ev;
+		m->dhead = (m->dhead + 1) % DISCARD_RING;
+		if (m->dcount < DISCARD_RING)
+			m->dcount++;
+		return;
+	}
 	m->ring[m->head] = *ev;
 	m->head = (m->head + 1) % EV_RING;
 	if (m->count < EV_RING)
@@ -99,7 +153,51 @@ static const char *l4_name(uint8_t p, uint16_t eth)
 	return eth == 0x0806 ? "arp" : eth == 0x0800 ? "ip" : eth == 0x86dd ? "ip6" : "other";
 }
 
-/* Aggregates per-CPU drop_counts; fills reasons (indexed by value), locations, interfaces. */
+struct loc_acc {
+	uint64_t addr, count;
+};
+
+/* Adds count to the place's entry (by address; the table keeps the first 512 places). */
+static void loc_add(struct loc_acc *locs, size_t *nl, uint64_t addr, uint64_t c)
+{
+	size_t j;
+	for (j = 0; j < *nl && locs[j].addr != addr; j++)
+		;
+	if (j == *nl && *nl < 512)
+		locs[(*nl)++] = (struct loc_acc){ addr, 0 };
+	if (j < 512)
+		locs[j].count += c;
+}
+
+/* Symbolises the largest places into out (at most max rows), by count descending. */
+static size_t loc_rows(struct drops_model *m, const struct loc_acc *locs, size_t nl,
+		       struct drop_loc_row *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t j = 0; j < nl; j++) {
+		struct drop_loc_row r = { .count = locs[j].count };
+		ksyms_format(m->ks, locs[j].addr, r.function, sizeof(r.function));
+		if (n < max) {
+			out[n++] = r;
+		} else {
+			/* keep the largest: replace the smallest when this one beats it */
+			size_t min = 0;
+			for (size_t x = 1; x < n; x++)
+				if (out[x].count < out[min].count)
+					min = x;
+			if (r.count > out[min].count)
+				out[min] = r;
+		}
+	}
+	qsort(out, n, sizeof(out[0]), cmp_loc_desc);
+	return n;
+}
+
+/*
+ * Aggregates per-CPU drop_counts; fills reasons (indexed by value), and for drops of the
+ * network path the totals, locations and interfaces; discards at close get their own total
+ * and locations.
+ */
 static void read_counts(struct drops_model *m, int fd, struct snapshot_drops *d,
 			uint64_t *by_reason)
 {
@@ -109,11 +207,9 @@ static void read_counts(struct drops_model *m, int fd, struct snapshot_drops *d,
 	__u64 *vals = calloc((size_t)ncpu, sizeof(__u64));
 	struct drop_key k, next, *prev = NULL;
 	/* locations: accumulate by address first, symbolise the top ones only */
-	struct {
-		uint64_t addr, count;
-	} locs[512];
-	size_t nl = 0;
-	while (vals && !bpf_map_get_next_key(fd, prev, &next)) {
+	struct loc_acc *locs = calloc(2 * 512, sizeof(*locs)), *dlocs = locs ? locs + 512 : NULL;
+	size_t nl = 0, ndl = 0;
+	while (vals && locs && !bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
 		if (bpf_map_lookup_elem(fd, &k, vals))
@@ -121,16 +217,15 @@ static void read_counts(struct drops_model *m, int fd, struct snapshot_drops *d,
 		uint64_t c = 0;
 		for (int i = 0; i < ncpu; i++)
 			c += vals[i];
-		d->total += c;
 		if (k.reason < MAX_REASON)
 			by_reason[k.reason] += c;
-		size_t j;
-		for (j = 0; j < nl && locs[j].addr != k.location; j++)
-			;
-		if (j == nl && nl < 512)
-			locs[nl++] = (typeof(locs[0])){ k.location, 0 };
-		if (j < 512)
-			locs[j].count += c;
+		if (drops_reason_discard(m, k.reason)) {
+			d->discarded += c;
+			loc_add(dlocs, &ndl, k.location, c);
+			continue;
+		}
+		d->total += c;
+		loc_add(locs, &nl, k.location, c);
 		char ifn[16];
 		flow_iface_str(k.ifindex, ifn);
 		const char *pn = l4_name(k.l4proto, k.protocol);
@@ -147,22 +242,12 @@ static void read_counts(struct drops_model *m, int fd, struct snapshot_drops *d,
 			d->ifaces[i].count += c;
 	}
 	free(vals);
-	for (size_t j = 0; j < nl; j++) {
-		struct drop_loc_row r = { .count = locs[j].count };
-		ksyms_format(m->ks, locs[j].addr, r.function, sizeof(r.function));
-		if (d->n_locs < PL_DROP_LOCS_MAX) {
-			d->locs[d->n_locs++] = r;
-		} else {
-			/* keep the largest: replace the smallest when this one beats it */
-			size_t min = 0;
-			for (size_t x = 1; x < d->n_locs; x++)
-				if (d->locs[x].count < d->locs[min].count)
-					min = x;
-			if (r.count > d->locs[min].count)
-				d->locs[min] = r;
-		}
+	if (locs) {
+		d->n_locs = loc_rows(m, locs, nl, d->locs, PL_DROP_LOCS_MAX);
+		d->n_discard_locs =
+		    loc_rows(m, dlocs, ndl, d->discard_locs, PL_DROP_DISCARD_LOCS_MAX);
 	}
-	qsort(d->locs, d->n_locs, sizeof(d->locs[0]), cmp_loc_desc);
+	free(locs);
 }
 
 static void read_flows(struct drops_model *m, int fd, struct snapshot_drops *d)
@@ -176,7 +261,8 @@ static void read_flows(struct drops_model *m, int fd, struct snapshot_drops *d)
 		k = next;
 		prev = &k;
 		__u64 c;
-		if (bpf_map_lookup_elem(fd, &k, &c))
+		/* the BPF side keeps discards out of this table; a kernel's stray entry too */
+		if (bpf_map_lookup_elem(fd, &k, &c) || drops_reason_discard(m, k.reason))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -220,6 +306,19 @@ static void read_flows(struct drops_model *m, int fd, struct snapshot_drops *d)
 	}
 }
 
+static void event_row(struct drops_model *m, const struct drop_event *ev,
+		      struct drop_event_row *row, uint64_t start_ns)
+{
+	char buf[40];
+	row->time = ((double)ev->ts_ns - (double)start_ns) / 1e9;
+	snprintf(row->reason, sizeof(row->reason), "%s", drops_reason_name(m, ev->reason, buf));
+	ksyms_format(m->ks, ev->location, row->location, sizeof(row->location));
+	row->key = ev->flow;
+	row->len = ev->len;
+	if (ev->flow.family)
+		flow_key_format(&ev->flow, row->flow, sizeof(row->flow));
+}
+
 uint64_t drops_model_flow(const struct drops_model *m, const struct flow_key *k)
 {
 	if (!m->n_flows)
@@ -246,9 +345,11 @@ struct snapshot_drops *drops_model_read(struct drops_model *m, const struct drop
 	read_flows(m, maps->flow_drops_fd, d);
 
 	/* newest events tell when each reason last happened */
-	for (uint32_t i = 0; i < m->count; i++) {
+	for (uint32_t i = 0; i < m->count + m->dcount; i++) {
 		const struct drop_event *ev =
-		    &m->ring[(m->head + EV_RING - m->count + i) % EV_RING];
+		    i < m->count ? &m->ring[(m->head + EV_RING - m->count + i) % EV_RING]
+				 : &m->dring[(m->dhead + DISCARD_RING - m->dcount + i - m->count) %
+					     DISCARD_RING];
 		if (ev->reason < MAX_REASON) {
 			double t = ((double)ev->ts_ns - (double)start_ns) / 1e9;
 			if (t > m->last_seen[ev->reason])
@@ -271,9 +372,14 @@ struct snapshot_drops *drops_model_read(struct drops_model *m, const struct drop
 			    now_s; /* its events were lost: the count says it happened */
 		if (fresh)
 			m->prev[r] = c;
-		if (!c || d->n_reasons == PL_DROP_REASONS_MAX)
+		int discard = drops_reason_discard(m, r);
+		if (discard)
+			d->discarded_rate += rate;
+		if (!c || (discard ? d->n_discard_reasons == PL_DROP_DISCARD_REASONS_MAX
+				   : d->n_reasons == PL_DROP_REASONS_MAX))
 			continue;
-		struct drop_reason_row *row = &d->reasons[d->n_reasons++];
+		struct drop_reason_row *row = discard ? &d->discard_reasons[d->n_discard_reasons++]
+						      : &d->reasons[d->n_reasons++];
 		row->value = r;
 		row->count = c;
 		row->rate = rate;
@@ -282,6 +388,8 @@ struct snapshot_drops *drops_model_read(struct drops_model *m, const struct drop
 		snprintf(row->reason, sizeof(row->reason), "%s", drops_reason_name(m, r, buf));
 		memcpy(row->hist, m->hist[r], sizeof(row->hist));
 		row->hist_len = m->hist_len[r];
+		if (discard)
+			continue;
 		d->rate += rate;
 		for (size_t i = 0; i < d->n_flows; i++) {
 			if (!strcmp(d->flows[i].reason, row->reason)) {
@@ -294,21 +402,15 @@ struct snapshot_drops *drops_model_read(struct drops_model *m, const struct drop
 	if (fresh)
 		m->have_prev = 1;
 	qsort(d->reasons, d->n_reasons, sizeof(d->reasons[0]), cmp_reason_desc);
+	qsort(d->discard_reasons, d->n_discard_reasons, sizeof(d->discard_reasons[0]),
+	      cmp_reason_desc);
 
-	for (uint32_t i = 0; i < m->count && d->n_events < PL_DROP_EVENTS_MAX; i++) {
-		const struct drop_event *ev =
-		    &m->ring[(m->head + EV_RING - m->count + i) % EV_RING];
-		struct drop_event_row *row = &d->events[d->n_events++];
-		char buf[40];
-		row->time = ((double)ev->ts_ns - (double)start_ns) / 1e9;
-		snprintf(row->reason, sizeof(row->reason), "%s",
-			 drops_reason_name(m, ev->reason, buf));
-		ksyms_format(m->ks, ev->location, row->location, sizeof(row->location));
-		row->key = ev->flow;
-		row->len = ev->len;
-		if (ev->flow.family)
-			flow_key_format(&ev->flow, row->flow, sizeof(row->flow));
-	}
+	for (uint32_t i = 0; i < m->count && d->n_events < PL_DROP_EVENTS_MAX; i++)
+		event_row(m, &m->ring[(m->head + EV_RING - m->count + i) % EV_RING],
+			  &d->events[d->n_events++], start_ns);
+	for (uint32_t i = 0; i < m->dcount && d->n_discard_events < PL_DROP_DISCARD_EVENTS_MAX; i++)
+		event_row(m, &m->dring[(m->dhead + DISCARD_RING - m->dcount + i) % DISCARD_RING],
+			  &d->discard_events[d->n_discard_events++], start_ns);
 
 	int ncpu = libbpf_num_possible_cpus();
 	struct drop_counters *dc = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*dc)) : NULL;

@@ -21,6 +21,13 @@ void drops_model__free(struct drops_model *m);
 
 /* Name of a drop reason value from BTF ("NO_SOCKET"), or "REASON_<n>" when the kernel has none. */
 const char *drops_reason_name(const struct drops_model *m, uint32_t value, char buf[40]);
+/*
+ * 1 when the reason is one pktlens files as "discarded at close" (a queue freed with its
+ * owner) rather than as a drop of the network path; drops.c says which and why.
+ */
+int drops_reason_discard(const struct drops_model *m, uint32_t value);
+/* The values of those reasons on this kernel, for the BPF programs' knob; returns the count. */
+size_t drops_discard_values(const struct drops_model *m, uint32_t *out, size_t max);
 /* Ring buffer callback data: one dropped packet. */
 void drops_model_event(struct drops_model *m, const struct drop_event *ev);
 

@@ -189,6 +189,12 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	}
 	if (btf_enum_load(&e->tcp_states, NULL, "TCP_ESTABLISHED", "TCP_"))
 		pr_warn("TCP state names not found in the kernel's BTF");
+	/* before load: it names the drop reasons the BPF side files as discards */
+	e->drops = drops_model__new(NULL, NULL);
+	if (!e->drops) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 
 reopen:
 	e->skel = pktlens_bpf__open();
@@ -198,6 +204,7 @@ reopen:
 	}
 	bpf_map__set_max_entries(e->skel->maps.flows, opts->flow_entries);
 	e->skel->rodata->netns_ino = opts->netns ? e->netns_ino : 0;
+	drops_discard_values(e->drops, e->skel->rodata->discard_reasons, PL_DISCARD_REASONS_MAX);
 	if (!e->feat.kprobe_prog) {
 		bpf_program__set_autoload(e->skel->progs.probe_adhoc_count, false);
 		/* the SSL uprobes are kprobe-type programs too */
@@ -228,7 +235,6 @@ reopen:
 	}
 	if (probes_build(e, err, errlen))
 		goto fail;
-	e->drops = drops_model__new(NULL, NULL);
 	e->tcp = tcp_model__new(&e->tcp_states);
 	/* --slow-ms, else PKTLENS_SLOW_MS (older scripts), else the model's default */
 	double slow_ms = opts->slow_ms;

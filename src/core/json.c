@@ -253,7 +253,39 @@ static void write_drops(FILE *f, const struct snapshot_drops *d)
 	fprintf(f, "],\"rcvqueue_full\":%" PRIu64, d->rcvqueue_full);
 	kv_u64(f, "exceed_buf_limit", d->exceed_buf_limit);
 	kv_u64(f, "events_lost", d->events_lost);
-	fprintf(f, ",\"have_reasons\":%s}", d->have_reasons ? "true" : "false");
+	fprintf(f, ",\"have_reasons\":%s", d->have_reasons ? "true" : "false");
+	/* queues freed with their owner: not in total or any list above (src/core/drops.c) */
+	fprintf(f, ",\"discarded_at_close\":{\"total\":%" PRIu64, d->discarded);
+	kv_num(f, "rate", d->discarded_rate);
+	fputs(",\"by_reason\":[", f);
+	for (size_t i = 0; i < d->n_discard_reasons; i++) {
+		const struct drop_reason_row *r = &d->discard_reasons[i];
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "reason", r->reason, 0);
+		kv_u64(f, "count", r->count);
+		kv_num(f, "rate", r->rate);
+		kv_num(f, "last_seen", r->last_seen);
+		fputc('}', f);
+	}
+	fputs("],\"by_location\":[", f);
+	for (size_t i = 0; i < d->n_discard_locs; i++) {
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "function", d->discard_locs[i].function, 0);
+		kv_u64(f, "count", d->discard_locs[i].count);
+		fputc('}', f);
+	}
+	fputs("],\"recent\":[", f);
+	for (size_t i = 0; i < d->n_discard_events; i++) {
+		const struct drop_event_row *r = &d->discard_events[i];
+		fputs(i ? ",{" : "{", f);
+		kv_str(f, "reason", r->reason, 0);
+		kv_str(f, "location", r->location, 1);
+		kv_str(f, "flow", r->flow, 1);
+		kv_u64(f, "len", r->len);
+		kv_num(f, "time", r->time);
+		fputc('}', f);
+	}
+	fputs("]}}", f);
 }
 
 static const struct snapshot_procs *g_procs; /* qsort has no context argument in C11 */

@@ -132,6 +132,9 @@ struct snapshot_totals {
 #define PL_DROP_IFACES_MAX 32
 #define PL_DROP_EVENTS_MAX 128
 #define PL_DROP_FLOWS_MAX 256
+#define PL_DROP_DISCARD_REASONS_MAX 8
+#define PL_DROP_DISCARD_LOCS_MAX 8
+#define PL_DROP_DISCARD_EVENTS_MAX 32
 #define PL_QDISC_MAX 32
 #define PL_CPUS_MAX 256
 
@@ -207,6 +210,20 @@ struct snapshot_drops {
 	struct softnet_row softnet[PL_CPUS_MAX];
 	size_t n_softnet;
 	uint64_t rcvqueue_full, exceed_buf_limit, events_lost;
+	/*
+	 * Discarded at close: skbs freed with the queue of a socket (or device) that went
+	 * away, which no network path dropped (drops.c names the reasons and why). They are
+	 * in none of the fields above: total, rate, reasons, locs, ifaces, flows and events
+	 * are the network's drops.
+	 */
+	uint64_t discarded;
+	double discarded_rate;
+	struct drop_reason_row discard_reasons[PL_DROP_DISCARD_REASONS_MAX]; /* by count */
+	size_t n_discard_reasons;
+	struct drop_loc_row discard_locs[PL_DROP_DISCARD_LOCS_MAX]; /* by count */
+	size_t n_discard_locs;
+	struct drop_event_row discard_events[PL_DROP_DISCARD_EVENTS_MAX]; /* newest last */
+	size_t n_discard_events;
 };
 
 /* Per-process socket usage (procmodel.c). Names and command lines are raw: escape before output. */

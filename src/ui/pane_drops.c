@@ -246,6 +246,31 @@ static int draw_softnet(struct ui *ui, const struct rect *r, int y, int h,
 	return y;
 }
 
+/* Queues freed with their socket (QUEUE_PURGE...): counted apart, they are not drops. */
+static int discard_line(struct ui *ui, const struct rect *r, int y, const struct snapshot_drops *d)
+{
+	char buf[400], a[16], name[48], loc[112];
+	size_t o;
+
+	if (!d->discarded)
+		return y + 1;
+	o = (size_t)snprintf(
+	    buf, sizeof(buf), " discarded at close (not network drops) %llu (%s/s):",
+	    (unsigned long long)d->discarded, fmt_human(d->discarded_rate, a, sizeof(a)));
+	for (size_t i = 0; i < d->n_discard_reasons && i < 3 && o < sizeof(buf); i++) {
+		ui_escape(name, sizeof(name), d->discard_reasons[i].reason,
+			  sizeof(d->discard_reasons[i].reason));
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s %s %llu", i ? "," : "", name,
+				      (unsigned long long)d->discard_reasons[i].count);
+	}
+	if (d->n_discard_locs && o < sizeof(buf)) {
+		ui_escape(loc, sizeof(loc), d->discard_locs[0].function,
+			  sizeof(d->discard_locs[0].function));
+		snprintf(buf + o, sizeof(buf) - o, "   mostly at %s", loc);
+	}
+	return put(ui, r, y, ROLE_DIM, buf);
+}
+
 static void drops_display(struct pane *pp, struct ui *ui, const struct rect *r)
 {
 	struct drops_pane *p = (struct drops_pane *)pp;
@@ -274,7 +299,7 @@ static void drops_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	    d->events_lost ? "   EVENTS LOST" : "",
 	    d->have_reasons ? "" : "   (this kernel's kfree_skb has no reason: places only)");
 	y = put(ui, r, y, d->total ? ROLE_WARN : ROLE_OK, buf);
-	y++;
+	y = discard_line(ui, r, y, d);
 
 	/* reasons first (they are what the operator came for), then the rest as space allows */
 	left = r->y + r->h - y;

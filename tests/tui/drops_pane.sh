@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Drops pane under tmux: UDP to a closed port shows NO_SOCKET with its place and flow; Enter drills in.
+# A server that closes first frees each peer's queued FIN with its socket: that shows on its own
+# "discarded at close" line, never in the reasons table.
 set -u
 TEST_NAME=tui-drops
 . "$(dirname "$0")/lib.sh"
@@ -20,6 +22,30 @@ while True:
     s.sendto(b"d" * 32, (sys.argv[1], int(sys.argv[3])))
     time.sleep(0.1)
 ' "$ADDR_A" "$SRC_PORT" "$CLOSED_PORT"
+# a server in A that answers and closes first, and a client in B that keeps connecting
+bg_start "$TMP/close-srv.log" ip netns exec "$NS_A" "$PYTHON" -c '
+import socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], int(sys.argv[2])))
+l.listen(16)
+while True:
+    c, _ = l.accept()
+    c.sendall(b"bye")
+    c.close()
+' "$ADDR_A" 46050
+bg_start "$TMP/close-cli.log" ip netns exec "$NS_B" "$PYTHON" -c '
+import socket, sys, time
+while True:
+    try:
+        s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+        while s.recv(100):
+            pass
+        s.close()
+    except OSError:
+        pass
+    time.sleep(0.2)
+' "$ADDR_A" 46050
 tui_start 140 45 -n "$NS_A" -i "$IF_A" --interval 0.5
 
 tui_wait "1 Flows"
@@ -36,6 +62,12 @@ tui_wait "clsact"
 tui_wait_re "vethA +udp +[0-9]+"
 tui_wait "udp $ADDR_A:$CLOSED_PORT <> $ADDR_B:$SRC_PORT"
 tui_wait_re "[0-9]+ reasons  [0-9]+ drops"
+tui_wait_re "discarded at close \(not network drops\) [1-9][0-9]* .*QUEUE_PURGE [1-9][0-9]* +mostly at sk_stream_kill_queues" 8
+# the reasons table and the places are the network's drops only
+if tui_cap | grep -qE '^ (QUEUE_PURGE|sk_stream_kill_queues)'; then
+	tui_cap >&2
+	fail "the queue freed at close is listed as a drop"
+fi
 
 # Enter drills into the selected reason; walk down the table until it is NO_SOCKET
 tui_keys Home

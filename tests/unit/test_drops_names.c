@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "core/btf_enum.h"
+#include "core/drops.h"
 
 #define MAX_PAIRS 512
 
@@ -219,12 +220,64 @@ static void test_not_specified_is_not_zero(void **state)
 	assert_string_equal(btf_enum_name(&fx->names, 1u << 30), "");
 }
 
+/*
+ * The reasons filed as "discarded at close" (queues freed with their owner) are found by
+ * name on this kernel, with the values the tracepoint prints; drops of the network path,
+ * including TCP_CLOSE (a segment for a closed socket), are not among them.
+ */
+static void test_discard_reasons(void **state)
+{
+	static const char *const discard[] = { "QUEUE_PURGE", "SOCKET_CLOSE", "UNIX_DISCONNECT" };
+	static const char *const drops[] = { "NO_SOCKET",	  "TCP_CLOSE",
+					     "NETFILTER_DROP",	  "SOCKET_RCVBUFF",
+					     "TCP_ABORT_ON_DATA", "NOT_SPECIFIED" };
+	struct fixture *fx = *state;
+	struct drops_model *m;
+	uint32_t vals[8];
+	size_t present = 0, n;
+	unsigned v;
+
+	REQUIRE_KERNEL(fx);
+	m = drops_model__new(NULL, NULL);
+	assert_non_null(m);
+	for (size_t i = 0; i < sizeof(discard) / sizeof(discard[0]); i++) {
+		if (!lookup(fx, discard[i], &v))
+			continue;
+		present++;
+		if (!drops_reason_discard(m, v))
+			fail_msg("%s (%u) is not filed as a discard", discard[i], v);
+	}
+	if (!present) {
+		drops_model__free(m);
+		print_message(
+		    "SKIP: kernel has no queue-purge drop reasons (QUEUE_PURGE is 6.5+)\n");
+		skip();
+	}
+	for (size_t i = 0; i < sizeof(drops) / sizeof(drops[0]); i++)
+		if (lookup(fx, drops[i], &v) && drops_reason_discard(m, v))
+			fail_msg("%s (%u) is filed as a discard", drops[i], v);
+	/* the values handed to the BPF side are exactly those */
+	n = drops_discard_values(m, vals, 8);
+	assert_int_equal(n, present);
+	assert_true(n <= PL_DISCARD_REASONS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		int found = 0;
+		for (size_t k = 0; k < sizeof(discard) / sizeof(discard[0]); k++)
+			if (lookup(fx, discard[k], &v) && v == vals[i])
+				found = 1;
+		assert_true(found);
+	}
+	assert_false(drops_reason_discard(m, 1u << 20));
+	drops_model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_reasons),
 		cmocka_unit_test(test_whole_table),
 		cmocka_unit_test(test_not_specified_is_not_zero),
+		cmocka_unit_test(test_discard_reasons),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
