@@ -85,12 +85,14 @@ static __always_inline void pl_track_seq(struct flow_val *v, const struct pl_pkt
 		   v->hole_lo != v->hole_hi) {
 		/* late arrival into the remembered hole */
 		v->ooo++;
+		v->rx_retrans++;
 		if (seq == v->hole_lo)
 			v->hole_lo = end;
 		else if (end == v->hole_hi)
 			v->hole_hi = seq;
 	} else {
 		v->dup++;
+		v->rx_retrans++;
 	}
 }
 

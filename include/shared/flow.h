@@ -66,8 +66,15 @@ struct flow_val {
 	__u32 dup;	/* segments whose bytes had all been seen already */
 	__u32 zero_win; /* incoming segments advertising a zero window */
 	__u32 seq_init; /* rx_next is valid */
+	/*
+	 * Segments whose bytes all lay below rx_next when they arrived: the late fills of a
+	 * hole (also in ooo) and the duplicates (dup). On a receiver these are the peer's
+	 * retransmissions that reached it (and the rare reordered segment).
+	 */
+	__u32 rx_retrans;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct flow_val) == 80, "flow_val layout");
+_Static_assert(sizeof(struct flow_val) == 88, "flow_val layout");
 
 /* Protocol buckets of the global packet counter. */
 enum pl_proto_bucket {

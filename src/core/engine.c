@@ -590,6 +590,9 @@ struct snapshot *engine_refresh(struct engine *e)
 			proc_model_fill_flow(e->procs, r, s->procs);
 			r->ooo = fe->val.ooo;
 			r->dup = fe->val.dup;
+			r->retrans_rx = fe->val.rx_retrans;
+			if (s->tcp)
+				s->tcp->retrans_rx += fe->val.rx_retrans;
 			r->zero_win = fe->val.zero_win;
 			/* srtt/cwnd history advances with the rate history (same pushes) */
 			fe->srtt_hist[PL_HIST_LEN - 1] = (float)r->srtt_us;

@@ -59,6 +59,8 @@ static void write_tcp(FILE *f, const struct snapshot_tcp *t)
 		t = &none;
 	fprintf(f, ",\"retransmits\":{\"total\":%" PRIu64, t->retrans_total);
 	kv_num(f, "rate", t->retrans_rate);
+	/* the peers' retransmissions that arrived here, summed over the flows of this snapshot */
+	kv_u64(f, "received", t->retrans_rx);
 	fputs(",\"recent\":[", f);
 	size_t first = t->n_recent > 32 ? t->n_recent - 32 : 0;
 	for (size_t i = first; i < t->n_recent; i++) {
@@ -110,6 +112,25 @@ static void write_probes(FILE *f, const struct snapshot *s)
 	fputc(']', f);
 }
 
+/*
+ * The keys of a flow whose value pktlens has not measured: they keep their type and read 0
+ * (handshake_ms -1), and are named here so that a real 0 (a zero window) stays a 0.
+ */
+static void write_unknown(FILE *f, const struct flow_row *r)
+{
+	static const char *const tcp_info[] = { "srtt_us", "cwnd", "ssthresh", "snd_wnd",
+						"rcv_wnd" };
+	int n = 0;
+
+	fputs(",\"unknown\":[", f);
+	if (!(r->known & PL_FK_TCP_INFO))
+		for (size_t i = 0; i < sizeof(tcp_info) / sizeof(tcp_info[0]); i++)
+			fprintf(f, "%s\"%s\"", n++ ? "," : "", tcp_info[i]);
+	if (r->handshake_ms < 0)
+		fprintf(f, "%s\"handshake_ms\"", n++ ? "," : "");
+	fputc(']', f);
+}
+
 static void write_flows(FILE *f, const struct snapshot *s)
 {
 	fputs(",\"flows\":[", f);
@@ -150,12 +171,14 @@ static void write_flows(FILE *f, const struct snapshot *s)
 		kv_u64(f, "rcv_wnd", r->rcv_wnd);
 		kv_u64(f, "ooo", r->ooo);
 		kv_u64(f, "dup", r->dup);
+		kv_u64(f, "retrans_rx", r->retrans_rx);
 		kv_u64(f, "zero_window", r->zero_win);
 		kv_u64(f, "resets", (uint64_t)r->resets_rx + r->resets_tx);
 		kv_u64(f, "resets_rx", r->resets_rx);
 		kv_u64(f, "resets_tx", r->resets_tx);
 		kv_num(f, "handshake_ms", r->handshake_ms);
 		kv_num(f, "duration_s", r->duration_s);
+		write_unknown(f, r);
 		fputs(",\"timeline\":[", f);
 		for (uint32_t t = 0; t < r->n_timeline; t++) {
 			fputs(t ? ",{" : "{", f);

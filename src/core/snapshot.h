@@ -75,6 +75,8 @@ struct flow_row {
 	/* TCP health (tracepoints and the ingress sequence tracking) */
 	uint32_t ssthresh, snd_wnd, rcv_wnd;
 	uint32_t ooo, dup, zero_win;
+	uint32_t
+	    retrans_rx; /* the peer's retransmissions that arrived: late fills and duplicates */
 	uint32_t resets_rx, resets_tx;
 	double handshake_ms;	      /* SYN to ESTABLISHED, < 0 unknown */
 	double duration_s;	      /* open (or first seen) to close (or now) */
@@ -88,7 +90,15 @@ struct flow_row {
 	uint32_t n_timeline;
 	uint32_t lat_hist[24]; /* kernel receive latency, log2 microseconds */
 	uint64_t lat_count;
+	uint32_t known; /* PL_FK_*: which measured values are there; the others read 0 = unknown */
 };
+
+/*
+ * flow_row.known. A value pktlens has not measured reads 0 in its field (JSON keeps its
+ * type: a consumer sees it in the flow's "unknown" list) and "-" on screen, so a real zero
+ * (a peer's zero window) is never confused with "no data".
+ */
+#define PL_FK_TCP_INFO 0x1 /* srtt_us, cwnd, ssthresh, snd_wnd, rcv_wnd: tcp:tcp_probe fired */
 
 struct tcp_event_row {
 	double time;
@@ -105,6 +115,7 @@ struct tcp_event_row {
 struct snapshot_tcp {
 	uint64_t retrans_total; /* segments */
 	double retrans_rate;	/* segments per second */
+	uint64_t retrans_rx; /* received from peers: retrans_rx summed over this snapshot's flows */
 	uint64_t resets_rx, resets_tx;
 	uint64_t conns_opened; /* reached ESTABLISHED since start */
 	double conn_rate;      /* per second over the interval */

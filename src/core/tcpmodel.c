@@ -258,11 +258,15 @@ void tcp_model_fill_flow(const struct tcp_model *m, struct flow_row *r, uint64_t
 	const struct sock_val *v = &se->v;
 	if (v->state_ns)
 		snprintf(r->state, sizeof(r->state), "%s", tcp_state_name(m, v->state));
-	r->srtt_us = v->srtt_us;
-	r->cwnd = v->cwnd;
-	r->ssthresh = v->ssthresh;
-	r->snd_wnd = v->snd_wnd;
-	r->rcv_wnd = v->rcv_wnd;
+	/* tcp_probe fires on the socket's incoming segments: until one arrived these are unknown */
+	if (v->probe_ns) {
+		r->known |= PL_FK_TCP_INFO;
+		r->srtt_us = v->srtt_us;
+		r->cwnd = v->cwnd;
+		r->ssthresh = v->ssthresh;
+		r->snd_wnd = v->snd_wnd;
+		r->rcv_wnd = v->rcv_wnd;
+	}
 	r->retrans = v->retrans;
 	r->resets_rx = v->resets_rx;
 	r->resets_tx = v->resets_tx;

@@ -91,23 +91,31 @@ static int spark_row(struct ui *ui, const struct rect *r, int y, const char *wha
 /* TCP health of the flow: windows, reordering, resets, life, history, kernel latency. */
 static int tcp_section(struct ui *ui, const struct rect *r, int y, const struct flow_row *f)
 {
-	char buf[512], a[16], b[16], ssth[16];
+	char buf[512], a[16], b[16], ssth[16], snd[16], rcv[16];
 	size_t o;
 
-	/* the kernel's "no threshold yet" is TCP_INFINITE_SSTHRESH */
-	if (f->ssthresh >= 0x7fffffff)
-		snprintf(ssth, sizeof(ssth), "inf");
-	else
-		snprintf(ssth, sizeof(ssth), "%u", f->ssthresh);
+	/* unknown (no tcp_probe yet) is "-", never 0; the kernel's "no threshold yet" is
+	 * TCP_INFINITE_SSTHRESH */
+	snprintf(ssth, sizeof(ssth), "-");
+	snprintf(snd, sizeof(snd), "-");
+	snprintf(rcv, sizeof(rcv), "-");
+	if (f->known & PL_FK_TCP_INFO) {
+		if (f->ssthresh >= 0x7fffffff)
+			snprintf(ssth, sizeof(ssth), "inf");
+		else
+			snprintf(ssth, sizeof(ssth), "%u", f->ssthresh);
+		snprintf(snd, sizeof(snd), "%u", f->snd_wnd);
+		snprintf(rcv, sizeof(rcv), "%u", f->rcv_wnd);
+	}
 	snprintf(buf, sizeof(buf),
-		 " TCP  opened by %s  handshake %s  duration %s  ssthresh %s  snd wnd %u  "
-		 "rcv wnd %u  ooo %u  dup %u  zero-win %u  resets in %u out %u",
+		 " TCP  opened by %s  handshake %s  duration %s  ssthresh %s  snd wnd %s  "
+		 "rcv wnd %s  ooo %u  dup %u  zero-win %u  resets in %u out %u",
 		 f->active ? "this host" : "the peer",
 		 f->handshake_ms >= 0
 		     ? fmt_usec((uint32_t)(f->handshake_ms * 1000 + 0.5), a, sizeof(a))
 		     : "-",
-		 fmt_duration(f->duration_s, b, sizeof(b)), ssth, f->snd_wnd, f->rcv_wnd, f->ooo,
-		 f->dup, f->zero_win, f->resets_rx, f->resets_tx);
+		 fmt_duration(f->duration_s, b, sizeof(b)), ssth, snd, rcv, f->ooo, f->dup,
+		 f->zero_win, f->resets_rx, f->resets_tx);
 	y = line(ui, r, y, ROLE_NORMAL, buf);
 	o = (size_t)snprintf(buf, sizeof(buf), " states ");
 	for (uint32_t i = 0, shown = 0; i < f->n_timeline && i < 8 && o < sizeof(buf); i++) {
@@ -236,7 +244,7 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	struct detail_pane *p = (struct detail_pane *)pp;
 	const struct flow_row *f = &p->row;
 	int v6 = f->key.family == PL_AF_INET6, y = r->y, bottom = r->y + r->h;
-	char l[96], rm[96], esc[64], buf[512], a[16], b[16], c[16], d[16], flags[9];
+	char l[96], rm[96], esc[64], buf[512], a[16], b[16], c[16], d[16], flags[9], cw[16];
 	double up = ui->snap ? ui->snap->uptime_s : 0;
 	size_t shown, first;
 
@@ -252,13 +260,18 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 
 	flow_flags_str(f->tcp_flags, flags);
 	ui_escape(esc, sizeof(esc), f->comm, sizeof(f->comm));
+	snprintf(a, sizeof(a), "-");
+	snprintf(cw, sizeof(cw), "-");
+	if (f->known & PL_FK_TCP_INFO) {
+		fmt_usec(f->srtt_us, a, sizeof(a));
+		snprintf(cw, sizeof(cw), "%u", f->cwnd);
+	}
 	snprintf(buf, sizeof(buf),
-		 " state %s  srtt %s  cwnd %u  retrans %llu  drops %llu  flags %s  l7 %.8s  "
-		 "process %s%s%.0u",
-		 f->state[0] ? f->state : "-", fmt_usec(f->srtt_us, a, sizeof(a)), f->cwnd,
-		 (unsigned long long)f->retrans, (unsigned long long)f->drops,
-		 flags[0] ? flags : "-", f->l7[0] ? f->l7 : "-", esc[0] ? esc : "-",
-		 f->pid ? "/" : "", f->pid);
+		 " state %s  srtt %s  cwnd %s  retrans %llu (received %u)  drops %llu  flags %s  "
+		 "l7 %.8s  process %s%s%.0u",
+		 f->state[0] ? f->state : "-", a, cw, (unsigned long long)f->retrans, f->retrans_rx,
+		 (unsigned long long)f->drops, flags[0] ? flags : "-", f->l7[0] ? f->l7 : "-",
+		 esc[0] ? esc : "-", f->pid ? "/" : "", f->pid);
 	y = line(ui, r, y, ROLE_NORMAL, buf);
 	snprintf(buf, sizeof(buf), " first seen %s ago   last seen %s ago",
 		 fmt_duration(up - f->first_seen, a, sizeof(a)),

@@ -251,14 +251,18 @@ static void conn_cell(void *ctx, size_t row, int col, struct table_cell *c)
 		c->role = strcmp(f->state, "ESTABLISHED") ? ROLE_DIM : ROLE_NORMAL;
 		break;
 	case FC_SRTT:
-		fmt_usec(f->srtt_us, c->text, sizeof(c->text));
+		/* unknown (no tcp_probe yet) is "-", never 0 */
+		if (f->known & PL_FK_TCP_INFO)
+			fmt_usec(f->srtt_us, c->text, sizeof(c->text));
+		else
+			snprintf(c->text, sizeof(c->text), "-");
 		break;
 	case FC_CWND:
-		if (f->cwnd)
+		if (f->known & PL_FK_TCP_INFO)
 			snprintf(c->text, sizeof(c->text), "%u", f->cwnd);
 		else
 			snprintf(c->text, sizeof(c->text), "-");
-		c->role = f->cwnd ? ROLE_NORMAL : ROLE_DIM;
+		c->role = f->known & PL_FK_TCP_INFO ? ROLE_NORMAL : ROLE_DIM;
 		break;
 	case FC_RETRANS:
 		snprintf(c->text, sizeof(c->text), "%llu", (unsigned long long)f->retrans);

@@ -8,7 +8,17 @@
 #include "ui/panes.h"
 #include "ui/table.h"
 
-enum tcol { TC_FLOW, TC_STATE, TC_RETRANS, TC_RATE, TC_SRTT, TC_CWND, TC_IFACE, TC_MAX };
+enum tcol {
+	TC_FLOW,
+	TC_STATE,
+	TC_RETRANS,
+	TC_RATE,
+	TC_RECEIVED,
+	TC_SRTT,
+	TC_CWND,
+	TC_IFACE,
+	TC_MAX
+};
 
 static const struct table_col top_cols[TC_MAX] = {
 	[TC_FLOW] = { "flow", "FLOW", "local <> remote", 30, 100, COL_ELIDE_MID, SORT_ASC_FIRST },
@@ -17,6 +27,9 @@ static const struct table_col top_cols[TC_MAX] = {
 			 SORT_DESC_FIRST },
 	[TC_RATE] = { "rate", "RATE/S", "segments retransmitted per second", 8, 0, COL_RIGHT,
 		      SORT_DESC_FIRST },
+	/* RETRANS is this host's; RECEIVED the peer's that arrived (late or duplicate segments) */
+	[TC_RECEIVED] = { "received", "RECEIVED", "the peer's retransmissions received", 8, 0,
+			  COL_RIGHT, SORT_DESC_FIRST },
 	[TC_SRTT] = { "srtt", "SRTT", "smoothed round-trip time", 8, 0, COL_RIGHT,
 		      SORT_DESC_FIRST },
 	[TC_CWND] = { "cwnd", "CWND", "congestion window, segments", 7, 0, COL_RIGHT,
@@ -90,8 +103,9 @@ static void rescan(struct retrans_pane *p, struct ui *ui)
 		p->rate = nr;
 		p->cap = s->n_flows;
 	}
+	/* sent or received: a receiver's list is not empty for want of its own */
 	for (size_t i = 0; i < s->n_flows; i++)
-		if (s->flows[i].retrans)
+		if (s->flows[i].retrans || s->flows[i].retrans_rx)
 			p->idx[n++] = (uint32_t)i;
 	for (size_t i = 0; i < n; i++) {
 		const struct flow_row *f = &s->flows[p->idx[i]];
@@ -166,6 +180,8 @@ static int top_cmp(void *ctx, size_t a, size_t b, int col)
 		return flow_row_cmp(x, y, FS_STATE);
 	case TC_RATE:
 		return CMP(p->rate[a], p->rate[b]);
+	case TC_RECEIVED:
+		return CMP(x->retrans_rx, y->retrans_rx);
 	case TC_SRTT:
 		return flow_row_cmp(x, y, FS_SRTT);
 	case TC_CWND:
@@ -193,7 +209,7 @@ static void top_cell(void *ctx, size_t row, int col, struct table_cell *c)
 		break;
 	case TC_RETRANS:
 		snprintf(c->text, sizeof(c->text), "%llu", (unsigned long long)f->retrans);
-		c->role = ROLE_WARN;
+		c->role = f->retrans ? ROLE_WARN : ROLE_NORMAL;
 		break;
 	case TC_RATE:
 		if (p->rate[row] < 0)
@@ -201,11 +217,22 @@ static void top_cell(void *ctx, size_t row, int col, struct table_cell *c)
 		else
 			fmt_human(p->rate[row], c->text, sizeof(c->text));
 		break;
+	case TC_RECEIVED:
+		snprintf(c->text, sizeof(c->text), "%u", f->retrans_rx);
+		c->role = f->retrans_rx ? ROLE_WARN : ROLE_NORMAL;
+		break;
 	case TC_SRTT:
-		fmt_usec(f->srtt_us, c->text, sizeof(c->text));
+		/* unknown (no tcp_probe yet) is "-", never 0 */
+		if (f->known & PL_FK_TCP_INFO)
+			fmt_usec(f->srtt_us, c->text, sizeof(c->text));
+		else
+			snprintf(c->text, sizeof(c->text), "-");
 		break;
 	case TC_CWND:
-		snprintf(c->text, sizeof(c->text), "%u", f->cwnd);
+		if (f->known & PL_FK_TCP_INFO)
+			snprintf(c->text, sizeof(c->text), "%u", f->cwnd);
+		else
+			snprintf(c->text, sizeof(c->text), "-");
 		break;
 	default:
 		ui_escape(c->text, sizeof(c->text), f->iface, sizeof(f->iface));
@@ -325,17 +352,18 @@ static void draw_summary(struct ui *ui, const struct rect *r, const struct snaps
 	char buf[320], a[16], b[16], c[16];
 
 	snprintf(buf, sizeof(buf),
-		 " retransmitted %llu segs (%s/s)   connections %llu (%s/s)   short-lived %llu   "
-		 "resets in %llu out %llu   handshake avg %s%s",
+		 " retransmitted %llu segs (%s/s)   received %llu (the peers')   connections %llu "
+		 "(%s/s)   short-lived %llu   resets in %llu out %llu   handshake avg %s%s",
 		 (unsigned long long)t->retrans_total, fmt_human(t->retrans_rate, a, sizeof(a)),
-		 (unsigned long long)t->conns_opened, fmt_human(t->conn_rate, b, sizeof(b)),
-		 (unsigned long long)t->short_lived, (unsigned long long)t->resets_rx,
-		 (unsigned long long)t->resets_tx,
+		 (unsigned long long)t->retrans_rx, (unsigned long long)t->conns_opened,
+		 fmt_human(t->conn_rate, b, sizeof(b)), (unsigned long long)t->short_lived,
+		 (unsigned long long)t->resets_rx, (unsigned long long)t->resets_tx,
 		 t->handshake_ms_avg > 0
 		     ? fmt_usec((uint32_t)(t->handshake_ms_avg * 1000 + 0.5), c, sizeof(c))
 		     : "-",
 		 t->events_lost ? "   EVENTS LOST" : "");
-	ui_put(ui, r->y, r->x, r->w, t->retrans_total ? ROLE_WARN : ROLE_NORMAL, buf);
+	ui_put(ui, r->y, r->x, r->w, t->retrans_total || t->retrans_rx ? ROLE_WARN : ROLE_NORMAL,
+	       buf);
 }
 
 /* A list's title line, then its table; the focused list's title stands out. */
@@ -377,8 +405,8 @@ static void retrans_display(struct pane *pp, struct ui *ui, const struct rect *r
 		top_h = 4;
 	if (top_h > h * 2 / 5)
 		top_h = h * 2 / 5 > 3 ? h * 2 / 5 : 3;
-	draw_list(p, ui, &p->top, " TOP FLOWS BY RETRANSMISSIONS", " no retransmissions seen", y,
-		  top_h, r);
+	draw_list(p, ui, &p->top, " TOP FLOWS BY RETRANSMISSIONS",
+		  " no retransmissions seen, sent or received", y, top_h, r);
 	y += top_h + 1;
 	if (r->y + r->h - y >= 3)
 		draw_list(p, ui, &p->ev,

@@ -191,6 +191,18 @@ log "TcpOutRsts grew by $((after - before)); $refused of $N_SYN connects were re
 [ "$refused" = "$N_SYN" ] || fail "only $refused of $N_SYN connects were refused"
 [ $((after - before)) = "$N_SYN" ] || fail "TcpOutRsts grew by $((after - before)), not $N_SYN"
 check tcp-closed-port NO_SOCKET "$N_SYN" tcp "$CLOSED_PORT"
+# no socket ever existed for those flows: their TCP values are unknown, said so, and read 0
+"$PYTHON" - "$LAST" "$CLOSED_PORT" <<'PY' || fail "tcp-closed-port: unknown TCP values are not marked"
+import json, sys
+j = json.load(open(sys.argv[1]))
+rows = [f for f in j["flows"] if f["proto"] == "tcp" and f["local_port"] == int(sys.argv[2])]
+want = {"srtt_us", "cwnd", "ssthresh", "snd_wnd", "rcv_wnd", "handshake_ms"}
+bad = [f for f in rows if not want <= set(f["unknown"])
+       or any(f[k] != 0 for k in want - {"handshake_ms"})]
+print("  tcp-closed-port  %d flow(s), unknown %s" % (len(rows), rows[0]["unknown"] if rows else "-"),
+      file=sys.stderr)
+sys.exit(1 if not rows or bad else 0)
+PY
 
 log "ok"
 exit 0

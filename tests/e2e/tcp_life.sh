@@ -258,6 +258,8 @@ if not of:
 else:
     check("flow ooo (test sent)", of[0]["ooo"], ooo["ooo"])
     check("flow dup (test sent)", of[0]["dup"], ooo["dup"])
+    # segments that brought nothing new: per pattern the late fill and the two duplicates
+    check("flow retrans_rx (test sent)", of[0]["retrans_rx"], ooo["ooo"] // 2 + ooo["dup"])
     # the kernel's own view: one segment per pattern waited ahead of a hole, every duplicate got a DSACK
     check("kernel TCPOFOQueue vs ooo / 2", of[0]["ooo"] // 2, ofo)
     check("kernel TCPDSACKOldSent vs dup", of[0]["dup"], dsack)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Retransmissions pane under tmux: a lossy connection shows up in the top flows and in the
 # recent events, with the totals line; Space moves between the lists, Enter opens the flow.
+# Then the receiver's view of the same connection: the peer's retransmissions received, and a
+# reset flow with no socket whose unknown TCP values read "-", not 0.
 set -u
 TEST_NAME=tui-retrans
 . "$(dirname "$0")/lib.sh"
@@ -81,6 +83,43 @@ tui_wait "RECENT EVENTS"
 tui_resize 80 24
 tui_wait "TOP FLOWS"
 tui_resize 140 45
+tui_wait "RECENT EVENTS"
+
+tui_quit
+
+# ---- the receiver's view: A retransmits nothing, but receives B's retransmissions ----
+tmux -L "$TUI_SOCK" kill-server 2>/dev/null
+rm -f "$TMP/rc"
+tui_start 140 45 -n "$NS_A" -i "$IF_A" --interval 0.5
+tui_wait "1 Flows"
+tui_keys "$tab"
+tui_wait "TOP FLOWS BY RETRANSMISSIONS"
+tui_wait_re "retransmitted 0 segs .* received [1-9][0-9]* \(the peers'\)" 10
+# the flow (opened before this pktlens: state "-"): RETRANS 0 (its own), RECEIVED > 0 (the peer's)
+tui_wait_re "$ADDR_A:$PORT <> $ADDR_B:[0-9]+ +[-A-Z_]+ +0 +[-0-9.A-Za-z]+ +[1-9][0-9]* " 10
+tui_keys Home Enter
+tui_wait "Flow tcp on $IF_A"
+tui_wait_re "retrans 0 \(received [1-9][0-9]*\)"
+tui_wait_re "ooo [0-9]+  dup [1-9][0-9]*"
+tui_keys Escape
+tui_wait "TOP FLOWS BY RETRANSMISSIONS"
+# a SYN to a closed port: A resets it without any socket, so nothing of TCP's is known
+ip netns exec "$NS_B" "$PYTHON" -c '
+import socket, sys
+s = socket.socket()
+s.settimeout(2)
+try:
+    s.connect((sys.argv[1], 45999))
+except OSError:
+    pass
+' "$ADDR_A"
+tui_wait_re "rst-out +- +tcp $ADDR_A:45999" 10
+tui_keys Space Home Enter
+tui_wait "Flow tcp on $IF_A"
+tui_wait "$ADDR_A:45999"
+tui_wait_re " state - +srtt - +cwnd - +retrans 0 "
+tui_wait_re "ssthresh - +snd wnd - +rcv wnd - "
+tui_keys Escape
 tui_wait "RECENT EVENTS"
 
 tui_quit
