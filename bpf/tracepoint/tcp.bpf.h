@@ -342,9 +342,24 @@ int tp_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 	return 0;
 }
 
+/*
+ * A reset without a socket answers an incoming skb: the device it arrived on names the
+ * namespace (with -n, resets of other namespaces, e.g. other test runs' closed ports, are
+ * not this one's). Where the device is gone, it cannot be told: it counts.
+ */
+static __always_inline int pl_skb_in_netns(const struct sk_buff *skb)
+{
+	if (!netns_ino || !skb)
+		return 1;
+	const struct net_device *dev = BPF_CORE_READ(skb, dev);
+	if (!dev)
+		return 1;
+	return BPF_CORE_READ(dev, nd_net.net, ns.inum) == netns_ino;
+}
+
 static __always_inline int pl_tcp_send_reset(const void *sk, const struct sock_key *k, int state)
 {
-	/* Without a socket, only an attached netns filter can't be checked: count all then. */
+	/* Without a socket the key is the offending skb's: look it up, never create it. */
 	struct sock_val *v = sk ? pl_sock_get(k) : bpf_map_lookup_elem(&socks, k);
 	if (v)
 		__sync_fetch_and_add(&v->resets_tx, 1);
@@ -377,7 +392,7 @@ int tp_tcp_send_reset(void *raw)
 	}
 	struct trace_event_raw_tcp_send_reset *ctx = raw;
 	const void *sk = ctx->skaddr;
-	if (sk && !pl_sk_in_netns(sk))
+	if (sk ? !pl_sk_in_netns(sk) : !pl_skb_in_netns(ctx->skbaddr))
 		return 0;
 	struct sockaddr_in6 sa;
 	__builtin_memset(&sa, 0, sizeof(sa));

@@ -195,6 +195,24 @@ ofo=$(($(snmp "$NS_B" TcpExtTCPOFOQueue) - ofo0))
 dsack=$(($(snmp "$NS_B" TcpExtTCPDSACKOldSent) - dsack0))
 log "kernel: TCPOFOQueue +$ofo (segments held ahead of a hole), TCPDSACKOldSent +$dsack (duplicates)"
 
+# ---- resets of another namespace are not this one's ----
+# (-n B: a reset sent without a socket, here for a closed port of another pair, must not count)
+saved=("$NS_A" "$NS_B" "$ADDR_A" "$ADDR_B" "$IF_A" "$IF_B")
+IF_A=vethO IF_B=vethP netns_pair 229
+other_b=$NS_B other_a=$ADDR_A
+NS_A=${saved[0]} NS_B=${saved[1]} ADDR_A=${saved[2]} ADDR_B=${saved[3]} IF_A=${saved[4]} IF_B=${saved[5]}
+ip netns exec "$other_b" "$PYTHON" -c '
+import socket, sys
+for i in range(10):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect((sys.argv[1], 45999))
+    except OSError:
+        pass
+    s.close()
+' "$other_a" || fail "the other namespace's connects failed"
+
 sleep 1.5
 pktlens_stop INT 30 || fail "pktlens did not stop on SIGINT"
 [ "$PL_RC" = 0 ] || fail "pktlens exited with $PL_RC: $(cat "$TMP/pl.json.err")"
