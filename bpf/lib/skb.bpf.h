@@ -23,7 +23,10 @@ static __always_inline __u32 pl_skb_ifindex(const struct sk_buff *skb, const str
  * on 64-bit kernels) and the IP length; IPv6 extension headers are walked
  * (lib/ip6walk.h), so a drop behind a hop-by-hop header or in a fragment gets
  * its transport protocol and, where the packet carries them, its ports. Later
- * fragments keep their protocol with ports 0, as their flows have.
+ * fragments keep their protocol with ports 0, as their flows have. The key comes
+ * from the packet, never from a socket: an IPv4 packet of a dual-stack socket
+ * carries its IPv4 addresses, so nothing here is v4-mapped (an IPv6 packet with
+ * ::ffff: addresses is a real, if odd, IPv6 packet and keeps them).
  */
 static __always_inline int pl_skb_flow(const struct sk_buff *skb, __u16 protocol, __u32 ifindex,
 				       struct flow_key *k)

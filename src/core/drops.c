@@ -52,8 +52,8 @@ struct drops_model {
 	int have_prev;
 	struct drop_event ring[EV_RING];
 	uint32_t head, count;
-	struct drop_event
-	    dring[DISCARD_RING]; /* discards: their own ring, not to crowd drops out */
+	/* discards at close: a ring of their own, so that they never crowd drops out */
+	struct drop_event dring[DISCARD_RING];
 	uint32_t dhead, dcount;
 	struct flow_total *flows; /* sorted by key, from the last read */
 	size_t n_flows;
