@@ -32,8 +32,8 @@ static void draw_top(struct ui *ui)
 	x = ui_put_text(ui, 0, x, ROLE_TOP_LABEL, "  up ");
 	x = ui_put_text(ui, 0, x, ROLE_TOP_VALUE, fmt_duration(s->uptime_s, buf, sizeof(buf)));
 	x = ui_put_text(ui, 0, x, ROLE_TOP_LABEL, "  rx ");
-	snprintf(buf, sizeof(buf), "%s pps %sbit/s", fmt_human(s->tot.rx_pps, a, sizeof(a)),
-		 fmt_human(s->tot.rx_bps, b, sizeof(b)));
+	snprintf(buf, sizeof(buf), "%s pps %s", fmt_human(s->tot.rx_pps, a, sizeof(a)),
+		 fmt_bits(s->tot.rx_bps, b, sizeof(b)));
 	x = ui_put_text(ui, 0, x, ROLE_TOP_VALUE, buf);
 	x = ui_put_text(ui, 0, x, ROLE_TOP_LABEL, "  lost ");
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)s->tot.events_lost);

@@ -203,3 +203,36 @@ char *fmt_clock(double unix_s, char *buf, size_t len)
 		 (int)((unix_s - (double)sec) * 1000));
 	return buf;
 }
+
+char *fmt_bits(double bps, char *buf, size_t len)
+{
+	char n[16];
+
+	if (!(bps >= 0) || isinf(bps))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%sb/s", fmt_human(bps, n, sizeof(n)));
+	return buf;
+}
+
+char *fmt_bytes(double bytes, char *buf, size_t len)
+{
+	char n[16];
+
+	if (!(bytes >= 0) || isinf(bytes))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%sB", fmt_human(bytes, n, sizeof(n)));
+	return buf;
+}
+
+char *fmt_ago(double s, char *buf, size_t len)
+{
+	char d[16];
+
+	if (!(s >= 0))
+		snprintf(buf, len, "never");
+	else
+		snprintf(buf, len, "%s ago", fmt_duration(s, d, sizeof(d)));
+	return buf;
+}

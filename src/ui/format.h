@@ -8,6 +8,12 @@
 /* 1000-based K/M/G/T with one decimal ("1.5K", "3.0M"); below 1000 a whole number, except
  * that a fraction under 10 keeps one decimal so a slow flow does not read as 0 ("0.5"). */
 char *fmt_human(double v, char *buf, size_t len);
+/* One unit convention everywhere: bits per second "26.6Kb/s", bytes "4.8KB" (1000-based, as
+ * fmt_human), times of events as wall clock (fmt_clock), last seen as "45s ago". */
+char *fmt_bits(double bps, char *buf, size_t len);
+char *fmt_bytes(double bytes, char *buf, size_t len);
+/* "45s ago", "12m03s ago"; negative (never seen) reads "never". */
+char *fmt_ago(double s, char *buf, size_t len);
 /* "45s", "12m03s", "3h04m", "2d03h"; negative reads as "-". */
 char *fmt_duration(double s, char *buf, size_t len);
 /* Wall-clock time of day of a Unix time, milliseconds: "14:03:07.120"; "-" when unknown. */

@@ -50,8 +50,10 @@ static const struct key_binding list_keys[] = {
 	  "Search" },
 	{ KEY_F(3), "F3", ACT_SEARCH, 0, "search: filter as you type (Enter keeps, Esc cancels)",
 	  NULL },
-	{ 'f', "f", ACT_FILTER, 0, "filter prompt (empty clears)", "Filter" },
-	{ KEY_F(4), "F4", ACT_FILTER, 0, "filter prompt (empty clears)", NULL },
+	{ 'f', "f", ACT_FILTER, 0, "filter prompt (Flows: tcpdump syntax; empty clears)",
+	  "Filter" },
+	{ KEY_F(4), "F4", ACT_FILTER, 0, "filter prompt (Flows: tcpdump syntax; empty clears)",
+	  NULL },
 	{ 's', "s", ACT_SORT, 0, "sort menu: pick the column (or click its header)", "Sort" },
 	{ KEY_F(6), "F6", ACT_SORT, 0, "sort menu: pick the column (or click its header)", NULL },
 	{ 'r', "r", ACT_REVERSE, 0, "reverse the sort order", "Reverse" },
@@ -77,6 +79,12 @@ static const struct key_binding scroll_keys[] = {
 };
 
 const struct keymap keys_scroll = KEYMAP("Scrolling", scroll_keys);
+
+static const struct key_binding back_keys[] = {
+	{ 27, "Esc", ACT_BACK, 0, "back to the list", "Back" },
+};
+
+const struct keymap keys_back = KEYMAP("Back", back_keys);
 
 static const struct key_binding *find_in(const struct keymap *m, int key)
 {

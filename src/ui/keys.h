@@ -38,6 +38,8 @@ enum ui_action {
 	ACT_COLUMNS,   /* column chooser */
 	ACT_FOLLOW,    /* the selection follows its row, or keeps its place */
 	ACT_GROUP,     /* Flows: next grouping */
+	ACT_HIDE_IDLE, /* Flows: hide or show idle and closed flows */
+	ACT_EXPAND,    /* Processes: expand or fold exited processes of one name */
 	ACT_MAX,
 	/* Synthetic events the screen makes; no key is bound to them. */
 	ACT_CLICK,    /* key: UI_CLICK_KEY(y, x) of a mouse click inside the pane */
@@ -73,6 +75,7 @@ struct keymap {
 extern const struct keymap keys_global; /* every pane and overlay */
 extern const struct keymap keys_list;	/* panes built on the table widget */
 extern const struct keymap keys_scroll; /* overlays that scroll: details, drill-downs */
+extern const struct keymap keys_back;	/* overlays that only go back */
 
 /* The binding of key in maps (NULL-terminated, searched in order) or else the global map. */
 const struct key_binding *keys_find(const struct keymap *const *maps, int key);

@@ -280,7 +280,7 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	y++;
 
 	y = line(ui, r, y, ROLE_HEADER,
-		 " DIRECTION        PACKETS           BYTES      PKT/S     BIT/S");
+		 " DIRECTION        PACKETS  BYTES (frames)        PPS       b/s");
 	snprintf(buf, sizeof(buf), " rx (in)   %14llu  %14llu  %9s %9s",
 		 (unsigned long long)f->rx_packets, (unsigned long long)f->rx_bytes,
 		 fmt_human(f->rx_pps, a, sizeof(a)), fmt_human(f->rx_bps, b, sizeof(b)));
@@ -300,8 +300,8 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		for (uint32_t i = PL_HIST_LEN - f->hist_len; i < PL_HIST_LEN; i++)
 			if (h[i] > max)
 				max = h[i];
-		snprintf(buf, sizeof(buf), " %s bit/s (max %s) ", dir ? "tx" : "rx",
-			 fmt_human(max, a, sizeof(a)));
+		snprintf(buf, sizeof(buf), " %s (max %s) ", dir ? "tx" : "rx",
+			 fmt_bits(max, a, sizeof(a)));
 		x = r->x + 24;
 		ui_put(ui, y, r->x, 24, dir ? ROLE_TX : ROLE_RX, buf);
 		ui_put_spark(ui, y, x, r->w - 24 > PL_HIST_LEN ? PL_HIST_LEN : r->w - 24,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pfilter.h"
 #include "ui/format.h"
 #include "ui/panes.h"
 #include "ui/table.h"
@@ -123,9 +124,17 @@ static const char *const group_titles[FG_MAX] = {
 	[FG_PROCESS] = "PROCESS",
 };
 
+/* Flows without a packet this long are idle (established TCP connections excepted). */
+#define IDLE_HIDE_S 10
+
 struct flows_pane {
 	struct pane base;
 	const struct snapshot *snap; /* the snapshot the tables index */
+	struct pfilter *pf;	     /* f: a tcpdump-syntax filter on the flows, or NULL */
+	char pf_text[256];
+	int hide_idle;	      /* i: idle and closed flows are left out (default on) */
+	unsigned char *shown; /* per flow of snap: passes the filter and is not hidden */
+	size_t cap_shown, n_hidden, n_filtered;
 	struct table conns, groups;
 	struct table_col gcols[GC_MAX]; /* group_cols with the grouping's name on the first */
 	enum flow_group group;
@@ -160,7 +169,61 @@ static int conn_keep(void *ctx, size_t row)
 {
 	const struct flows_pane *p = ctx;
 
-	return !p->in_group || flow_in_group(&p->snap->flows[row], p->group, &p->open);
+	return p->shown[row] &&
+	       (!p->in_group || flow_in_group(&p->snap->flows[row], p->group, &p->open));
+}
+
+/* The same flows go into the groups. */
+static int flow_keep(void *ctx, size_t row)
+{
+	return ((const struct flows_pane *)ctx)->shown[row];
+}
+
+/* Done: closed (CLOSE, TIME_WAIT, or reset before any state was known) and quiet this interval;
+ * or idle: no packet for IDLE_HIDE_S, unless it is an established connection. */
+static int idle_or_closed(const struct snapshot *s, const struct flow_row *f)
+{
+	if (f->rx_pps > 0 || f->tx_pps > 0)
+		return 0;
+	if (!strcmp(f->state, "CLOSE") || !strcmp(f->state, "TIME_WAIT") ||
+	    (!f->state[0] && (f->tcp_flags & PL_TCP_RST)))
+		return 1;
+	if (!strcmp(f->state, "ESTABLISHED"))
+		return 0;
+	return s->uptime_s - f->last_seen >= IDLE_HIDE_S;
+}
+
+/* Which flows the lists show: the tcpdump filter first, then the idle/closed rule. */
+static int mark_shown(struct flows_pane *p)
+{
+	const struct snapshot *s = p->snap;
+
+	p->n_hidden = p->n_filtered = 0;
+	if (!s)
+		return 0;
+	if (p->cap_shown < s->n_flows) {
+		unsigned char *n = realloc(p->shown, s->n_flows);
+
+		if (!n)
+			return -1;
+		p->shown = n;
+		p->cap_shown = s->n_flows;
+	}
+	for (size_t i = 0; i < s->n_flows; i++) {
+		const struct flow_row *f = &s->flows[i];
+
+		p->shown[i] = 0;
+		if (p->pf && !pfilter_match(p->pf, &f->key)) {
+			p->n_filtered++;
+			continue;
+		}
+		if (p->hide_idle && idle_or_closed(s, f)) {
+			p->n_hidden++;
+			continue;
+		}
+		p->shown[i] = 1;
+	}
+	return 0;
 }
 
 static int conn_match(void *ctx, size_t row, const char *text)
@@ -447,8 +510,12 @@ static void sync(struct flows_pane *p, struct ui *ui)
 		return;
 	p->snap = ui->snap;
 	p->n_g = 0;
+	if (mark_shown(p)) {
+		ui_status_err(ui, "out of memory for %zu flows", p->snap->n_flows);
+		p->snap = NULL;
+	}
 	if (p->snap && p->group != FG_CONNECTION) {
-		long n = flow_groups(p->snap, p->group, NULL, NULL, &p->g, &p->cap_g);
+		long n = flow_groups(p->snap, p->group, flow_keep, p, &p->g, &p->cap_g);
 
 		if (n < 0)
 			ui_status_err(ui, "out of memory grouping %zu flows", p->snap->n_flows);
@@ -458,14 +525,57 @@ static void sync(struct flows_pane *p, struct ui *ui)
 	table_rebuild(&p->groups);
 }
 
+static int probe_attached(const struct snapshot *s, const char *kind, const char *iface)
+{
+	char id[64];
+
+	snprintf(id, sizeof(id), "%s:%s", kind, iface);
+	for (size_t i = 0; i < s->n_probes; i++)
+		if (!strcmp(s->probes[i].id, id))
+			return s->probes[i].state == PS_ATTACHED;
+	return 0;
+}
+
+/* A watched interface whose counting programs are detached: its counts stand still, and the
+ * pane says so rather than show zeros as if nothing moved. */
+static int counting_gaps(const struct snapshot *s, char *buf, size_t len)
+{
+	char ifs[sizeof(s->ifaces)], *save = NULL;
+	size_t o = 0;
+
+	snprintf(ifs, sizeof(ifs), "%.*s", (int)sizeof(s->ifaces), s->ifaces);
+	buf[0] = '\0';
+	for (char *i = strtok_r(ifs, ",", &save); i && o < len; i = strtok_r(NULL, ",", &save)) {
+		int rx = probe_attached(s, "tc-ingress", i) || probe_attached(s, "xdp", i);
+		int tx = probe_attached(s, "tc-egress", i);
+		char esc[64];
+
+		if (rx && tx)
+			continue;
+		ui_escape(esc, sizeof(esc), i, strlen(i));
+		o += (size_t)snprintf(
+		    buf + o, len - o, "%s%s: %s", o ? "; " : " ", esc,
+		    !rx && !tx ? "rx and tx counts stopped (tc-ingress/xdp, tc-egress detached)"
+		    : !rx      ? "rx counts stopped (tc-ingress and xdp detached)"
+			       : "tx counts stopped (tc-egress detached)");
+	}
+	if (o && o < len)
+		snprintf(buf + o, len - o, " - the Probes pane attaches them");
+	return o > 0;
+}
+
 static void flows_display(struct pane *pp, struct ui *ui, const struct rect *r)
 {
 	struct flows_pane *p = (struct flows_pane *)pp;
 	struct table *t = active(p);
 	struct rect tr = *r;
-	char msg[128];
+	char msg[512];
 
 	sync(p, ui);
+	if (p->snap && counting_gaps(p->snap, msg, sizeof(msg))) {
+		ui_put(ui, r->y + r->h - 1, r->x, r->w, ROLE_WARN, msg);
+		tr.h--;
+	}
 	if (p->in_group) {
 		char label[96], line[160];
 
@@ -479,11 +589,37 @@ static void flows_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	table_draw(t, ui, &tr);
 	if (!ui->snap)
 		snprintf(msg, sizeof(msg), " waiting for data...");
+	else if (p->n_filtered && !p->n_hidden && p->n_filtered == p->snap->n_flows)
+		snprintf(msg, sizeof(msg),
+			 " no flows match the tcpdump filter '%.200s' (Esc clears it)", p->pf_text);
+	else if (p->n_hidden && !t->kept)
+		snprintf(msg, sizeof(msg), " %zu idle or closed flows hidden (i shows them)",
+			 p->n_hidden);
 	else if (p->in_group)
 		snprintf(msg, sizeof(msg), " this group has no flows now");
 	else
 		snprintf(msg, sizeof(msg), " no flows yet");
 	table_draw_empty(t, ui, &tr, msg);
+}
+
+/* "" clears; returns -1 with libpcap's or pktlens's reason when the text is not a flow filter. */
+static int set_pcap(struct flows_pane *p, const char *text, char *err, size_t errlen)
+{
+	struct pfilter *f = NULL;
+
+	if (text[0] && !(f = pfilter__new(text, err, errlen)))
+		return -1;
+	pfilter__free(p->pf);
+	p->pf = f;
+	snprintf(p->pf_text, sizeof(p->pf_text), "%s", text);
+	p->base.rescan = 1;
+	return 0;
+}
+
+static int flows_prompt(struct pane *pp, struct ui *ui, enum prompt_kind kind, const char *text,
+			char *err, size_t errlen)
+{
+	return set_pcap((struct flows_pane *)pp, text, err, errlen) ? -1 : 1;
 }
 
 static void set_group(struct flows_pane *p, enum flow_group g)
@@ -520,29 +656,49 @@ static int flows_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int 
 		set_group(p, (p->group + 1) % FG_MAX);
 		ui_status(ui, "flows by %s", flow_group_name(p->group));
 		return R_HANDLED | R_RESCAN;
+	case ACT_HIDE_IDLE:
+		p->hide_idle = !p->hide_idle;
+		ui_status(ui, p->hide_idle ? "idle and closed flows hidden"
+					   : "idle and closed flows shown");
+		return R_HANDLED | R_RESCAN;
+	case ACT_FILTER:
+		ui_prompt_open(ui, PROMPT_FILTER,
+			       "tcpdump filter (as -f; empty clears): ", p->pf_text, pp);
+		return R_HANDLED | R_REDRAW;
 	default:
 		break;
 	}
 	r = table_on_key(t, ui, act, key);
-	if (r == R_IGNORED && act == ACT_BACK && p->in_group) {
+	if (r != R_IGNORED || act != ACT_BACK)
+		return r;
+	/* Esc: the search went first (the table), then the tcpdump filter, then the group */
+	if (p->pf) {
+		set_pcap(p, "", NULL, 0);
+		return R_HANDLED | R_RESCAN;
+	}
+	if (p->in_group) {
 		p->in_group = 0;
 		return R_HANDLED | R_RESCAN;
 	}
-	return r;
+	return R_IGNORED;
 }
 
 static void flows_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 {
 	struct flows_pane *p = (struct flows_pane *)pp;
-	char t[256];
+	char t[256], pf[300] = "", hid[64] = "";
 
 	sync(p, ui);
 	table_info(active(p), ui, t, sizeof(t));
+	if (p->pf)
+		snprintf(pf, sizeof(pf), "tcpdump '%.200s'  ", p->pf_text);
+	if (p->n_hidden)
+		snprintf(hid, sizeof(hid), "  %zu idle/closed hidden (i)", p->n_hidden);
 	if (p->group == FG_CONNECTION || p->in_group)
-		snprintf(buf, len, "%s", t);
+		snprintf(buf, len, "%s%s%s", pf, t, hid);
 	else
-		snprintf(buf, len, "by %s  %s (%zu flows)", flow_group_name(p->group), t,
-			 p->snap ? p->snap->n_flows : 0);
+		snprintf(buf, len, "%sby %s  %s (%zu flows)%s", pf, flow_group_name(p->group), t,
+			 p->snap ? p->snap->n_flows : 0, hid);
 }
 
 static struct table *flows_table(struct pane *pp)
@@ -556,7 +712,7 @@ static void flows_save(struct pane *pp, FILE *f)
 
 	table_settings_write(&p->conns, f, "flows");
 	table_settings_write(&p->groups, f, "flows.groups");
-	fprintf(f, "flows.group=%s\n", group_ids[p->group]);
+	fprintf(f, "flows.group=%s\nflows.hide_idle=%d\n", group_ids[p->group], p->hide_idle);
 }
 
 static int flows_load(struct pane *pp, const char *key, const char *value, char *err, size_t errlen)
@@ -573,6 +729,14 @@ static int flows_load(struct pane *pp, const char *key, const char *value, char 
 		snprintf(err, errlen, "flows.group is connection, remote, service or process");
 		return -1;
 	}
+	if (!strcmp(key, "flows.hide_idle")) {
+		if (strcmp(value, "0") && strcmp(value, "1")) {
+			snprintf(err, errlen, "flows.hide_idle is 0 or 1");
+			return -1;
+		}
+		p->hide_idle = value[0] == '1';
+		return 1;
+	}
 	r = table_settings_apply(&p->groups, "flows.groups", key, value, err, errlen);
 	return r ? r : table_settings_apply(&p->conns, "flows", key, value, err, errlen);
 }
@@ -583,6 +747,8 @@ static void flows_destroy(struct pane *pp)
 
 	table_fini(&p->conns);
 	table_fini(&p->groups);
+	pfilter__free(p->pf);
+	free(p->shown);
 	free(p->g);
 	free(p);
 }
@@ -591,6 +757,8 @@ static const struct key_binding flows_keys[] = {
 	KEYS_ENTER(ACT_ENTER, "details of the flow / the flows of the group", "Details"),
 	{ 'v', "v", ACT_GROUP, 0,
 	  "view: flows by connection, remote host, local service, process (cycles)", "Group" },
+	{ 'i', "i", ACT_HIDE_IDLE, 0,
+	  "hide or show idle flows (no packet for 10 s) and closed connections", "Idle" },
 };
 static const struct keymap flows_keymap = KEYMAP("Flows", flows_keys);
 static const struct keymap *const flows_maps[] = { &flows_keymap, &keys_list, NULL };
@@ -604,6 +772,7 @@ static const struct pane_class flows_class = {
 	.id = "flows",
 	.save = flows_save,
 	.load = flows_load,
+	.prompt = flows_prompt,
 	.info = flows_info,
 	.destroy = flows_destroy,
 };
@@ -617,6 +786,7 @@ struct pane *flows_pane__new(struct ui *ui)
 	p->base.cls = &flows_class;
 	memcpy(p->gcols, group_cols, sizeof(group_cols));
 	set_group(p, FG_CONNECTION);
+	p->hide_idle = 1;
 	table_init(&p->conns, flow_cols, FC_MAX, &conn_ops, p, "flows");
 	table_reset(&p->conns, FC_RX_BPS);
 	table_init(&p->groups, p->gcols, GC_MAX, &group_ops, p, "groups");

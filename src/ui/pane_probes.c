@@ -21,17 +21,35 @@ static const struct table_col cols[PC_MAX] = {
 		     SORT_DESC_FIRST },
 	[PC_HITS] = { "hits", "HITS", "events this attachment counted", 8, 0, COL_RIGHT,
 		      SORT_DESC_FIRST },
-	[PC_DETAIL] = { "mode", "MODE", "how it is attached (XDP native/generic...)", 10, 0, 0,
+	[PC_DETAIL] = { "mode", "MODE", "how it is attached (XDP native/generic...)", 10, 32, 0,
 			SORT_ASC_FIRST },
 	[PC_REASON] = { "reason", "REASON", "why it is unsupported or failed", 20, 200, 0,
 			SORT_ASC_FIRST },
 };
 
+#define CONFIRMED_MAX 32
+
 struct probes_pane {
 	struct pane base;
 	const struct snapshot *snap;
 	struct table t;
+	char pending[160];		    /* the costly probe a yes/no question is about */
+	char confirmed[CONFIRMED_MAX][160]; /* asked once: not again this run */
+	size_t n_confirmed;
 };
+
+/* What attaching costs, for the probes that cost on every packet; NULL for the others. */
+static const char *attach_cost(const struct probe_info *pi)
+{
+	if (pi->kind == PK_XDP)
+		return "XDP runs on every packet of the interface before the stack, and on a veth "
+		       "it turns GRO off (TCP throughput 0.18 of the baseline in make bench)";
+	if (pi->kind == PK_TRACEPOINT && (!strcmp(pi->target, "net:netif_receive_skb") ||
+					  !strcmp(pi->target, "skb:skb_copy_datagram_iovec")))
+		return "this tracepoint fires for every packet the host receives, on every "
+		       "interface";
+	return NULL;
+}
 
 static double avg_ns(const struct probe_info *pi)
 {
@@ -262,26 +280,160 @@ static void probes_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	}
 }
 
-static int toggle(struct probes_pane *p, struct ui *ui)
+static void toggle_id(struct ui *ui, const char *probe_id, int was_attached)
 {
-	const struct probe_info *pi = sel_probe(p);
 	char err[256] = "", id[160];
-	int was_attached;
 
-	if (!pi)
-		return R_HANDLED;
 	if (!ui->act.probe_toggle) {
 		ui_status_err(ui, "probe toggling is not available here");
-		return R_HANDLED | R_REDRAW;
+		return;
 	}
 	/* copy: the snapshot may be replaced while the engine works */
-	snprintf(id, sizeof(id), "%s", pi->id);
-	was_attached = pi->state == PS_ATTACHED;
+	snprintf(id, sizeof(id), "%s", probe_id);
 	if (ui->act.probe_toggle(ui->act.ctx, id, err, sizeof(err)))
 		ui_status_err(ui, "%s: %s", id, err[0] ? err : "failed");
 	else
 		ui_status(ui, "%s %s", was_attached ? "detached" : "attached", id);
+}
+
+static int confirmed(const struct probes_pane *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_confirmed; i++)
+		if (!strcmp(p->confirmed[i], id))
+			return 1;
+	return 0;
+}
+
+/* Space: detach, or attach; a probe that costs on every packet asks first, once per run. */
+static int toggle(struct probes_pane *p, struct ui *ui)
+{
+	const struct probe_info *pi = sel_probe(p);
+	const char *cost;
+	char q[160];
+
+	if (!pi)
+		return R_HANDLED;
+	cost = attach_cost(pi);
+	if (pi->state != PS_ATTACHED && cost && !confirmed(p, pi->id)) {
+		snprintf(p->pending, sizeof(p->pending), "%s", pi->id);
+		snprintf(q, sizeof(q),
+			 "attach %.100s? y attaches, any other key does not: ", pi->id);
+		ui_prompt_open(ui, PROMPT_CONFIRM, q, "", &p->base);
+		/* what it costs, on the line above the question */
+		snprintf(ui->prompt.cands, sizeof(ui->prompt.cands), "%s", cost);
+		return R_HANDLED | R_REDRAW;
+	}
+	toggle_id(ui, pi->id, pi->state == PS_ATTACHED);
 	return R_HANDLED | R_REDRAW;
+}
+
+static int probes_prompt(struct pane *pp, struct ui *ui, enum prompt_kind kind, const char *text,
+			 char *err, size_t errlen)
+{
+	struct probes_pane *p = (struct probes_pane *)pp;
+
+	if (kind != PROMPT_CONFIRM || !p->pending[0])
+		return 0;
+	if (p->n_confirmed < CONFIRMED_MAX)
+		snprintf(p->confirmed[p->n_confirmed++], sizeof(p->confirmed[0]), "%s", p->pending);
+	toggle_id(ui, p->pending, 0);
+	p->pending[0] = '\0';
+	return 1;
+}
+
+/* ---- one probe in full ---- */
+
+struct probe_detail {
+	struct pane base;
+	struct probe_info last; /* kept when the probe leaves the table */
+	int gone;
+};
+
+static void put_line(struct ui *ui, const struct rect *r, int *y, enum role role, const char *s)
+{
+	if (*y < r->y + r->h)
+		ui_put(ui, (*y)++, r->x, r->w, role, s);
+}
+
+static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
+{
+	struct probe_detail *d = (struct probe_detail *)pp;
+	const struct probe_info *pi = &d->last;
+	const char *cost;
+	char buf[640], a[200], b[400], n1[16], n2[16];
+	int y = r->y, lo = 0, hi = 0, hr;
+
+	d->gone = 1;
+	for (size_t i = 0; ui->snap && i < ui->snap->n_probes; i++)
+		if (!strcmp(ui->snap->probes[i].id, d->last.id)) {
+			d->last = ui->snap->probes[i];
+			d->gone = 0;
+		}
+	ui_escape(a, sizeof(a), pi->id, sizeof(pi->id));
+	snprintf(buf, sizeof(buf), " Probe %s%s", a, d->gone ? "  (gone; last values)" : "");
+	put_line(ui, r, &y, ROLE_TITLE, buf);
+	ui_escape(a, sizeof(a), pi->target, sizeof(pi->target));
+	snprintf(buf, sizeof(buf), " kind     %s      target %s", probe_kind_name(pi->kind), a);
+	put_line(ui, r, &y, ROLE_NORMAL, buf);
+	ui_escape(a, sizeof(a), pi->detail, sizeof(pi->detail));
+	snprintf(buf, sizeof(buf), " state    %s      attached as %s", probe_state_name(pi->state),
+		 a[0] ? a : "-");
+	put_line(ui, r, &y, state_role(pi->state), buf);
+	ui_escape(b, sizeof(b), pi->reason, sizeof(pi->reason));
+	snprintf(buf, sizeof(buf), " reason   %s", b[0] ? b : "-");
+	put_line(ui, r, &y, b[0] ? ROLE_WARN : ROLE_NORMAL, buf);
+	snprintf(buf, sizeof(buf),
+		 " runs     %llu   average %s ns a run   (BPF statistics of the program)",
+		 (unsigned long long)pi->run_cnt,
+		 pi->run_cnt ? fmt_human(avg_ns(pi), n1, sizeof(n1)) : "-");
+	put_line(ui, r, &y, ROLE_NORMAL, buf);
+	snprintf(buf, sizeof(buf),
+		 " hits     %llu events this attachment counted   missed %s (runs the kernel "
+		 "skipped)",
+		 (unsigned long long)pi->hits, fmt_human((double)pi->misses, n2, sizeof(n2)));
+	put_line(ui, r, &y, pi->misses ? ROLE_WARN : ROLE_NORMAL, buf);
+	cost = attach_cost(pi);
+	snprintf(buf, sizeof(buf), " cost     %s", cost ? cost : "only when its event happens");
+	put_line(ui, r, &y, cost ? ROLE_WARN : ROLE_DIM, buf);
+	y++;
+	hr = hist_rows(pi, r->y + r->h - y, &lo, &hi);
+	if (hr)
+		draw_hist(ui, r, y, pi, lo, hi, hr);
+	else if (pi->kind == PK_KPROBE || pi->kind == PK_UPROBE)
+		put_line(ui, r, &y, ROLE_DIM,
+			 " latency: add the matching return probe to time the calls");
+}
+
+static int detail_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
+{
+	return act == ACT_BACK || act == ACT_ENTER ? R_CLOSE : R_IGNORED;
+}
+
+static void detail_destroy(struct pane *pp)
+{
+	free(pp);
+}
+
+static const struct keymap *const detail_maps[] = { &keys_back, NULL };
+
+static const struct pane_class detail_class = {
+	.name = "Probe",
+	.keys = detail_maps,
+	.live = 1,
+	.display = detail_display,
+	.on_key = detail_on_key,
+	.destroy = detail_destroy,
+};
+
+static struct pane *probe_detail__new(const struct probe_info *pi)
+{
+	struct probe_detail *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->base.cls = &detail_class;
+	d->last = *pi;
+	return &d->base;
 }
 
 static int probes_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
@@ -291,6 +443,9 @@ static int probes_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int
 	sync(p, ui);
 	switch (act) {
 	case ACT_ENTER:
+		if (sel_probe(p))
+			ui_push_overlay(ui, probe_detail__new(sel_probe(p)));
+		return R_HANDLED | R_REDRAW;
 	case ACT_TOGGLE:
 		return toggle(p, ui);
 	case ACT_ADD:
@@ -328,8 +483,10 @@ static void probes_destroy(struct pane *pp)
 }
 
 static const struct key_binding probes_keys[] = {
-	{ ' ', "Space", ACT_TOGGLE, 0, "attach or detach the selected probe", "Attach/detach" },
-	KEYS_ENTER(ACT_ENTER, "attach or detach the selected probe", NULL),
+	KEYS_ENTER(ACT_ENTER, "the probe's details: hits, latency, how it is attached, why not",
+		   "Details"),
+	{ ' ', "Space", ACT_TOGGLE, 0,
+	  "attach or detach the selected probe (a costly one asks first)", "Attach/detach" },
 	{ 'a', "a", ACT_ADD, 0, "add a probe (Tab completes)", "Add" },
 };
 static const struct keymap probes_keymap = KEYMAP("Probes", probes_keys);
@@ -343,6 +500,7 @@ static const struct pane_class probes_class = {
 	.table = probes_table,
 	.id = "probes",
 	.info = probes_info,
+	.prompt = probes_prompt,
 	.destroy = probes_destroy,
 };
 

@@ -35,10 +35,11 @@ enum pcol {
 static const struct table_col cols[PC_MAX] = {
 	[PC_PID] = { "pid", "PID", "process id", 7, 0, COL_RIGHT, SORT_ASC_FIRST },
 	[PC_COMM] = { "comm", "COMM", "command name", 15, 0, 0, SORT_ASC_FIRST },
-	[PC_RX_BPS] = NUM("rx_bps", "RX b/s", "payload bits per second read from sockets", 7),
-	[PC_TX_BPS] = NUM("tx_bps", "TX b/s", "payload bits per second written to sockets", 7),
-	[PC_RX_BYTES] = NUM("rx_bytes", "RX B", "payload bytes read from sockets", 7),
-	[PC_TX_BYTES] = NUM("tx_bytes", "TX B", "payload bytes written to sockets", 7),
+	/* payload the process read and wrote, not wire bytes: named apart from Flows' RX and TX */
+	[PC_RX_BPS] = NUM("rx_bps", "READ b/s", "payload bits per second read from sockets", 9),
+	[PC_TX_BPS] = NUM("tx_bps", "WRITE b/s", "payload bits per second written to sockets", 10),
+	[PC_RX_BYTES] = NUM("rx_bytes", "READ B", "payload bytes read from sockets", 7),
+	[PC_TX_BYTES] = NUM("tx_bytes", "WRITE B", "payload bytes written to sockets", 8),
 	[PC_SOCKS] = NUM("sockets", "SOCKS", "open sockets", 6),
 	[PC_TCP] = NUM("tcp", "TCP", "open TCP sockets", 4),
 	[PC_UDP] = NUM("udp", "UDP", "open UDP sockets", 4),
@@ -52,11 +53,143 @@ static const struct table_col cols[PC_MAX] = {
 			 SORT_ASC_FIRST },
 };
 
+#define EXPANDED_MAX 32
+
+/* Exited processes of one name folded into one row: short-lived commands (91 curls) would bury
+ * the live processes. agg is a process row with the sums of its members. */
+struct exited_group {
+	struct proc_row agg;
+	uint32_t n;
+	int placed; /* its row is in the list */
+};
+
+/* A row of the list: a process of the snapshot, or a group of exited ones. */
+struct vrow {
+	uint32_t idx;
+	uint8_t group;
+};
+
 struct procs_pane {
 	struct pane base;
 	const struct snapshot_procs *sp;
 	struct table t;
+	struct vrow *rows;
+	size_t n_rows, cap_rows;
+	struct exited_group *groups;
+	size_t n_groups, cap_groups;
+	char expanded[EXPANDED_MAX][16]; /* names whose exited processes are listed one by one */
+	size_t n_expanded;
+	size_t n_exited;
 };
+
+static const struct proc_row *prow(const struct procs_pane *p, size_t row)
+{
+	const struct vrow *v = &p->rows[row];
+
+	return v->group ? &p->groups[v->idx].agg : &p->sp->rows[v->idx];
+}
+
+static int is_expanded(const struct procs_pane *p, const char *comm)
+{
+	for (size_t i = 0; i < p->n_expanded; i++)
+		if (!strncmp(p->expanded[i], comm, 16))
+			return 1;
+	return 0;
+}
+
+static void add_sums(struct proc_row *a, const struct proc_row *r)
+{
+	a->rx_bytes += r->rx_bytes;
+	a->tx_bytes += r->tx_bytes;
+	a->rx_calls += r->rx_calls;
+	a->tx_calls += r->tx_calls;
+	a->rx_bps += r->rx_bps;
+	a->tx_bps += r->tx_bps;
+	a->connects += r->connects;
+	a->accepts += r->accepts;
+	a->conn_rate += r->conn_rate;
+	a->flows += r->flows;
+	a->retrans += r->retrans;
+	a->drops += r->drops;
+	a->sockets += r->sockets;
+	a->tcp += r->tcp;
+	a->udp += r->udp;
+	a->other += r->other;
+	a->listen += r->listen;
+	a->established += r->established;
+	if (r->last_seen > a->last_seen)
+		a->last_seen = r->last_seen;
+}
+
+static int grow(void **arr, size_t *cap, size_t want, size_t size)
+{
+	void *n;
+
+	if (want <= *cap)
+		return 0;
+	n = realloc(*arr, want * size);
+	if (!n)
+		return -1;
+	*arr = n;
+	*cap = want;
+	return 0;
+}
+
+/* The list's rows: every live process, every exited one whose name is expanded or alone, and
+ * one row per name for the other exited ones. Linear: names are found through a hash. */
+static int build_rows(struct procs_pane *p)
+{
+	const struct snapshot_procs *sp = p->sp;
+	size_t n = sp ? sp->n_rows : 0, nb = 16;
+	uint32_t *slot, *grp;
+
+	p->n_rows = p->n_groups = p->n_exited = 0;
+	if (!n)
+		return 0;
+	while (nb < 2 * n)
+		nb <<= 1;
+	if (grow((void **)&p->rows, &p->cap_rows, n, sizeof(*p->rows)) ||
+	    grow((void **)&p->groups, &p->cap_groups, n, sizeof(*p->groups)))
+		return -1;
+	slot = calloc(nb + n, sizeof(*slot)); /* the hash, then each row's group + 1 */
+	if (!slot)
+		return -1;
+	grp = slot + nb;
+	for (size_t i = 0; i < n; i++) {
+		const struct proc_row *r = &sp->rows[i];
+		size_t h;
+
+		p->n_exited += !!r->exited;
+		if (!r->exited || is_expanded(p, r->comm))
+			continue;
+		h = table_hash(r->comm, strnlen(r->comm, sizeof(r->comm)), TABLE_HASH_INIT) &
+		    (nb - 1);
+		while (slot[h] && strncmp(p->groups[slot[h] - 1].agg.comm, r->comm, 16))
+			h = (h + 1) & (nb - 1);
+		if (!slot[h]) {
+			struct exited_group *g = &p->groups[p->n_groups];
+
+			memset(g, 0, sizeof(*g));
+			memcpy(g->agg.comm, r->comm, sizeof(r->comm));
+			g->agg.exited = 1;
+			g->agg.last_seen = r->last_seen;
+			slot[h] = (uint32_t)++p->n_groups;
+		}
+		p->groups[slot[h] - 1].n++;
+		add_sums(&p->groups[slot[h] - 1].agg, r);
+		grp[i] = slot[h];
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct exited_group *g = grp[i] ? &p->groups[grp[i] - 1] : NULL;
+
+		if (!g || g->n < 2)
+			p->rows[p->n_rows++] = (struct vrow){ (uint32_t)i, 0 };
+		else if (!g->placed++)
+			p->rows[p->n_rows++] = (struct vrow){ grp[i] - 1, 1 };
+	}
+	free(slot);
+	return 0;
+}
 
 static const struct snapshot_procs *snap_procs(struct ui *ui)
 {
@@ -79,16 +212,18 @@ static const struct proc_row *find_pid(const struct snapshot_procs *sp, uint32_t
 
 static size_t proc_count(void *ctx)
 {
-	const struct procs_pane *p = ctx;
-
-	return p->sp ? p->sp->n_rows : 0;
+	return ((const struct procs_pane *)ctx)->n_rows;
 }
 
 static uint64_t proc_id(void *ctx, size_t row)
 {
 	const struct procs_pane *p = ctx;
+	const struct proc_row *r = prow(p, row);
 
-	return p->sp->rows[row].pid;
+	/* a group by its name, apart from any pid */
+	if (p->rows[row].group)
+		return table_hash(r->comm, strnlen(r->comm, sizeof(r->comm)), 1ULL << 63);
+	return r->pid;
 }
 
 #define CMP(a, b) (((a) > (b)) - ((a) < (b)))
@@ -96,7 +231,7 @@ static uint64_t proc_id(void *ctx, size_t row)
 static int proc_cmp(void *ctx, size_t a, size_t b, int col)
 {
 	const struct procs_pane *p = ctx;
-	const struct proc_row *x = &p->sp->rows[a], *y = &p->sp->rows[b];
+	const struct proc_row *x = prow(p, a), *y = prow(p, b);
 	int r = 0;
 
 	switch (col) {
@@ -144,7 +279,7 @@ static int proc_cmp(void *ctx, size_t a, size_t b, int col)
 static int proc_match(void *ctx, size_t row, const char *text)
 {
 	const struct procs_pane *p = ctx;
-	const struct proc_row *r = &p->sp->rows[row];
+	const struct proc_row *r = prow(p, row);
 	char buf[600];
 
 	snprintf(buf, sizeof(buf), "%u %s %s %s%s", r->pid, r->comm, r->cmdline, r->cgroup,
@@ -155,13 +290,17 @@ static int proc_match(void *ctx, size_t row, const char *text)
 static void proc_cell(void *ctx, size_t row, int col, struct table_cell *c)
 {
 	const struct procs_pane *p = ctx;
-	const struct proc_row *r = &p->sp->rows[row];
+	const struct proc_row *r = prow(p, row);
+	const struct exited_group *g = p->rows[row].group ? &p->groups[p->rows[row].idx] : NULL;
 	size_t len = sizeof(c->text);
 	char *buf = c->text;
 
 	switch (col) {
 	case PC_PID:
-		snprintf(buf, len, "%u", r->pid);
+		if (g)
+			snprintf(buf, len, "%ux", g->n);
+		else
+			snprintf(buf, len, "%u", r->pid);
 		break;
 	case PC_COMM:
 		/* comm and the command line are whatever the process made them: escape */
@@ -212,7 +351,10 @@ static void proc_cell(void *ctx, size_t row, int col, struct table_cell *c)
 		c->role = r->exited ? ROLE_DIM : ROLE_OK;
 		break;
 	case PC_CMDLINE:
-		if (r->cmdline[0])
+		if (g)
+			snprintf(buf, len,
+				 "(%u exited processes of this name: e or Enter lists them)", g->n);
+		else if (r->cmdline[0])
 			ui_escape(buf, len, r->cmdline, sizeof(r->cmdline));
 		else
 			ui_escape(buf, len, r->comm, sizeof(r->comm));
@@ -235,6 +377,10 @@ static void sync(struct procs_pane *p, struct ui *ui)
 	if (!pane_stale(&p->base, ui))
 		return;
 	p->sp = snap_procs(ui);
+	if (build_rows(p)) {
+		ui_status_err(ui, "out of memory listing %zu processes", p->sp->n_rows);
+		p->n_rows = 0;
+	}
 	table_rebuild(&p->t);
 }
 
@@ -331,10 +477,10 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		 (unsigned long long)pr->cgroup_id);
 	dline(ui, r, &y, &n, p->top, ROLE_NORMAL, buf);
 	snprintf(buf, sizeof(buf),
-		 " rx %s bytes in %llu calls (%s bit/s)   tx %s bytes in %llu calls (%s bit/s)",
-		 fmt_human((double)pr->rx_bytes, a, sizeof(a)), (unsigned long long)pr->rx_calls,
-		 fmt_human(pr->rx_bps, b, sizeof(b)), fmt_human((double)pr->tx_bytes, c, sizeof(c)),
-		 (unsigned long long)pr->tx_calls, fmt_human(pr->tx_bps, d, sizeof(d)));
+		 " read %s of payload in %llu calls (%s)   wrote %s in %llu calls (%s)",
+		 fmt_bytes((double)pr->rx_bytes, a, sizeof(a)), (unsigned long long)pr->rx_calls,
+		 fmt_bits(pr->rx_bps, b, sizeof(b)), fmt_bytes((double)pr->tx_bytes, c, sizeof(c)),
+		 (unsigned long long)pr->tx_calls, fmt_bits(pr->tx_bps, d, sizeof(d)));
 	dline(ui, r, &y, &n, p->top, ROLE_NORMAL, buf);
 	snprintf(buf, sizeof(buf),
 		 " connects %llu  accepts %llu  (%.1f/s)   flows %u  retrans %llu  drops %llu",
@@ -441,15 +587,43 @@ static struct pane *proc_detail__new(const struct proc_row *row)
 
 /* ---- list keys ---- */
 
+/* e on a group lists its processes one by one; on an exited process listed so, folds them. */
+static int expand(struct procs_pane *p, struct ui *ui, const struct proc_row *r)
+{
+	char name[64];
+
+	ui_escape(name, sizeof(name), r->comm, sizeof(r->comm));
+	if (!r->exited) {
+		ui_status(ui, "only exited processes are folded by name");
+		return R_HANDLED | R_REDRAW;
+	}
+	for (size_t i = 0; i < p->n_expanded; i++)
+		if (!strncmp(p->expanded[i], r->comm, 16)) {
+			memmove(p->expanded[i], p->expanded[i + 1],
+				(p->n_expanded - i - 1) * sizeof(p->expanded[0]));
+			p->n_expanded--;
+			ui_status(ui, "exited %s processes folded", name);
+			return R_HANDLED | R_RESCAN;
+		}
+	if (p->n_expanded == EXPANDED_MAX)
+		memmove(p->expanded[0], p->expanded[1], --p->n_expanded * sizeof(p->expanded[0]));
+	memcpy(p->expanded[p->n_expanded++], r->comm, sizeof(p->expanded[0]));
+	ui_status(ui, "exited %s processes listed one by one (e folds them)", name);
+	return R_HANDLED | R_RESCAN;
+}
+
 static int procs_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int key)
 {
 	struct procs_pane *p = (struct procs_pane *)pp;
 	size_t row;
 
 	sync(p, ui);
+	if ((act == ACT_ENTER || act == ACT_EXPAND) && table_selected(&p->t, &row) &&
+	    (p->rows[row].group || act == ACT_EXPAND))
+		return expand(p, ui, prow(p, row));
 	if (act == ACT_ENTER) {
 		if (table_selected(&p->t, &row))
-			ui_push_overlay(ui, proc_detail__new(&p->sp->rows[row]));
+			ui_push_overlay(ui, proc_detail__new(prow(p, row)));
 		return R_HANDLED | R_REDRAW;
 	}
 	return table_on_key(&p->t, ui, act, key);
@@ -464,11 +638,12 @@ static void procs_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 
 	sync(p, ui);
 	sp = p->sp;
-	for (size_t i = 0; sp && i < sp->n_rows; i++)
-		exited += sp->rows[i].exited;
+	exited = p->n_exited;
 	table_info(&p->t, ui, t, sizeof(t));
-	snprintf(buf, len, "%s (%zu exited)  %llu/%llu flows attributed", t, exited,
-		 (unsigned long long)(sp ? sp->flows_attributed : 0),
+	snprintf(buf, len,
+		 "%s (%zu exited, %zu names folded)  payload bytes  %llu/%llu flows "
+		 "attributed",
+		 t, exited, p->n_groups, (unsigned long long)(sp ? sp->flows_attributed : 0),
 		 (unsigned long long)(sp ? sp->flows : 0));
 }
 
@@ -482,12 +657,16 @@ static void procs_destroy(struct pane *pp)
 	struct procs_pane *p = (struct procs_pane *)pp;
 
 	table_fini(&p->t);
+	free(p->rows);
+	free(p->groups);
 	free(p);
 }
 
 static const struct key_binding procs_keys[] = {
-	KEYS_ENTER(ACT_ENTER, "the process's sockets, flows and whole command line",
+	KEYS_ENTER(ACT_ENTER, "the process's sockets, flows and whole command line (a group: e)",
 		   "Sockets & flows"),
+	{ 'e', "e", ACT_EXPAND, 0, "list the exited processes of a name one by one, or fold them",
+	  "Expand/fold" },
 };
 static const struct keymap procs_keymap = KEYMAP("Processes", procs_keys);
 static const struct keymap *const procs_maps[] = { &procs_keymap, &keys_list, NULL };

@@ -21,6 +21,7 @@ void ui_prompt_open(struct ui *ui, enum prompt_kind kind, const char *label, con
 	pr->len = strlen(pr->buf);
 	snprintf(pr->saved, sizeof(pr->saved), "%s", cur ? cur : "");
 	pr->cands[0] = '\0';
+	pr->cands_err = 0;
 	ui->dirty = 1;
 }
 
@@ -104,6 +105,7 @@ static void prompt_done(struct ui *ui, int ok)
 	struct prompt *pr = &ui->prompt;
 	char err[256] = "";
 	enum prompt_kind kind = pr->kind;
+	int r;
 
 	pr->kind = PROMPT_NONE;
 	ui->dirty = 1;
@@ -113,8 +115,22 @@ static void prompt_done(struct ui *ui, int ok)
 			prompt_apply_filter(ui, pr->saved);
 		break;
 	case PROMPT_FILTER:
-		if (ok)
+	case PROMPT_CONFIRM:
+		if (!ok)
+			break;
+		r = pr->target && pr->target->cls->prompt
+			? pr->target->cls->prompt(pr->target, ui, kind, pr->buf, err, sizeof(err))
+			: 0;
+		if (r < 0) {
+			/* not taken: the prompt stays, with the reason above it */
+			pr->kind = kind;
+			snprintf(pr->cands, sizeof(pr->cands), "%s", err);
+			pr->cands_err = 1;
+		} else if (r) {
+			pr->target->rescan = 1;
+		} else if (kind == PROMPT_FILTER) {
 			prompt_apply_filter(ui, pr->buf);
+		}
 		break;
 	case PROMPT_ADD:
 		if (!ok || !pr->buf[0])
@@ -139,6 +155,10 @@ void ui_prompt_key(struct ui *ui, int ch)
 	int changed = 0;
 
 	ui->dirty = 1;
+	if (pr->kind == PROMPT_CONFIRM) {
+		prompt_done(ui, ch == 'y' || ch == 'Y');
+		return;
+	}
 	switch (ch) {
 	case 27:
 		prompt_done(ui, 0);
@@ -183,8 +203,10 @@ void ui_prompt_key(struct ui *ui, int ch)
 	}
 	if (changed && pr->kind == PROMPT_SEARCH)
 		prompt_apply_filter(ui, pr->buf);
-	if (changed)
+	if (changed) {
 		pr->cands[0] = '\0';
+		pr->cands_err = 0;
+	}
 }
 
 void ui_prompt_draw(struct ui *ui, int y)
@@ -196,7 +218,7 @@ void ui_prompt_draw(struct ui *ui, int y)
 	ui_escape(shown, sizeof(shown), pr->buf, sizeof(pr->buf));
 	ui_put(ui, y, x, COLS - x, ROLE_NORMAL, shown);
 	if (pr->cands[0])
-		ui_put(ui, y - 1, 0, COLS, ROLE_STATUS, pr->cands);
+		ui_put(ui, y - 1, 0, COLS, pr->cands_err ? ROLE_ERROR : ROLE_STATUS, pr->cands);
 	x += (int)strlen(shown);
 	if (x < COLS) {
 		move(y, x);

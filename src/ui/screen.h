@@ -48,6 +48,14 @@ struct table;
 #define UI_CLICK_Y(k) ((int)((unsigned)(k) >> 12))
 #define UI_CLICK_X(k) ((int)((unsigned)(k)&0xfff))
 
+enum prompt_kind {
+	PROMPT_NONE = 0,
+	PROMPT_SEARCH,	/* incremental: the list filters as you type */
+	PROMPT_FILTER,	/* on Enter: the pane's prompt hook, else the list's text filter */
+	PROMPT_ADD,	/* a probe spec, Tab completes */
+	PROMPT_CONFIRM, /* a question: y goes on (the pane's prompt hook), any other key does not */
+};
+
 /* A pane "class": one static instance per kind of pane; objects embed struct pane first. */
 struct pane_class {
 	const char *name; /* tab title */
@@ -59,6 +67,11 @@ struct pane_class {
 	int (*on_key)(struct pane *p, struct ui *ui, enum ui_action act, int key);
 	/* optional: the list that the search and filter prompts and the list keys act on now */
 	struct table *(*table)(struct pane *p);
+	/* optional: a PROMPT_FILTER text on Enter, a PROMPT_CONFIRM answered yes; 1 taken, 0 not
+	 * this pane's (a filter goes to the list), -1 with one sentence in err keeps the prompt
+	 * open and shows it */
+	int (*prompt)(struct pane *p, struct ui *ui, enum prompt_kind kind, const char *text,
+		      char *err, size_t errlen);
 	/* saved settings: keys "ID.something"; without save/load, the table's settings */
 	const char *id;
 	void (*save)(struct pane *p, FILE *f);
@@ -96,16 +109,15 @@ int scroll_key(size_t *top, size_t n, int page, enum ui_action act);
  * Esc closes, arrows/pages/Home/End scroll. Returns reaction flags. */
 int scrollback_key(size_t *back, size_t max, enum ui_action act);
 
-enum prompt_kind { PROMPT_NONE = 0, PROMPT_SEARCH, PROMPT_FILTER, PROMPT_ADD };
-
 struct prompt {
 	enum prompt_kind kind;
-	char label[64];
+	char label[160];
 	char buf[256];
 	size_t len;
 	char saved[256]; /* the filter before a search, restored by Esc */
 	struct pane *target;
 	char cands[256]; /* completion candidates shown above the prompt */
+	int cands_err;	 /* cands holds why the text was not taken */
 };
 
 struct ui {

@@ -233,6 +233,32 @@ void table_layout(struct table *t, const struct rect *r)
 	}
 }
 
+/* Whether a number is on screen, when the shown columns have any. */
+static int shows_numbers(const struct table *t)
+{
+	int any = 0;
+
+	for (int i = t->hscroll; i < t->n_order; i++)
+		any |= t->cols[t->order[i]].flags & COL_RIGHT;
+	for (int i = 0; i < t->n_shown; i++)
+		if (t->cols[t->shown_col[i]].flags & COL_RIGHT)
+			return 1;
+	return !any;
+}
+
+/* Columns the table needs to reach its first number (at the columns' least widths). */
+static int needed_width(const struct table *t)
+{
+	int w = 0;
+
+	for (int i = t->hscroll; i < t->n_order; i++) {
+		w += t->cols[t->order[i]].width + (i > t->hscroll);
+		if (t->cols[t->order[i]].flags & COL_RIGHT)
+			break;
+	}
+	return w;
+}
+
 static void put_cell(struct ui *ui, const struct table_col *c, int y, int x, int w, enum role role,
 		     const char *text)
 {
@@ -262,6 +288,17 @@ void table_draw(struct table *t, struct ui *ui, const struct rect *r)
 	}
 	if (t->more_right && r->w > 2)
 		ui_put(ui, r->y, r->x + r->w - 1, 1, ROLE_HEADER, ">");
+	if (!shows_numbers(t)) {
+		char msg[160];
+
+		/* the names fit but no number does: say so rather than show a list of names */
+		snprintf(
+		    msg, sizeof(msg),
+		    " too narrow: %d columns show no numbers, %d would; Right scrolls, c hides "
+		    "columns",
+		    r->w, needed_width(t));
+		ui_put(ui, r->y, r->x, r->w, ROLE_WARN, msg);
+	}
 	for (int i = 0; i < h && t->top + (size_t)i < t->n; i++) {
 		size_t ri = t->top + (size_t)i;
 		int y = r->y + 1 + i, sel = ri == t->sel;

@@ -128,7 +128,7 @@ tui_wait "AVG NS"
 tui_keys BTab
 tui_wait "RX b/s"
 
-# incremental search filters as you type; Esc restores; f sets a filter that stays
+# incremental search filters as you type; Esc restores; f sets a (tcpdump) filter that stays
 tui_keys /
 tui_wait "search:"
 tui_type "no-such-flow"
@@ -136,14 +136,14 @@ tui_wait "no flows match"
 tui_keys Escape
 tui_wait_gone "no flows match"
 tui_keys f
-tui_type ":$MID"
+tui_type "tcp port $MID"
 tui_keys Enter
-tui_wait "filter ':$MID'"
+tui_wait "tcpdump 'tcp port $MID'"
 tui_wait_re " 1/[0-9]+ flows"
 tui_wait "$ADDR_A:$MID"
 [ "$(ports)" = "$MID" ] || fail "the filter left '$(ports)'"
 tui_keys Escape
-tui_wait_gone "filter ':$MID'"
+tui_wait_gone "tcpdump 'tcp port $MID'"
 
 # mouse: a click on the "2 Probes" tab
 tui_click 1 12
@@ -173,6 +173,8 @@ tui_wait "1 Flows"
 tui_wait "Help"
 tui_resize 40 12
 tui_wait "pktlens"
+# the names fit, no number does: the list says so rather than show names alone
+tui_wait "too narrow: 40 columns show no numbers"
 tui_resize 30 8
 tui_wait "terminal too small"
 tui_resize 120 40

@@ -13,7 +13,7 @@ tui_start 120 40 -n "$NS_A" -i "$IF_A" --interval 0.5
 
 tui_wait "$ADDR_A:$TUI_PORT" 8
 # filter down to the test's flow so that it is the selected row
-tui_keys f
+tui_keys / # search: the rows that say it
 tui_type "$ADDR_B"
 tui_type ":"
 tui_keys Enter

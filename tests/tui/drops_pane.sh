@@ -96,7 +96,7 @@ tui_wait_gone "Drops with reason"
 # the flow's drops: a column in Flows and the reasons in its drill-down
 tui_keys 1
 tui_wait "RX b/s"
-tui_keys f
+tui_keys /
 tui_type ":$CLOSED_PORT"
 tui_keys Enter
 tui_wait_re " 1/[0-9]+ flows"

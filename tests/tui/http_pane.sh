@@ -217,7 +217,7 @@ tui_wait "slow requests (>= 125 ms"
 # drill-down: the keep-alive flow shows its three transactions with status and latency
 tui_keys 1
 tui_wait "RX b/s"
-tui_keys f
+tui_keys /
 tui_type "$ADDR_B:$DRILL_PORT"
 tui_keys Enter
 tui_wait_re " 1/[0-9]+ flows"

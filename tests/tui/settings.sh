@@ -40,6 +40,11 @@ tui_wait "sort RX PPS ▼"
 tui_keys t
 tui_wait_re "theme [a-z-]+"
 theme=$(tui_cap | grep -oE 'theme [a-z-]+' | head -1 | cut -d' ' -f2)
+# the refresh interval, and the Flows grouping
+tui_keys +
+tui_wait "every 1s"
+tui_keys v
+tui_wait "by remote host"
 tui_quit
 
 # written on quit, htoprc style
@@ -48,10 +53,15 @@ grep -qx "flows.columns=process,local,remote,rx_pps,rx_bps,tx_pps,tx_bps,state,r
 	fail "flows.columns not saved as chosen: $(grep flows.columns "$RC")"
 grep -qx "flows.sort=rx_pps" "$RC" || fail "sort not saved: $(grep 'flows.sort=' "$RC")"
 grep -qx "theme=$theme" "$RC" || fail "theme $theme not saved: $(grep theme "$RC")"
+grep -qx "interval=1" "$RC" || fail "interval not saved: $(grep interval "$RC")"
+grep -qx "flows.group=remote" "$RC" || fail "grouping not saved: $(grep flows.group= "$RC")"
 [ "$(stat -c %a "$RC")" = 600 ] || fail "the settings file is mode $(stat -c %a "$RC")"
 
-# a restart reads it back
-tui_start 120 40 -n "$NS_A" -i "$IF_A" --interval 0.5
+# a restart reads it back (no --interval: the saved one counts)
+tui_start 120 40 -n "$NS_A" -i "$IF_A"
+tui_wait "by remote host"
+tui_wait "every 1s"
+tui_keys v v v
 tui_wait "$ADDR_A:$TUI_PORT" 8
 header | grep -q "^PROCESS *LOCAL" || fail "columns not restored: $(header)"
 header | grep -q PROTO && fail "PROTO back after the restart: $(header)"

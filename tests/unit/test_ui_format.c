@@ -111,6 +111,29 @@ static void test_escape(void **state)
 	assert_string_equal(ui_escape(out, 1, "abc", 16), "");
 }
 
+/* One unit per kind: bits per second, bytes, "ago" for last seen, wall clock for events. */
+static void test_units(void **state)
+{
+	char buf[32];
+
+	assert_string_equal(fmt_bits(26600, buf, sizeof(buf)), "26.6Kb/s");
+	assert_string_equal(fmt_bits(0, buf, sizeof(buf)), "0b/s");
+	assert_string_equal(fmt_bits(2.5e9, buf, sizeof(buf)), "2.5Gb/s");
+	assert_string_equal(fmt_bits(-1, buf, sizeof(buf)), "-");
+	assert_string_equal(fmt_bytes(4800, buf, sizeof(buf)), "4.8KB");
+	assert_string_equal(fmt_bytes(999, buf, sizeof(buf)), "999B");
+	assert_string_equal(fmt_bytes(NAN, buf, sizeof(buf)), "-");
+	assert_string_equal(fmt_ago(45.2, buf, sizeof(buf)), "45s ago");
+	assert_string_equal(fmt_ago(723, buf, sizeof(buf)), "12m03s ago");
+	assert_string_equal(fmt_ago(-1, buf, sizeof(buf)), "never");
+	assert_string_equal(fmt_clock(0, buf, sizeof(buf)), "-");
+	/* 12:34:56.789 local time of today, whatever the zone: the format is what counts */
+	fmt_clock(1700000000.789, buf, sizeof(buf));
+	assert_int_equal(strlen(buf), 12);
+	assert_true(buf[2] == ':' && buf[5] == ':' && buf[8] == '.');
+	assert_string_equal(buf + 9, "789");
+}
+
 /* What the screen writer passes to the terminal: never a control, a zero-width or a bidi
  * character, whatever text a pane hands it. */
 static void test_writer_rejects_invisible(void **state)
@@ -158,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_sparkline),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_writer_rejects_invisible),
+		cmocka_unit_test(test_units),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
