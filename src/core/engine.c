@@ -18,11 +18,10 @@
 #include "core/internal.h"
 #include "shared/tcp.h"
 #include "shared/funclat.h"
+#include "core/instance.h"
 #include "core/log.h"
+#include "core/tcnl.h"
 #include "core/tracefs_events.h"
-
-/* The live engine, for the crash path that must still remove tc filters. */
-static struct engine *live_engine;
 
 static int enter_netns(struct engine *e, const char *name, char *err, size_t errlen)
 {
@@ -128,6 +127,33 @@ static int handle_drop_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/*
+ * The ids of the programs that other pktlens instances may find attached
+ * (classic tc filters outlive us): claimed in our instance file before
+ * they are attached anywhere.
+ */
+static int claim_progs(struct engine *e, char *err, size_t errlen)
+{
+	struct bpf_program *progs[] = { e->skel->progs.tc_ingress_flows,
+					e->skel->progs.tc_egress_flows, e->skel->progs.xdp_flows };
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(progs[i]);
+		if (fd < 0)
+			continue;
+		int ret = bpf_obj_get_info_by_fd(fd, &info, &len);
+		if (!ret)
+			ret = instance_claim_prog(info.id);
+		if (ret) {
+			snprintf(err, errlen, "cannot record pktlens' programs in %s: %s",
+				 PL_RUN_DIR, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 struct engine *engine__new(const struct engine_opts *opts, char *err, size_t errlen)
 {
 	if (geteuid() != 0) {
@@ -150,6 +176,7 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	}
 	e->opts = *opts;
 	e->stats_fd = -1;
+	e->nl_fd = -1;
 	flowstore_init(&e->fs);
 	gethostname(e->host, sizeof(e->host) - 1);
 
@@ -249,8 +276,20 @@ reopen:
 	if (opts->list_only)
 		return e;
 
+	/* Who is alive is decided by locks under /run/pktlens (instance.h), never by process names. */
+	if (instance_start(NULL, err, errlen))
+		goto fail;
+	if (claim_progs(e, err, errlen))
+		goto fail;
+	e->nl_fd = tcnl_open();
+	if (e->nl_fd < 0 || tcnl_emerg_init()) {
+		snprintf(err, errlen, "cannot open an rtnetlink socket: %s",
+			 strerror(e->nl_fd < 0 ? -e->nl_fd : errno));
+		goto fail;
+	}
 	probes_remove_stale(e);
 	legacy_events_cleanup();
+	instance_sweep_dead();
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), handle_event, e, NULL);
 	if (e->rb &&
 	    (ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.drop_events), handle_drop_event,
@@ -269,7 +308,6 @@ reopen:
 	if (e->stats_fd < 0)
 		pr_info("BPF run-time statistics unavailable: %s", strerror(errno));
 
-	live_engine = e;
 	e->start_mono_ns = mono_ns();
 	if (probes_apply_list(e, opts->probes, err, errlen))
 		goto fail;
@@ -285,9 +323,9 @@ void engine__free(struct engine *e)
 		return;
 	if (e->skel)
 		probes_detach_all(e);
-	if (live_engine == e)
-		live_engine = NULL;
-	legacy_events_unmark();
+	if (e->nl_fd >= 0)
+		close(e->nl_fd);
+	instance_end();
 	ring_buffer__free(e->rb);
 	if (e->stats_fd >= 0)
 		close(e->stats_fd);
@@ -305,10 +343,10 @@ void engine__free(struct engine *e)
 	free(e);
 }
 
+/* Async-signal-safe: only sends the delete messages prepared when the filters were attached. */
 void engine_emergency_detach(void)
 {
-	if (live_engine)
-		probes_detach_all(live_engine);
+	tcnl_emerg_run();
 }
 
 int engine_events_fd(struct engine *e)

@@ -89,6 +89,7 @@ struct engine {
 	struct l7_model *l7;
 	struct proc_model *procs;
 	uint32_t xdp_count;
+	int nl_fd; /* rtnetlink, for classic tc filters and qdiscs */
 };
 
 /* probe.c */

@@ -11,12 +11,15 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "core/internal.h"
+#include "core/instance.h"
+#include "core/tcnl.h"
 #include "shared/funclat.h"
 #include "core/log.h"
 
@@ -634,78 +637,63 @@ static int prog_name_of_id(__u32 id, char *name, size_t len)
 	return 0;
 }
 
-/*
- * Another live pktlens in our network namespace (not us): its filters are
- * not stale. One in another namespace cannot own filters on our interfaces,
- * so it does not count.
- */
-static int other_pktlens_pid(void)
-{
-	struct stat self;
-	if (stat("/proc/self/ns/net", &self))
-		return 0;
-	DIR *d = opendir("/proc");
-	if (!d)
-		return 0;
-	int found = 0;
-	struct dirent *de;
-	while (!found && (de = readdir(d))) {
-		int pid = atoi(de->d_name);
-		if (pid <= 0 || pid == getpid())
-			continue;
-		char path[64], comm[32] = "";
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		bool named = fgets(comm, sizeof(comm), f) && !strcmp(comm, "pktlens\n");
-		fclose(f);
-		struct stat ns;
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-		if (named && !stat(path, &ns) && ns.st_ino == self.st_ino &&
-		    ns.st_dev == self.st_dev)
-			found = pid;
-	}
-	closedir(d);
-	return found;
-}
-
 /* Our program names as the kernel keeps them (BPF_OBJ_NAME_LEN - 1 characters). */
 static bool is_our_tc_prog(const char *name)
 {
 	return !strncmp(name, "tc_ingress_flows", 15) || !strncmp(name, "tc_egress_flows", 15);
 }
 
+static uint32_t tc_parent(enum probe_kind kind)
+{
+	return kind == PK_TC_INGRESS ? PL_TC_PARENT_INGRESS : PL_TC_PARENT_EGRESS;
+}
+
+/* The crash path's slot of one tc hook of one interface. */
+static int tc_emerg_slot(struct engine *e, const struct probe *p)
+{
+	int i = iface_index(e, p->info.target);
+	return i < 0 ? -1 : i * 2 + (p->info.kind == PK_TC_EGRESS);
+}
+
 /*
- * tc filters attached through netlink outlive their process. A filter with
- * our handle and priority whose program is one of ours, while no other
- * pktlens runs, was left by a pktlens that died: remove it. Anything else
- * is someone else's and stays.
+ * tc filters attached through netlink outlive their process. A BPF filter
+ * running one of our programs (libbpf names the filter after the program)
+ * that no live pktlens claims (see instance.h: a lock held by the live
+ * instance, not a process name) was left by a pktlens that died: remove
+ * it. Anything else is someone else's and stays.
  */
 void probes_remove_stale(struct engine *e)
 {
-	int other = -1;
+	if (e->nl_fd < 0)
+		return;
 	for (int i = 0; i < e->n_ifaces; i++) {
 		for (int pt = 0; pt < 2; pt++) {
-			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = e->ifaces[i].ifindex,
-				    .attach_point = pt ? BPF_TC_EGRESS : BPF_TC_INGRESS);
-			LIBBPF_OPTS(bpf_tc_opts, q, .handle = PL_TC_HANDLE, .priority = PL_TC_PRIO);
-			if (bpf_tc_query(&hook, &q))
-				continue;
-			char name[32] = "";
-			if (prog_name_of_id(q.prog_id, name, sizeof(name)) || !is_our_tc_prog(name))
-				continue;
-			if (other < 0)
-				other = other_pktlens_pid();
-			if (other) {
-				pr_warn("%s: tc filter of pktlens pid %d left in place",
-					e->ifaces[i].name, other);
-				continue;
+			uint32_t parent = pt ? PL_TC_PARENT_EGRESS : PL_TC_PARENT_INGRESS;
+			struct tcnl_filter fl[64];
+			int n = tcnl_filters(e->nl_fd, e->ifaces[i].ifindex, parent, fl, 64);
+			for (int k = 0; k < n && k < 64; k++) {
+				struct tcnl_filter *f = &fl[k];
+				if (!f->handle || strcmp(f->kind, "bpf") ||
+				    !is_our_tc_prog(f->name) || instance_owns_prog(f->prog_id))
+					continue;
+				int owner = instance_prog_owner(f->prog_id);
+				if (owner) {
+					pr_debug(
+					    "%s: tc filter handle 0x%x belongs to pktlens pid %d",
+					    e->ifaces[i].name, f->handle, owner);
+					continue;
+				}
+				int ret = tcnl_filter_del(e->nl_fd, e->ifaces[i].ifindex, parent,
+							  f->handle, f->prio, f->proto);
+				if (ret == 0)
+					pr_info(
+					    "%s: removed a stale tc filter (program id %u) of a "
+					    "pktlens that died",
+					    e->ifaces[i].name, f->prog_id);
+				else if (ret != -ENOENT)
+					pr_warn("%s: removing a stale tc filter: %s",
+						e->ifaces[i].name, strerror(-ret));
 			}
-			LIBBPF_OPTS(bpf_tc_opts, d, .handle = PL_TC_HANDLE, .priority = PL_TC_PRIO);
-			if (bpf_tc_detach(&hook, &d) == 0)
-				pr_info("%s: removed a stale tc filter of a pktlens that died",
-					e->ifaces[i].name);
 		}
 	}
 }
@@ -770,9 +758,15 @@ static int attach_tc(struct engine *e, struct probe *p, char *err, size_t errlen
 		    .prog_fd = bpf_program__fd(p->prog));
 	ret = bpf_tc_attach(&hook, &o);
 	if (ret == -EEXIST) {
-		int other = other_pktlens_pid();
-		snprintf(err, errlen, "%s already has a pktlens tc filter%s", p->info.target,
-			 other ? " (another pktlens is running)" : "");
+		LIBBPF_OPTS(bpf_tc_opts, q, .handle = PL_TC_HANDLE, .priority = PL_TC_PRIO);
+		int other = bpf_tc_query(&hook, &q) ? 0 : instance_prog_owner(q.prog_id);
+		if (other)
+			snprintf(err, errlen, "%s already has the tc filter of pktlens pid %d",
+				 p->info.target, other);
+		else
+			snprintf(err, errlen,
+				 "%s already has a tc filter with pktlens' handle and priority",
+				 p->info.target);
 		return ret;
 	}
 	if (ret) {
@@ -782,6 +776,10 @@ static int attach_tc(struct engine *e, struct probe *p, char *err, size_t errlen
 		return ret;
 	}
 	p->tc_attached = 1;
+	tcnl_emerg_filter(tc_emerg_slot(e, p), true, p->ifindex, tc_parent(p->info.kind),
+			  PL_TC_HANDLE, PL_TC_PRIO, ETH_P_ALL);
+	if (i >= 0 && e->ifaces[i].created_qdisc)
+		tcnl_emerg_qdisc(i, true, p->ifindex);
 	return 0;
 }
 
@@ -959,6 +957,7 @@ void probe_detach(struct engine *e, struct probe *p)
 		}
 	}
 	if (p->tc_attached) {
+		tcnl_emerg_filter(tc_emerg_slot(e, p), false, 0, 0, 0, 0, 0);
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = p->ifindex,
 			    .attach_point =
 				p->info.kind == PK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
@@ -981,14 +980,27 @@ void probes_detach_all(struct engine *e)
 {
 	for (size_t i = 0; i < e->n_probes; i++)
 		probe_detach(e, &e->probes[i]);
-	/* Only a clsact that pktlens created goes, and only once our filters are gone. */
+	/*
+	 * Only a clsact that pktlens created goes, once our filters are gone,
+	 * and only when nobody else added a filter to it meanwhile.
+	 */
 	for (int i = 0; i < e->n_ifaces; i++) {
-		if (!e->ifaces[i].created_qdisc)
+		struct iface *ifc = &e->ifaces[i];
+		if (!ifc->created_qdisc)
 			continue;
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = e->ifaces[i].ifindex,
-			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-		bpf_tc_hook_destroy(&hook);
-		e->ifaces[i].created_qdisc = false;
+		tcnl_emerg_qdisc(i, false, 0);
+		ifc->created_qdisc = false;
+		int empty = e->nl_fd >= 0 ? tcnl_clsact_empty(e->nl_fd, ifc->ifindex) : -EBADF;
+		if (empty == 1)
+			tcnl_clsact_del(e->nl_fd, ifc->ifindex);
+		else if (empty == 0)
+			pr_info("%s: the clsact qdisc pktlens created stays: it holds filters of "
+				"others now",
+				ifc->name);
+		else
+			pr_warn("%s: cannot tell whether the clsact qdisc pktlens created is empty "
+				"(%s); it stays",
+				ifc->name, strerror(-empty));
 	}
 }
 

@@ -12,9 +12,8 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/instance.h"
 #include "core/tracefs_events.h"
-
-#define MARK_DIR "/run/pktlens"
 
 unsigned legacy_event_parse(const char *line, char *event, size_t len)
 {
@@ -44,18 +43,6 @@ unsigned legacy_event_parse(const char *line, char *event, size_t len)
 	return (unsigned)pid;
 }
 
-static bool pid_dead(unsigned pid)
-{
-	return kill((pid_t)pid, 0) && errno == ESRCH;
-}
-
-static bool marked(unsigned pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), MARK_DIR "/%u", pid);
-	return access(path, F_OK) == 0;
-}
-
 static void clean_file(const char *file)
 {
 	FILE *f = fopen(file, "r");
@@ -65,7 +52,7 @@ static void clean_file(const char *file)
 	size_t n = 0;
 	while (fgets(line, sizeof(line), f) && n < 32) {
 		unsigned pid = legacy_event_parse(line, gone[n], sizeof(gone[n]));
-		if (pid && pid != (unsigned)getpid() && pid_dead(pid) && marked(pid))
+		if (pid && instance_pid_dead(pid))
 			n++;
 	}
 	fclose(f);
@@ -92,31 +79,4 @@ void legacy_events_cleanup(void)
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		clean_file(files[i]);
-	/* Marks of dead pids are done with: their events are gone or were never legacy. */
-	DIR *d = opendir(MARK_DIR);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		unsigned pid = (unsigned)strtoul(de->d_name, NULL, 10);
-		if (pid && pid_dead(pid)) {
-			char path[300];
-			snprintf(path, sizeof(path), MARK_DIR "/%s", de->d_name);
-			unlink(path);
-		}
-	}
-	if (d)
-		closedir(d);
-	if (mkdir(MARK_DIR, 0700) && errno != EEXIST)
-		return;
-	char path[64];
-	snprintf(path, sizeof(path), MARK_DIR "/%d", (int)getpid());
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
-}
-
-void legacy_events_unmark(void)
-{
-	char path[64];
-	snprintf(path, sizeof(path), MARK_DIR "/%d", (int)getpid());
-	unlink(path);
 }

@@ -13,13 +13,10 @@
 unsigned legacy_event_parse(const char *line, char *event, size_t len);
 
 /*
- * Removes legacy events of dead pktlens processes. Every running pktlens
- * leaves its pid in /run/pktlens/PID (it cannot tell afterwards whose
- * events libbpf created otherwise); events of a dead pid with such a mark
- * go, with the mark. Then marks this process.
+ * Removes legacy events of dead pktlens processes. libbpf names them by the
+ * creating pid only, so an event is stale when its pid had a pktlens
+ * instance file (/run/pktlens/PID, see instance.h) whose lock nobody holds.
  */
 void legacy_events_cleanup(void);
-/* Removes this process' mark (normal exit: libbpf removed its events itself). */
-void legacy_events_unmark(void);
 
 #endif
