@@ -1,5 +1,6 @@
 /* pktlens entry point: options, the one event loop (epoll over stdin, timer, ring buffer, signals), headless JSON. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -8,15 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "app/options.h"
+#include "app/privs.h"
 #include "core/engine.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/safefile.h"
 #include "ui/ui.h"
 
 #ifndef PKTLENS_VERSION
@@ -30,22 +34,75 @@ struct app {
 	int timer_fd;
 	double interval_s;
 	bool refresh_now; /* an action changed probes: show it without waiting a tick */
+	int exit_sig;	  /* the signal that ended the loop, 0 if none */
+	int write_errno;  /* --json output failed (EPIPE: the reader went away) */
 };
 
-static struct app *the_app;
+/*
+ * Signals whose default action ends the process. The asynchronous ones
+ * are blocked and read from a signalfd, so the loop ends and everything
+ * is detached the normal way; the process then dies of the same signal
+ * (INT, TERM and HUP exit 0, as they always did). Faults cannot wait for
+ * the loop: on_fatal undoes what it can without allocating or calling
+ * into libbpf, then the default action runs.
+ */
+static const int async_sigs[] = {
+	SIGINT,	   SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+	SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGIO,   SIGPWR,	SIGSTKFLT
+};
+static const int fault_sigs[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGSYS, SIGTRAP };
+
+static void exit_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(async_sigs) / sizeof(async_sigs[0]); i++)
+		sigaddset(set, async_sigs[i]);
+	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+		sigaddset(set, s);
+}
 
 /* Crash path: give the terminal back and take our tc filters off, then die as before. */
 static void on_fatal(int sig)
 {
+	int saved = errno;
 	ui_emergency_restore();
 	engine_emergency_detach();
 	signal(sig, SIG_DFL);
 	raise(sig);
+	errno = saved;
 }
 
 static void at_exit(void)
 {
 	ui_emergency_restore();
+}
+
+static void install_fault_handlers(void)
+{
+	/* its own stack, so that a stack overflow still gets its cleanup */
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	sigaltstack(&ss, NULL);
+	struct sigaction sa = { .sa_handler = on_fatal, .sa_flags = SA_ONSTACK };
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(fault_sigs) / sizeof(fault_sigs[0]); i++)
+		sigaction(fault_sigs[i], &sa, NULL);
+}
+
+/* After a clean exit, die of the signal that asked for it, so that the parent sees why. */
+static void reraise(int sig)
+{
+	if (!sig || sig == SIGINT || sig == SIGTERM || sig == SIGHUP)
+		return;
+	/* everything was detached and freed: a core of the exit path would help nobody */
+	struct rlimit no_core = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	raise(sig);
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
 }
 
 static int set_timer(int fd, double s)
@@ -97,14 +154,24 @@ static size_t act_complete(void *ctx, const char *prefix, char out[][64], size_t
 	return engine_complete(((struct app *)ctx)->eng, prefix, out, max);
 }
 
+/*
+ * One JSON object to stdout. A reader that went away (`| head`) or a full
+ * disk ends the run like a signal: nothing would ever read the rest.
+ */
+static int write_json(struct app *a, struct snapshot *s)
+{
+	json_write_snapshot(stdout, s);
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	a->write_errno = errno ? errno : EIO;
+	return -1;
+}
+
 static int run_loop(struct app *a)
 {
 	int ret = 0;
 	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
+	exit_signals(&mask);
 	int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
@@ -158,8 +225,10 @@ static int run_loop(struct app *a)
 			int fd = evs[i].data.fd;
 			if (fd == sig_fd) {
 				struct signalfd_siginfo si;
-				if (read(sig_fd, &si, sizeof(si)) > 0)
+				if (read(sig_fd, &si, sizeof(si)) > 0) {
+					a->exit_sig = (int)si.ssi_signo;
 					done = true;
+				}
 			} else if (fd == a->timer_fd) {
 				uint64_t ticks;
 				if (read(a->timer_fd, &ticks, sizeof(ticks)) < 0)
@@ -170,8 +239,8 @@ static int run_loop(struct app *a)
 				if (a->ui) {
 					ui_update(a->ui, s);
 					ui_render(a->ui);
-				} else {
-					json_write_snapshot(stdout, s);
+				} else if (write_json(a, s)) {
+					done = true;
 				}
 				snapshot_put(s);
 				struct timespec t1;
@@ -199,10 +268,10 @@ static int run_loop(struct app *a)
 		}
 	}
 	/* The last object on exit, so a script always gets the final counts. */
-	if (!a->ui) {
+	if (!a->ui && !a->write_errno) {
 		s = engine_refresh(a->eng);
 		if (s)
-			json_write_snapshot(stdout, s);
+			write_json(a, s);
 		snapshot_put(s);
 	}
 cleanup:
@@ -215,7 +284,11 @@ cleanup:
 	return ret;
 }
 
-/* Theme files live in ../share/pktlens/themes when installed, ../themes next to build/. */
+/*
+ * Theme files live in ../share/pktlens/themes when installed, ../themes next
+ * to build/; never in the current directory (root would read whatever file
+ * of that name someone left where the operator happens to stand).
+ */
 static void theme_dir(char *out, size_t len)
 {
 	char exe[PATH_MAX];
@@ -232,7 +305,7 @@ static void theme_dir(char *out, size_t len)
 				return;
 		}
 	}
-	snprintf(out, len, "themes");
+	snprintf(out, len, "/usr/share/pktlens/themes");
 }
 
 int main(int argc, char **argv)
@@ -251,7 +324,6 @@ int main(int argc, char **argv)
 		printf("pktlens %s\n", PKTLENS_VERSION);
 		return 0;
 	}
-	the_app = &app;
 	app.interval_s = app.opt.interval_s;
 	app.timer_fd = -1;
 	bool tui = !app.opt.json && !app.opt.list_probes;
@@ -263,22 +335,27 @@ int main(int argc, char **argv)
 	const char *dbg = getenv("PKTLENS_DEBUG");
 	/* While curses owns the screen, messages go nowhere unless a log file is asked for. */
 	FILE *logf = stderr;
-	if (tui) {
-		const char *lp = getenv("PKTLENS_LOG");
-		logf = lp ? fopen(lp, "a") : NULL;
+	const char *lp = tui ? getenv("PKTLENS_LOG") : NULL;
+	if (tui)
+		logf = NULL;
+	if (lp && *lp) {
+		/* opened as root from a name in the environment: no symlink, the invoker's file */
+		int fd = safefile_open_append(lp, "log file (PKTLENS_LOG)", err, sizeof(err));
+		if (fd < 0 || !(logf = fdopen(fd, "a"))) {
+			if (fd >= 0)
+				close(fd);
+			fprintf(stderr, "pktlens: %s\n", fd < 0 ? err : "cannot open the log file");
+			return 2;
+		}
 	}
 	log_init(logf, dbg && *dbg == '1' ? LOG_DEBUG : LOG_WARN);
 
 	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
+	exit_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	/* a reader that went away shows as EPIPE on the next write, handled there */
 	signal(SIGPIPE, SIG_IGN);
-	int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
-	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-		signal(fatal[i], on_fatal);
+	install_fault_handlers();
 	atexit(at_exit);
 
 	app.opt.eng.filter = app.opt.filter;
@@ -318,10 +395,23 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* Everything is attached and the theme is read: give up what toggling does not need. */
+	if (privs_drop(engine_runtime_caps(app.eng), err, sizeof(err))) {
+		ui__free(app.ui);
+		engine__free(app.eng);
+		fprintf(stderr, "pktlens: %s\n", err);
+		return 1;
+	}
 	ret = run_loop(&app);
 	ui__free(app.ui);
 	engine__free(app.eng);
+	if (app.write_errno && app.write_errno != EPIPE) {
+		fprintf(stderr, "pktlens: writing the JSON output failed: %s\n",
+			strerror(app.write_errno));
+		ret = 1;
+	}
 	if (logf && logf != stderr)
 		fclose(logf);
+	reraise(app.exit_sig);
 	return ret;
 }

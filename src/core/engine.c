@@ -343,6 +343,28 @@ void engine__free(struct engine *e)
 	free(e);
 }
 
+/*
+ * What toggling and adding probes still needs once everything of the start
+ * is attached (docs/security.md says why each stays):
+ * - CAP_BPF: attaching the loaded programs, reading and updating maps.
+ * - CAP_PERFMON: tracepoints and kprobes are perf events.
+ * - CAP_NET_ADMIN: tc filters, clsact, tcx and XDP; the exit cleanup.
+ * - CAP_SYS_ADMIN, only where the kernel has uprobes: the uprobe PMU
+ *   refuses perf_event_open without it (EACCES with CAP_PERFMON alone on
+ *   6.18, measured), and uprobes can be added at any time.
+ * - CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH: /proc/PID/fd of other users'
+ *   processes, to name the process behind a socket opened before pktlens.
+ */
+uint64_t engine_runtime_caps(struct engine *e)
+{
+	uint64_t keep = 1ULL << 39 /* CAP_BPF */ | 1ULL << 38 /* CAP_PERFMON */ |
+			1ULL << 12 /* CAP_NET_ADMIN */ | 1ULL << 19 /* CAP_SYS_PTRACE */ |
+			1ULL << 2 /* CAP_DAC_READ_SEARCH */;
+	if (e->feat.uprobe)
+		keep |= 1ULL << 21; /* CAP_SYS_ADMIN */
+	return keep;
+}
+
 /* Async-signal-safe: only sends the delete messages prepared when the filters were attached. */
 void engine_emergency_detach(void)
 {

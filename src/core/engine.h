@@ -3,6 +3,7 @@
 #define PKTLENS_ENGINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/snapshot.h"
@@ -55,6 +56,9 @@ int engine_map_fd(struct engine *e, const char *name);
 
 /* --list-probes output. */
 void engine_print_probes(struct engine *e, FILE *f);
+
+/* Capabilities (mask of 1 << CAP_*) that toggling and adding probes still need after the start. */
+uint64_t engine_runtime_caps(struct engine *e);
 
 /* Detaches tc filters from a signal handler path (async-signal-tolerant best effort). */
 void engine_emergency_detach(void);

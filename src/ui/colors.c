@@ -116,15 +116,12 @@ int ui_theme_load(struct ui *ui, const char *spec, struct theme *t, char *err, s
 {
 	char path[PATH_MAX];
 
-	theme_resolve(spec, ui->theme_dir, path, sizeof(path));
-	if (!strcmp(spec, "monochrome") && access(path, R_OK)) {
+	if (theme_find(spec, ui->theme_dir, path, sizeof(path), err, errlen)) {
+		if (strcmp(spec, "monochrome"))
+			return -ENOENT;
 		snprintf(t->name, sizeof(t->name), "monochrome");
 		t->path[0] = '\0';
 		return theme_parse_buf(t, builtin_mono, "builtin", err, errlen);
-	}
-	if (!strchr(spec, '/') && access(path, R_OK)) {
-		snprintf(err, errlen, "no theme named '%s' (looked for %s)", spec, path);
-		return -ENOENT;
 	}
 	return theme_load_file(t, path, err, errlen);
 }

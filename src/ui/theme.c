@@ -2,10 +2,14 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "core/safefile.h"
 #include "ui/format.h"
 #include "ui/theme.h"
 
@@ -133,7 +137,13 @@ static const char *esc_token(char out[4 * 40 + 1], const char *word)
 	return ui_escape(out, 4 * 40 + 1, word, 40);
 }
 
-static int parse_line(struct theme *t, char *line, char *err, size_t errlen, const char *where)
+/*
+ * echo: the file may be quoted in messages. pktlens reads theme files as
+ * root, so a file that the person who ran it could not read is never
+ * quoted: sudo pktlens --theme /etc/shadow must not print a line of it.
+ */
+static int parse_line(struct theme *t, char *line, char *err, size_t errlen, const char *where,
+		      bool echo)
 {
 	char tok[4 * 40 + 1];
 	char *eq = strchr(line, '=');
@@ -151,7 +161,11 @@ static int parse_line(struct theme *t, char *line, char *err, size_t errlen, con
 	line = trim(line);
 	role = role_from_name(line);
 	if (role < 0) {
-		snprintf(err, errlen, "%s: unknown role '%s'", where, esc_token(tok, line));
+		if (echo)
+			snprintf(err, errlen, "%s: unknown role '%s'", where, esc_token(tok, line));
+		else
+			snprintf(err, errlen, "%s: unknown role (expected \"role = fg,bg,attrs\")",
+				 where);
 		return -EINVAL;
 	}
 	rest = eq + 1;
@@ -170,23 +184,24 @@ static int parse_line(struct theme *t, char *line, char *err, size_t errlen, con
 		const char *c = parse_color(fields[0], &st.fg) ? fields[0] : fields[1];
 
 		snprintf(err, errlen,
-			 "%s: unknown colour '%s' (use a name such as red or bright-blue, "
+			 "%s: unknown colour%s%s%s (use a name such as red or bright-blue, "
 			 "0-255, or default)",
-			 where, esc_token(tok, c));
+			 where, echo ? " '" : "", echo ? esc_token(tok, c) : "", echo ? "'" : "");
 		return -EINVAL;
 	}
 	if (nf == 3 && parse_attrs(fields[2], &st.attrs, &bad)) {
 		snprintf(err, errlen,
-			 "%s: unknown attribute '%s' (use bold, dim, underline, reverse, "
+			 "%s: unknown attribute%s%s%s (use bold, dim, underline, reverse, "
 			 "standout, italic, blink or none)",
-			 where, esc_token(tok, bad));
+			 where, echo ? " '" : "", echo ? esc_token(tok, bad) : "", echo ? "'" : "");
 		return -EINVAL;
 	}
 	t->style[role] = st;
 	return 0;
 }
 
-int theme_parse_buf(struct theme *t, const char *buf, const char *fname, char *err, size_t errlen)
+static int parse_buf(struct theme *t, const char *buf, const char *fname, bool echo, char *err,
+		     size_t errlen)
 {
 	const char *p = buf;
 	int lineno = 0;
@@ -213,7 +228,7 @@ int theme_parse_buf(struct theme *t, const char *buf, const char *fname, char *e
 		s = trim(line);
 		if (!*s)
 			continue;
-		ret = parse_line(t, s, err, errlen, where);
+		ret = parse_line(t, s, err, errlen, where, echo);
 		if (ret)
 			return ret;
 	}
@@ -228,17 +243,29 @@ int theme_parse_buf(struct theme *t, const char *buf, const char *fname, char *e
 	return 0;
 }
 
+int theme_parse_buf(struct theme *t, const char *buf, const char *fname, char *err, size_t errlen)
+{
+	return parse_buf(t, buf, fname, true, err, errlen);
+}
+
 int theme_load_file(struct theme *t, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
 	char *buf = NULL;
 	size_t cap = 0, len = 0;
 	const char *base, *dot;
+	bool echo = false;
 	int ret;
+	/* read as root from a name the operator gave: no symlink, a regular file, root's or theirs */
+	int fd = safefile_open_read(path, "theme file", &echo, err, errlen);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 
 	if (!f) {
-		snprintf(err, errlen, "cannot open theme file %s: %s", path, strerror(errno));
-		return -errno;
+		if (fd >= 0) {
+			close(fd);
+			snprintf(err, errlen, "cannot open theme file %s", path);
+			return -ENOMEM;
+		}
+		return fd;
 	}
 	for (;;) {
 		size_t got;
@@ -272,7 +299,7 @@ int theme_load_file(struct theme *t, const char *path, char *err, size_t errlen)
 		goto cleanup;
 	}
 	buf[len] = '\0';
-	ret = theme_parse_buf(t, buf, path, err, errlen);
+	ret = parse_buf(t, buf, path, echo, err, errlen);
 	if (ret)
 		goto cleanup;
 	snprintf(t->path, sizeof(t->path), "%s", path);
@@ -285,6 +312,36 @@ cleanup:
 	free(buf);
 	fclose(f);
 	return ret;
+}
+
+int theme_find(const char *spec, const char *theme_dir, char *out, size_t len, char *err,
+	       size_t errlen)
+{
+	struct stat st;
+	char names[16][64], list[256] = "";
+	size_t n;
+
+	theme_resolve(spec, theme_dir, out, len);
+	if (strchr(spec, '/') || !stat(out, &st))
+		return 0;
+	n = theme_list(theme_dir ? theme_dir : "themes", names, 16);
+	for (size_t i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			 names[i]);
+	/*
+	 * A bare name is a theme, never a file in the current directory: as
+	 * root, pktlens would read whatever someone left where the operator
+	 * stands. A file there is named with a path.
+	 */
+	if (!lstat(spec, &st))
+		snprintf(err, errlen,
+			 "no theme named '%s' (looked for %s); to load the file %s in the current "
+			 "directory, give it as ./%s",
+			 spec, out, spec, spec);
+	else
+		snprintf(err, errlen, "no theme named '%s' (looked for %s%s%s)", spec, out,
+			 n ? "; themes there: " : "", list);
+	return -ENOENT;
 }
 
 void theme_resolve(const char *name_or_path, const char *theme_dir, char *out, size_t len)

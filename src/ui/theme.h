@@ -68,6 +68,14 @@ int theme_parse_buf(struct theme *t, const char *buf, const char *fname, char *e
 int theme_load_file(struct theme *t, const char *path, char *err, size_t errlen);
 /* NAME|PATH as --theme takes it: a path when it contains '/', else theme_dir/NAME.theme. */
 void theme_resolve(const char *name_or_path, const char *theme_dir, char *out, size_t len);
+/*
+ * --theme SPEC: a path when it contains '/', else the theme SPEC in
+ * theme_dir. Writes the file to load into out and returns 0, or -ENOENT
+ * with one sentence in err saying which path was tried (and, when SPEC is
+ * a file in the current directory, that it is loaded only as ./SPEC).
+ */
+int theme_find(const char *spec, const char *theme_dir, char *out, size_t len, char *err,
+	       size_t errlen);
 /* Names (without ".theme") of the themes in dir, sorted; returns the count (at most max). */
 size_t theme_list(const char *dir, char names[][64], size_t max);
 
