@@ -284,7 +284,8 @@ static void read_flows(struct drops_model *m, int fd, struct snapshot_drops *d)
 		}
 	}
 	/* per-flow totals over every reason, for the Flows drops column */
-	qsort(ft, n, sizeof(*ft), flow_key_cmp);
+	if (n) /* ft is NULL while no drop has a flow; qsort(NULL, 0) is undefined (UBSan) */
+		qsort(ft, n, sizeof(*ft), flow_key_cmp);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (w && !memcmp(&ft[w - 1].key, &ft[i].key, sizeof(ft[i].key)))

@@ -213,7 +213,8 @@ size_t flow_view(const struct snapshot *s, const char *filter, enum flow_sort ke
 		}
 		idx[n++] = (uint32_t)i;
 	}
-	qsort_r(idx, n, sizeof(*idx), cmp_idx, &c);
+	if (n > 1) /* idx may be NULL when there are no rows: qsort_r(NULL, 0) is undefined */
+		qsort_r(idx, n, sizeof(*idx), cmp_idx, &c);
 	return n;
 }
 
