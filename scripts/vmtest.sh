@@ -134,9 +134,10 @@ build_initramfs() {
 build_cycle_helper() {
 	local objs
 	objs=$(ls "$BUILD"/obj/core/*.o 2>/dev/null) || return 1
+	# the objects' compiler and sanitizer flags (make SANITIZE=1 exports them) for the link
 	# shellcheck disable=SC2086
-	cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
-		-I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/bpf" -I"$BUILD" \
+	${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
+		${SAN_FLAGS:-} -I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/bpf" -I"$BUILD" \
 		-o "$VM/pl-cycle" "$ROOT/tests/vm/adhoc_cycle.c" $objs -lbpf -lelf -lz -lpcap -lm || return 1
 	copy_with_libs "$VM/pl-cycle"
 	mv "$STAGE$VM/pl-cycle" "$STAGE/tests/bin/pl-cycle"

@@ -3,7 +3,8 @@
 #
 # Usage: tests/run.sh [PATTERN]...   run only tests whose name contains one of the PATTERNs
 # Environment: TEST_TIMEOUT (seconds per test, default 300), VERBOSE=1 (print every script's log),
-#              BUILD (build folder, default build).
+#              BUILD (build folder, default build), SANITIZE=1 (the build has ASan/UBSan: every
+#              report an instrumented program writes fails the test it ran in; `make test SANITIZE=1`).
 # Script exit codes: 0 pass, 77 skip (reason: the last line starting with "SKIP:"), else fail.
 # Scripts named lib.sh, *-lib.sh or _*.sh are helpers, not tests, and are not run.
 # The last line printed is always "N passed, N failed, N skipped".
@@ -16,6 +17,36 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 VERBOSE=${VERBOSE:-0}
 LOG_DIR=$BUILD/test-logs
 PATTERNS=("$@")
+SANITIZE=${SANITIZE:-0}
+# Scripts find pktlens through PKTLENS (tests/lib/common.sh): the one of this build.
+export PKTLENS=${PKTLENS:-$BUILD/pktlens}
+
+# Sanitizer reports go to files (a program the test runs in the background, in a namespace or
+# under tmux has no stderr anyone reads); after each test the runner looks for new ones.
+SAN_DIR=$LOG_DIR/sanitizer
+if [ "$SANITIZE" = 1 ]; then
+	rm -rf "$SAN_DIR"
+	mkdir -p "$SAN_DIR/new"
+	export ASAN_OPTIONS="log_path=$SAN_DIR/new/asan:detect_leaks=1:check_initialization_order=1"
+	export UBSAN_OPTIONS="log_path=$SAN_DIR/new/ubsan:print_stacktrace=1:halt_on_error=0"
+	[ -f "$ROOT/tests/lsan.supp" ] && export LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp"
+fi
+
+# san_reports NAME: 0 when no sanitizer report appeared since the last call; else prints them,
+# moves them to $SAN_DIR/NAME and returns 1.
+san_reports() {
+	local name=${1//\//_} f found=1
+	[ "$SANITIZE" = 1 ] || return 0
+	for f in "$SAN_DIR"/new/*; do
+		[ -f "$f" ] || continue
+		found=0
+		mkdir -p "$SAN_DIR/$name"
+		echo "----- sanitizer report during $1: ${f##*/} (kept in ${SAN_DIR#"$ROOT"/}/$name)"
+		head -n 40 "$f"
+		mv "$f" "$SAN_DIR/$name/"
+	done
+	[ "$found" = 1 ]
+}
 
 passed=0
 failed=0
@@ -55,6 +86,7 @@ run_binary() {
 	logf=$LOG_DIR/$name.log
 	CMOCKA_MESSAGE_OUTPUT=STDOUT run_timed "$logf" "$bin"
 	rc=$?
+	san_reports "$name" >>"$logf" || case "$rc" in 0 | 77) rc=1 ;; esac
 	cat "$logf"
 	np=$(cmocka_count "$logf" PASSED)
 	nf=$(cmocka_count "$logf" FAILED)
@@ -109,6 +141,7 @@ run_script() {
 	logf=$LOG_DIR/${name//\//_}.log
 	run_timed "$logf" bash "$script"
 	rc=$?
+	san_reports "$name" >>"$logf" || case "$rc" in 0 | 77) rc=1 ;; esac
 	[ "$VERBOSE" = 1 ] && cat "$logf"
 	case "$rc" in
 	0)

@@ -11,6 +11,9 @@
 #          add coverage (libFuzzer -merge=1), so the tree keeps a small, minimal corpus
 # Environment: BUILD (default build). Exit status: 0 when no target crashed or broke an invariant.
 set -u
+# libFuzzer reports through stderr into the logs below; `make test SANITIZE=1` sends other
+# programs' reports to files, which these binaries must not inherit.
+unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
