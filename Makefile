@@ -165,5 +165,10 @@ test: fuzz-build
 fuzz: fuzz-build
 	$(Q)BUILD=$(BUILD) FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh run $(FUZZ_TARGETS)
 
+# Outside make test: SOAK_SECONDS (default 1800) of traffic, probe toggling and kill -9 cycles.
+.PHONY: soak
+soak: deps all
+	$(Q)BUILD=$(BUILD) scripts/soak.sh
+
 fuzz-merge: fuzz-build
 	$(Q)BUILD=$(BUILD) tests/fuzz/run.sh merge $(FUZZ_TARGETS)
