@@ -151,12 +151,14 @@ FUZZ_UNITY   := src/core/l7model.c
 $(BUILD)/fuzz/fuzz_l7model: src/core/l7model.c
 $(BUILD)/fuzz/fuzz_escape: src/core/escape.c src/ui/format.c
 $(BUILD)/fuzz/fuzz_theme: src/ui/theme.c src/ui/format.c src/core/safefile.c
+$(BUILD)/fuzz/fuzz_draw: src/ui/draw.c src/ui/format.c
+$(BUILD)/fuzz/fuzz_draw: FUZZ_LIBS := -lncursesw
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) $(filter-out $(FUZZ_UNITY),$(filter %.c,$^)) \
-		-o $@ -lm
+		-o $@ $(FUZZ_LIBS) -lm
 
 .PHONY: fuzz fuzz-build fuzz-merge
 fuzz-build: $(FUZZ_BINS)

@@ -209,6 +209,14 @@ def crafted(outdir):
         put(outdir, "escape", bytes([0xF0]) + s, "crafted-%d" % i)
         put(outdir, "escape", bytes([9]) + s, "crafted-short-%d" % i)
 
+    # draw: the width byte, then text: wide and combining characters, bidi and zero-width
+    # formatting, controls, invalid UTF-8
+    for i, t in enumerate(["plain ascii", "\u4e2d\u6587\u5b57 wide", "e\u0301 combining",
+                           "abc\u202eevil\u202c", "zero\u200bwidth\ufeff", "\u2066iso\u2069",
+                           "\x1b[31mred\x07", "tab\tnl\n", "\U0001f600 emoji"]):
+        put(outdir, "draw", bytes([20 + i]) + t.encode(), "crafted-%d" % i)
+    put(outdir, "draw", bytes([10]) + b"bad \xc3\x28 \xe2\x82 utf8", "crafted-invalid")
+
     # l7model: a request and its answer, a pipelined pair, an HTTP request split over segments,
     # a retransmission, DNS query/answer, protocol decisions, bogus lengths, snapshot reads
     req = b"GET /api/items/42 HTTP/1.1\r\nHost: shop.test\r\n\r\n"
