@@ -118,7 +118,8 @@ void table_rebuild(struct table *t)
 			continue;
 		t->idx[m++] = (uint32_t)r;
 	}
-	qsort_r(t->idx, m, sizeof(*t->idx), cmp_rows, t);
+	if (m > 1) /* idx is NULL before the first row: qsort_r(NULL, 0) is undefined (UBSan) */
+		qsort_r(t->idx, m, sizeof(*t->idx), cmp_rows, t);
 	t->n = m;
 	t->total = total;
 	t->kept = kept;
