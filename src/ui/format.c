@@ -193,37 +193,41 @@ char *fmt_clock(double unix_s, char *buf, size_t len)
 {
 	time_t sec = (time_t)unix_s;
 	struct tm tm;
+	int ms;
 
 	if (!(unix_s > 0)) {
 		snprintf(buf, len, "-");
 		return buf;
 	}
+	ms = (int)((unix_s - (double)sec) * 1000 + 0.5);
+
 	localtime_r(&sec, &tm);
+	/* rounded, but never into the next second's 1000 */
 	snprintf(buf, len, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)((unix_s - (double)sec) * 1000));
+		 ms > 999 ? 999 : ms);
+	return buf;
+}
+
+/* v in human units followed by unit; "-" when v is not a count. */
+static char *with_unit(double v, const char *unit, char *buf, size_t len)
+{
+	char n[16];
+
+	if (!(v >= 0) || isinf(v))
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s%s", fmt_human(v, n, sizeof(n)), unit);
 	return buf;
 }
 
 char *fmt_bits(double bps, char *buf, size_t len)
 {
-	char n[16];
-
-	if (!(bps >= 0) || isinf(bps))
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%sb/s", fmt_human(bps, n, sizeof(n)));
-	return buf;
+	return with_unit(bps, "b/s", buf, len);
 }
 
 char *fmt_bytes(double bytes, char *buf, size_t len)
 {
-	char n[16];
-
-	if (!(bytes >= 0) || isinf(bytes))
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%sB", fmt_human(bytes, n, sizeof(n)));
-	return buf;
+	return with_unit(bytes, "B", buf, len);
 }
 
 char *fmt_ago(double s, char *buf, size_t len)

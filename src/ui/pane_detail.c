@@ -121,7 +121,9 @@ static int tcp_section(struct ui *ui, const struct rect *r, int y, const struct 
 	for (uint32_t i = 0, shown = 0; i < f->n_timeline && i < 8 && o < sizeof(buf); i++) {
 		char st[20];
 
-		/* each transition once: the kernel reports some twice (the same new state) */
+		/* each transition once: after shutdown(SHUT_WR), close() sets FIN_WAIT1 again
+		 * (tcp_close_state maps FIN_WAIT1 to itself) and sock:inet_sock_set_state fires
+		 * with the old state equal to the new one */
 		if (i && !strncmp(f->timeline[i].state, f->timeline[i - 1].state,
 				  sizeof(f->timeline[i].state)))
 			continue;

@@ -19,6 +19,9 @@ tui_wait "1 Flows"
 tui_wait "RX b/s"
 for p in $SLOW $MID $FAST; do tui_wait "$ADDR_A:$p" 8; done
 tui_wait "sort RX b/s ▼"
+# 120 columns show the process of each flow without scrolling
+tui_cap | sed -n 3p | grep -q " PROCESS" || fail "no PROCESS column at 120 columns: $(tui_cap | sed -n 3p)"
+tui_wait_re "$ADDR_A:$FAST .* python3/[0-9]+"
 
 # the order of the test's three flows on screen, by local port
 ports() { tui_order "$ADDR_A:51(01|02|03)" | sed "s/$ADDR_A://g"; }

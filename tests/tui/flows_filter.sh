@@ -24,13 +24,14 @@ grep -q "reads byte 13 of the TCP header, which a flow does not keep" "$TMP/f.er
 [ "$(wc -l <"$TMP/f.err")" = 1 ] || fail "-f refusal is not one line: $(cat "$TMP/f.err")"
 
 netns_pair 234
-# a server for the short connections
+# a server for the short connections; shutdown before close, as many servers do, makes the
+# kernel report FIN_WAIT1 twice (tcp_close_state maps FIN_WAIT1 to itself)
 bg_start "$TMP/closed.log" ip netns exec "$NS_A" "$PYTHON" -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(16)
 while True:
-    c, _ = s.accept(); c.recv(100); c.close()
+    c, _ = s.accept(); c.recv(100); c.shutdown(socket.SHUT_WR); c.close()
 ' "$CLOSED"
 wait_for 10 tui_listening "$NS_A" "$CLOSED" || fail "no listener on $CLOSED"
 # the two steady flows: A fast and B slow, swapped while $TMP/flip exists
@@ -110,6 +111,15 @@ tui_keys i
 tui_wait "idle and closed flows shown"
 tui_wait_re " $N_CLOSED/[0-9]+ flows"
 [ "$(tui_cap | grep -c "$ADDR_A:$CLOSED ")" = "$N_CLOSED" ] || fail "i does not show the closed flows"
+# a closed connection's drill-down: each state transition once, in order
+tui_keys Home Enter
+tui_wait "Flow tcp on $IF_A: $ADDR_A:$CLOSED"
+tui_wait_re "^ states SYN_RECV \+[0-9]+ms > ESTABLISHED "
+states=$(tui_cap | grep -E "^ states ")
+echo "$states" | grep -qE "([A-Z_0-9]+) \+[0-9]+ms > \1 " && fail "a state shown twice: $states"
+log "closed connection: $states"
+tui_keys Escape
+tui_wait_gone "Flow tcp on"
 tui_keys i
 tui_wait_re " 0/[0-9]+ flows"
 tui_keys Escape
