@@ -2,16 +2,21 @@
 # Runs pktlens' benchmarks (issue 4) on this machine, prints the table and writes build/bench.json.
 #
 # Figures: 1 ns/packet of the XDP and tc programs vs empty programs (BPF_PROG_TEST_RUN);
-# 2 ns/event of the tracepoint programs under TCP load (BPF stats); 3 veth throughput with
-# nothing, pktlens, pktlens+XDP and tcpdump attached; 4 refresh time and CPU by flow count,
-# batch vs per-key reads; 5 ring buffer events/s without loss and the overload accounting;
-# 6 kernel map memory and RSS by flow count.
+# 2 ns/event of the tracepoint programs under TCP load (BPF stats); 3 overhead on a busy veth:
+# HTTP keep-alive req/s (wrk -> nginx) and bulk TCP (iperf3) with nothing, pktlens, iftop,
+# nethogs, tcpdump -w /dev/null and pktlens' probe groups alone, in paired rounds; 4 refresh
+# time and CPU by flow count, batch vs per-key reads; 5 ring buffer events/s without loss and
+# the overload accounting; 6 kernel map memory and RSS by flow count.
 #
-# Environment: BENCH_QUICK=1 (tiny counts, one run each, no throughput: the smoke test),
-# BENCH_RUNS (runs per figure), BENCH_SECONDS (length of one throughput run),
-# BENCH_REPEAT (BPF_PROG_TEST_RUN repeat), BENCH_JSON (output file), BENCH_BIN (where the
-# bench binaries are), PKTLENS (the binary). Nothing here asserts a time: the exit code says
-# only whether every figure could be measured.
+# Environment: BENCH_QUICK=1 (tiny counts, one round of 1 s runs: the smoke test),
+# BENCH_RUNS (runs per figure, rounds of figure 3), BENCH_SECONDS (length of one workload run),
+# BENCH_ONLY (figures to measure: prog_cost,tracepoints,overhead,refresh,ring; default all),
+# BENCH_WORKLOADS (figure 3: "http tcp", udp on request), BENCH_OVERHEAD (compare: the tools;
+# breakdown: pktlens' probe groups; all, the default: both), BENCH_CONFIGS (figure 3: these
+# configurations besides the baseline, e.g. "pktlens iftop"), BENCH_REPEAT
+# (BPF_PROG_TEST_RUN repeat), BENCH_JSON (output file), BENCH_BIN (where the bench binaries
+# are), PKTLENS (the binary). Nothing here asserts a time: the exit code says only whether
+# every figure could be measured.
 set -u
 TEST_NAME=bench
 . "$(dirname "$0")/../tests/lib/netns.sh"
@@ -31,7 +36,7 @@ if [ "$QUICK" = 1 ]; then
 	DROP_COUNT=500
 else
 	RUNS=${BENCH_RUNS:-5}
-	SECS=${BENCH_SECONDS:-3}
+	SECS=${BENCH_SECONDS:-5}
 	REPEAT=${BENCH_REPEAT:-200000}
 	INSERTS=400
 	STATS_WAIT=60
@@ -97,22 +102,34 @@ json.dump({"cores": os.cpu_count(), "pktlens": ver,
            "throughput_seconds": float(sys.argv[4])}, open(sys.argv[1], "w"))
 EOF
 
-# 1. ns per packet, no namespace needed: test runs use the caller's loopback device.
-phase prog_cost "$BIN/prog_cost" -r "$REPEAT" -n "$RUNS" -i "$INSERTS" -w "$STATS_WAIT"
-
-netns_pair 213
-SERVER_ADDR=$ADDR_A
-
-# 4 + 6. refresh and memory; 5. ring buffer (both create the engine in namespace A).
-phase refresh "$BIN/refresh" -N "$NS_A" -i "$IF_A" -s "$SIZES" -n "$RUNS"
-phase ring "$BIN/ring" -N "$NS_A" -i "$IF_A" -n "$RUNS" "${RING_ARGS[@]}"
-
-# A figure whose tools are missing is skipped with the reason, not failed.
+# A figure whose tools are missing (or that BENCH_ONLY leaves out) is skipped with the reason.
 : >"$TMP/skipped.txt"
 skip_figure() {
 	log "$1 skipped: $2"
 	printf '%s\t%s\n' "$1" "$2" >>"$TMP/skipped.txt"
 }
+
+# want FIGURE: FIGURE is one that this run measures (BENCH_ONLY, a list; empty: every one).
+want() {
+	[ -z "${BENCH_ONLY:-}" ] && return 0
+	case " ${BENCH_ONLY//,/ } " in
+	*" $1 "*) return 0 ;;
+	esac
+	skip_figure "$1" "not in BENCH_ONLY"
+	return 1
+}
+
+# 1. ns per packet, no namespace needed: test runs use the caller's loopback device.
+if want prog_cost; then
+	phase prog_cost "$BIN/prog_cost" -r "$REPEAT" -n "$RUNS" -i "$INSERTS" -w "$STATS_WAIT"
+fi
+
+netns_pair 213
+SERVER_ADDR=$ADDR_A
+
+# 4 + 6. refresh and memory; 5. ring buffer (both create the engine in namespace A).
+want refresh && phase refresh "$BIN/refresh" -N "$NS_A" -i "$IF_A" -s "$SIZES" -n "$RUNS"
+want ring && phase ring "$BIN/ring" -N "$NS_A" -i "$IF_A" -n "$RUNS" "${RING_ARGS[@]}"
 LOAD_OK=1
 command -v iperf3 >/dev/null 2>&1 || { LOAD_OK=0; WHY="iperf3 is not installed"; }
 [ -x "$PKTLENS" ] || { LOAD_OK=0; WHY="$PKTLENS is not built (run make)"; }
@@ -139,37 +156,153 @@ iperf_run() {
 	ns_b timeout $((${SECS%.*} + 20)) iperf3 "${args[@]}" >"$out" 2>/dev/null
 }
 
+# nginx with its own configuration, files and logs under $TMP/nginx, in namespace A: one
+# worker, keep-alive without a request limit, no access log (the workload is the requests).
+NGINX_PID=
+nginx_listening() {
+	ns_a ss -Hltn "sport = :80" | grep -q LISTEN
+}
+
+nginx_server() {
+	[ -n "$NGINX_PID" ] && kill -0 "$NGINX_PID" 2>/dev/null && return 0
+	local d=$TMP/nginx
+	mkdir -p "$d/www" "$d/tmp"
+	# A page the size of nginx's own welcome page.
+	"$PYTHON" -c 'import sys; sys.stdout.write("<html><body>" + "pktlens bench " * 40 + "</body></html>\n")' \
+		>"$d/www/index.html"
+	cat >"$d/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	keepalive_requests 100000000;
+	keepalive_timeout 120s;
+	server {
+		listen $SERVER_ADDR:80;
+		root $d/www;
+	}
+}
+EOF
+	chmod -R a+rX "$d"
+	bg_start "$TMP/nginx.log" ip netns exec "$NS_A" nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf"
+	NGINX_PID=$BG_PID
+	wait_for 10 nginx_listening || { log "nginx did not come up: $(tail -n 3 "$d/error.log")"; return 1; }
+}
+
+# wrk_run OUT: HTTP/1.1 keep-alive GETs from B to nginx in A: 16 connections, one wrk thread.
+wrk_run() {
+	ns_b timeout $((${SECS%.*} + 20)) wrk -t1 -c16 -d"${SECS}s" --timeout 2s \
+		"http://$SERVER_ADDR/" >"$1" 2>&1
+}
+
 # cpu_ticks PID: user + system ticks the process has used so far.
 cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+
+# cpu_user_sys PID: "user system" ticks the process has used so far.
+cpu_user_sys() {
+	awk '{ print $14, $15 }' "/proc/$1/stat" 2>/dev/null || echo "0 0"
+}
+
+# holds_packet_socket PID: the process has a packet socket open in namespace A (its capture is on).
+holds_packet_socket() {
+	local pid=$1 inodes
+	inodes=$(awk 'NR > 1 { print $9 }' "/proc/$pid/net/packet" 2>/dev/null) || return 1
+	[ -n "$inodes" ] || return 1
+	local l
+	for l in /proc/"$pid"/fd/*; do
+		case $(readlink "$l" 2>/dev/null) in
+		socket:\[*\])
+			local ino
+			ino=$(readlink "$l")
+			ino=${ino#socket:[}
+			ino=${ino%]}
+			grep -qxF "$ino" <<<"$inodes" && return 0
+			;;
+		esac
+	done
+	return 1
+}
+
+# pktlens_ready FILE WHAT...: the last JSON line has every probe WHAT names attached
+# (tc: both tc hooks of IF_A; xdp: XDP on IF_A; tp: the TCP tracepoints; none: any line).
+pktlens_ready() {
+	local f=$1
+	shift
+	"$PYTHON" - "$f" "$IF_A" "$@" <<'EOF'
+import json, sys
+path, iface, want = sys.argv[1], sys.argv[2], sys.argv[3:]
+last = None
+for line in open(path, errors="replace"):
+    if line.startswith("{"):
+        try:
+            last = json.loads(line)
+        except ValueError:
+            pass
+if last is None:
+    sys.exit(1)
+st = {p.get("id"): p.get("state") for p in last.get("probes", [])}
+ids = {"tc": ["tc-ingress:" + iface, "tc-egress:" + iface], "xdp": ["xdp:" + iface],
+       "tp": ["tracepoint:tcp:tcp_probe", "tracepoint:sock:sock_recv_length"], "none": []}
+sys.exit(0 if all(st.get(i) == "attached" for w in want for i in ids[w]) else 1)
+EOF
+}
+
+# Tools compared: pktlens with its probe groups, and the usual suspects, each on IF_A.
+declare -A PKTLENS_PROBES=([pktlens]=default [pktlens_none]=none [pktlens_tc]=tc
+	[pktlens_tp]=tracepoints [pktlens_xdp]=default,xdp)
+declare -A PKTLENS_READY=([pktlens]="tc tp" [pktlens_none]=none [pktlens_tc]=tc
+	[pktlens_tp]=tp [pktlens_xdp]="tc tp xdp")
 
 # tool_start CONFIG: attach what CONFIG names to IF_A; sets TOOL_PID (empty for the baseline).
 tool_start() {
 	TOOL_PID=
 	case $1 in
 	baseline) return 0 ;;
-	pktlens | pktlens_xdp)
-		local probes=default
-		[ "$1" = pktlens_xdp ] && probes=default,xdp
+	pktlens*)
+		local probes=${PKTLENS_PROBES[$1]:-}
+		[ -n "$probes" ] || { log "unknown configuration $1"; return 1; }
 		pktlens_start "$TMP/tool.json" -n "$NS_A" -i "$IF_A" --json --interval 1 \
-			--duration 600 --probes "$probes"
+			--duration 900 --probes "$probes"
 		TOOL_PID=$PL_PID
-		local ok=1
-		pktlens_wait_attached "$TMP/tool.json" tc-ingress "$IF_A" 20 || ok=0
-		if [ "$ok" = 1 ] && [ "$1" = pktlens_xdp ]; then
-			pktlens_wait_attached "$TMP/tool.json" xdp "$IF_A" 20 || ok=0
+		# shellcheck disable=SC2086 # a list of words
+		if ! wait_for 60 pktlens_ready "$TMP/tool.json" ${PKTLENS_READY[$1]}; then
+			if ! kill -0 "$PL_PID" 2>/dev/null; then
+				wait "$PL_PID"
+				log "pktlens exited with status $? before attaching"
+			fi
+			return 1
 		fi
-		if [ "$ok" = 0 ] && ! kill -0 "$PL_PID" 2>/dev/null; then
-			wait "$PL_PID"
-			log "pktlens exited with status $? before attaching"
-		fi
-		[ "$ok" = 1 ] || return 1
 		;;
 	tcpdump)
 		bg_start "$TMP/tool.log" ip netns exec "$NS_A" tcpdump -i "$IF_A" -n -s 0 -w /dev/null
 		TOOL_PID=$BG_PID
-		wait_for 10 grep -q "listening on" "$TMP/tool.log" || return 1
+		wait_for 20 holds_packet_socket "$TOOL_PID" || return 1
+		;;
+	iftop)
+		# Text mode (no terminal here), no name or port lookups, byte counts; -s: a bound.
+		bg_start "$TMP/tool.log" ip netns exec "$NS_A" iftop -i "$IF_A" -t -n -N -P -B -s 900
+		TOOL_PID=$BG_PID
+		wait_for 20 holds_packet_socket "$TOOL_PID" || return 1
+		;;
+	nethogs)
+		# Trace mode, refreshed every second like pktlens' --interval 1.
+		bg_start "$TMP/tool.log" ip netns exec "$NS_A" nethogs -t -d 1 "$IF_A"
+		TOOL_PID=$BG_PID
+		wait_for 20 holds_packet_socket "$TOOL_PID" || return 1
+		;;
+	*)
+		log "unknown configuration $1"
+		return 1
 		;;
 	esac
 	return 0
@@ -178,7 +311,7 @@ tool_start() {
 tool_stop() {
 	[ -n "$TOOL_PID" ] || return 0
 	if [ "$TOOL_PID" = "${PL_PID:-}" ]; then
-		pktlens_stop INT 10 || log "pktlens did not stop on SIGINT"
+		pktlens_stop INT 30 || log "pktlens did not stop on SIGINT"
 	else
 		_kill_pid "$TOOL_PID"
 	fi
@@ -187,7 +320,9 @@ tool_stop() {
 
 # 2. Tracepoint cost: pktlens' own BPF stats (run_time_ns / run_cnt) after a TCP load.
 : >"$TMP/tracepoints.jsonl"
-if [ "$LOAD_OK" = 0 ]; then
+if ! want tracepoints; then
+	:
+elif [ "$LOAD_OK" = 0 ]; then
 	skip_figure tracepoints "$WHY"
 elif iperf_server; then
 	log "figure: tracepoints"
@@ -223,67 +358,167 @@ else
 	FAILED+=(tracepoints)
 fi
 
-# 3. Throughput: every configuration in each round, ratios against that round's baseline.
-: >"$TMP/throughput.jsonl"
-CONFIGS=(baseline pktlens pktlens_xdp tcpdump)
-command -v tcpdump >/dev/null 2>&1 ||
-	{ log "tcpdump is not installed: its row is skipped"; CONFIGS=(baseline pktlens pktlens_xdp); }
-if [ "$QUICK" = 1 ]; then
-	skip_figure throughput BENCH_QUICK
-elif [ "$LOAD_OK" = 0 ]; then
-	skip_figure throughput "$WHY"
-elif iperf_server; then
-	log "figure: throughput ($RUNS rounds of ${#CONFIGS[@]} configurations, ${SECS}s each)"
+# 3. Overhead: each workload under each tool in paired rounds, ratios against the no-tool
+# baseline of the same round. Workloads: HTTP keep-alive (wrk -> nginx) and bulk TCP (iperf3),
+# UDP 64 B on request. Tools: pktlens (default probes), iftop, nethogs, tcpdump -w /dev/null,
+# and pktlens' probe groups alone (none, tc, tracepoints, default+xdp) for the breakdown.
+: >"$TMP/overhead.jsonl"
+read -r -a WORKLOADS <<<"${BENCH_WORKLOADS:-http tcp}"
+COMPARE=(baseline pktlens iftop nethogs tcpdump)
+BREAKDOWN=(pktlens_none pktlens_tc pktlens_tp pktlens_xdp)
+case ${BENCH_OVERHEAD:-all} in
+compare) CONFIGS=("${COMPARE[@]}") ;;
+breakdown) CONFIGS=(baseline pktlens "${BREAKDOWN[@]}") ;;
+*) CONFIGS=("${COMPARE[@]}" "${BREAKDOWN[@]}") ;;
+esac
+# The smoke run: every tool once and one probe group alone, 1 s each.
+[ "$QUICK" = 1 ] && [ -z "${BENCH_CONFIGS:-}" ] && CONFIGS=("${COMPARE[@]}" pktlens_none)
+[ -n "${BENCH_CONFIGS:-}" ] && read -r -a CONFIGS <<<"baseline $BENCH_CONFIGS"
+# A tool that is not installed loses its column, with the reason; the rest still run.
+OK_CONFIGS=()
+for c in "${CONFIGS[@]}"; do
+	case $c in
+	iftop | nethogs | tcpdump)
+		if ! command -v "$c" >/dev/null 2>&1; then
+			skip_figure "overhead:$c" "$c is not installed (scripts/deps.sh installs it)"
+			continue
+		fi
+		;;
+	esac
+	OK_CONFIGS+=("$c")
+done
+CONFIGS=("${OK_CONFIGS[@]}")
+OVERHEAD_ROUNDS=$RUNS
+
+workload_ready() {
+	case $1 in
+	http) command -v wrk >/dev/null 2>&1 || { WHY="wrk is not installed"; return 1; }
+		command -v nginx >/dev/null 2>&1 || { WHY="nginx is not installed"; return 1; }
+		nginx_server || { WHY="nginx did not start"; return 1; } ;;
+	tcp | udp) command -v iperf3 >/dev/null 2>&1 || { WHY="iperf3 is not installed"; return 1; }
+		iperf_server || { WHY="the iperf3 server did not start"; return 1; } ;;
+	*) WHY="unknown workload $1"; return 1 ;;
+	esac
+}
+
+if ! want overhead; then
+	:
+elif [ ! -x "$PKTLENS" ]; then
+	skip_figure overhead "$PKTLENS is not built (run make)"
+else
+	RUN_WL=()
+	for wl in "${WORKLOADS[@]}"; do
+		if workload_ready "$wl"; then
+			RUN_WL+=("$wl")
+		else
+			skip_figure "overhead:$wl" "$WHY"
+		fi
+	done
+	log "figure: overhead ($OVERHEAD_ROUNDS rounds, workloads ${RUN_WL[*]}, configurations" \
+		"${CONFIGS[*]}, ${SECS}s each)"
 	tck=$(getconf CLK_TCK)
-	for ((r = 0; r < RUNS; r++)); do
+	for ((r = 0; r < OVERHEAD_ROUNDS; r++)); do
 		# Each round starts at another configuration, so a drift does not favour one.
 		order=()
 		for ((i = 0; i < ${#CONFIGS[@]}; i++)); do
 			order+=("${CONFIGS[(i + r) % ${#CONFIGS[@]}]}")
 		done
-		for kind in tcp udp; do
+		for wl in "${RUN_WL[@]}"; do
 			for cfg in "${order[@]}"; do
+				: >"$TMP/tool.json"
 				if ! tool_start "$cfg"; then
 					log "$cfg did not start: $(head -c 300 "$TMP/tool.json.err" \
 						"$TMP/tool.log" 2>/dev/null | tr '\n' ' ')"
 					tool_stop
-					FAILED+=("throughput:$cfg")
+					FAILED+=("overhead:$cfg")
 					continue
 				fi
-				t0=0
-				[ -n "$TOOL_PID" ] && t0=$(cpu_ticks "$TOOL_PID")
-				iperf_run "$kind" "$TMP/iperf.json" || log "iperf3 $kind under $cfg failed"
-				t1=0
-				[ -n "$TOOL_PID" ] && t1=$(cpu_ticks "$TOOL_PID")
+				us0="0 0"
+				[ -n "$TOOL_PID" ] && us0=$(cpu_user_sys "$TOOL_PID")
+				load0=$(cut -d' ' -f1 /proc/loadavg)
+				stat0=$(head -n 1 /proc/stat)
+				case $wl in
+				http) wrk_run "$TMP/load.out" || log "wrk under $cfg failed" ;;
+				*) iperf_run "$wl" "$TMP/load.out" || log "iperf3 $wl under $cfg failed" ;;
+				esac
+				stat1=$(head -n 1 /proc/stat)
+				us1="0 0"
+				[ -n "$TOOL_PID" ] && us1=$(cpu_user_sys "$TOOL_PID")
 				tool_stop
-				"$PYTHON" - "$TMP/iperf.json" "$r" "$kind" "$cfg" $((t1 - t0)) "$tck" \
-					>>"$TMP/throughput.jsonl" <<'EOF'
-import json, sys
-path, rnd, kind, cfg, ticks, tck = sys.argv[1:7]
-row = {"round": int(rnd), "kind": kind, "config": cfg,
-       "tool_cpu_s": int(ticks) / int(tck)}
+				"$PYTHON" - "$TMP/load.out" "$r" "$wl" "$cfg" "$us0" "$us1" "$tck" \
+					"$load0" "$stat0" "$stat1" "$TMP/tool.json" \
+					>>"$TMP/overhead.jsonl" <<'EOF'
+import json, re, sys
+path, rnd, wl, cfg, us0, us1, tck, load0, stat0, stat1, tool_json = sys.argv[1:12]
+u0, s0 = map(int, us0.split())
+u1, s1 = map(int, us1.split())
+tck = int(tck)
+row = {"round": int(rnd), "workload": wl, "config": cfg,
+       "tool_user_s": (u1 - u0) / tck, "tool_sys_s": (s1 - s0) / tck, "loadavg": float(load0)}
+# The whole machine's CPU during the run: busy share of all cores (other work included).
+a = [int(x) for x in stat0.split()[1:]]
+b = [int(x) for x in stat1.split()[1:]]
+tot = sum(b) - sum(a)
+idle = (b[3] + b[4]) - (a[3] + a[4])
+if tot > 0:
+    row["machine_busy"] = 1 - idle / tot
 try:
-    j = json.load(open(path))
-    s = j["end"]["sum_received"]
-    row["seconds"] = s["seconds"]
-    if kind == "tcp":
-        row["value"] = s["bits_per_second"] / 1e9
-        row["unit"] = "Gbit/s"
-        row["retransmits"] = j["end"]["sum_sent"].get("retransmits", 0)
+    text = open(path, errors="replace").read()
+    if wl == "http":
+        m = re.search(r"Requests/sec:\s*([0-9.]+)", text)
+        n = re.search(r"(\d+) requests in ([0-9.]+)(m?s)", text)
+        if not m or not n:
+            raise ValueError("no wrk summary: %r" % text[-300:])
+        row["value"] = float(m.group(1)) / 1e3
+        row["unit"] = "k req/s"
+        row["requests"] = int(n.group(1))
+        e = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+        row["socket_errors"] = sum(map(int, e.groups())) if e else 0
+        x = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+        row["non_2xx"] = int(x.group(1)) if x else 0
     else:
-        got = s["packets"] - s["lost_packets"]
-        row["value"] = got / s["seconds"] / 1e3
-        row["unit"] = "kpps received"
-        row["lost_percent"] = s["lost_percent"]
+        j = json.loads(text)
+        s = j["end"]["sum_received"]
+        row["seconds"] = s["seconds"]
+        if wl == "tcp":
+            row["value"] = s["bits_per_second"] / 1e9
+            row["unit"] = "Gbit/s"
+            row["retransmits"] = j["end"]["sum_sent"].get("retransmits", 0)
+        else:
+            got = s["packets"] - s["lost_packets"]
+            row["value"] = got / s["seconds"] / 1e3
+            row["unit"] = "kpps received"
+            row["lost_percent"] = s["lost_percent"]
 except Exception as e:
-    row["error"] = "iperf3: %s" % e
+    row["error"] = "%s: %s" % (wl, e)
+# pktlens: what it counted (the events it had to handle) from its last line.
+if cfg.startswith("pktlens"):
+    last = None
+    try:
+        for line in open(tool_json, errors="replace"):
+            if line.startswith("{"):
+                try:
+                    last = json.loads(line)
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    if last:
+        l7 = last.get("l7_stats", {})
+        http = last.get("http", {})
+        row["l7_events"] = l7.get("events", 0)
+        row["l7_events_lost"] = l7.get("events_lost", 0)
+        row["http_requests"] = http.get("requests", 0)
+        row["http_responses"] = http.get("responses", 0)
+        row["events_lost"] = last.get("stats", {}).get("events_lost", 0)
+        row["probes"] = [{"id": p["id"], "run_cnt": p.get("run_cnt", 0),
+                          "run_time_ns": p.get("run_time_ns", 0)}
+                         for p in last.get("probes", []) if p.get("state") == "attached"]
 print(json.dumps(row))
 EOF
 			done
 		done
 	done
-else
-	FAILED+=(throughput)
 fi
 
 # Table and build/bench.json from the pieces.
@@ -354,8 +589,10 @@ P("figures: median [min..max] over runs; ±x% is half the range over the median"
 pc = load("prog_cost")
 res["prog_cost"] = pc
 P()
-P("1. Cost per packet (BPF_PROG_TEST_RUN, repeat=%s, %s runs, flow map %s entries)"
-  % (pc.get("repeat"), pc.get("runs"), pc.get("map_entries")))
+P("1. Cost per packet (BPF_PROG_TEST_RUN%s)" % (
+    ", repeat=%s, %s runs, flow map %s entries" % (pc.get("repeat"), pc.get("runs"),
+                                                  pc.get("map_entries"))
+    if "repeat" in pc else ""))
 
 
 def label(r):
@@ -409,7 +646,10 @@ def grid(mode, ns_key, empty_key):
         P("   n/a: another process kept BPF run-time stats on during every attempt")
 
 
-if "error" in pc:
+if "prog_cost" in skipped:
+    P("   skipped: " + skipped["prog_cost"])
+    pc = res["prog_cost"] = {"skipped": skipped["prog_cost"]}
+elif "error" in pc:
     P("   failed: " + pc["error"])
 else:
     P("   The first run of each batch inserts the frame's flow, the rest find it: known-flow cost.")
@@ -466,60 +706,145 @@ else:
                                    fmt(s) if s else "no event under this load"))
 res["tracepoints"] = tp
 
-# 3. throughput
+# 3. overhead
 P()
-thr_rows = lines("throughput")
-thr = {"rows": thr_rows, "summary": []}
-P("3. Throughput on a veth pair between namespaces (iperf3, B -> A; tools on A's veth)")
-if "throughput" in skipped:
-    P("   skipped: " + skipped["throughput"])
-    thr["skipped"] = skipped["throughput"]
-elif not thr_rows:
+ov_rows = lines("overhead")
+ov = {"rows": ov_rows, "summary": []}
+res["overhead"] = ov
+secs = machine.get("throughput_seconds") or 1
+WL = {"http": "http keep-alive", "tcp": "tcp bulk", "udp": "udp 64 B"}
+CFG = {"pktlens": "pktlens", "iftop": "iftop", "nethogs": "nethogs", "tcpdump": "tcpdump",
+       "pktlens_none": "none", "pktlens_tc": "tc", "pktlens_tp": "tracepoints",
+       "pktlens_xdp": "default,xdp"}
+P("3. Overhead on a busy veth (namespace B -> A; each tool watches A's veth, pktlens with -n A)")
+ov_skips = {k: v for k, v in skipped.items() if k.startswith("overhead")}
+for k, v in ov_skips.items():
+    P("   %s skipped: %s" % (k, v))
+if ov_skips:
+    ov["skipped"] = ov_skips
+if not ov_rows:
     P("   n/a: no run completed")
-    thr["error"] = "not measured"
+    ov.setdefault("error", "not measured")
 else:
-    P("   %s s per run, %d rounds; ratio to the baseline of the same round; tool CPU = the"
-      % (machine.get("throughput_seconds"), len({r["round"] for r in thr_rows})))
-    P("   tool's own process (user+sys) during the run, not its BPF programs.")
-    P("   %-5s %-12s %-30s %-24s %s" % ("test", "config", "value median [min..max]",
-                                       "ratio [min..max]", "tool CPU s"))
-    cost = {}
-    for kind in ("tcp", "udp"):
-        base = {r["round"]: r.get("value") for r in thr_rows
-                if r["kind"] == kind and r["config"] == "baseline"}
-        for cfg in ("baseline", "pktlens", "pktlens_xdp", "tcpdump"):
-            rs = [r for r in thr_rows if r["kind"] == kind and r["config"] == cfg]
-            if not rs:
-                continue
-            vals = stat([r.get("value") for r in rs])
-            ratios = stat([r["value"] / base[r["round"]] for r in rs
-                           if r.get("value") and base.get(r["round"])])
-            cpu = stat([r.get("tool_cpu_s") for r in rs])
-            unit = next((r["unit"] for r in rs if "unit" in r), "")
-            thr["summary"].append({"kind": kind, "config": cfg, "unit": unit, "value": vals,
-                                   "ratio": ratios, "tool_cpu_s": cpu})
-            if ratios:
-                cost[(kind, cfg)] = 1 - ratios["median"]
-            P("   %-5s %-12s %-30s %-24s %s" % (
-                kind, cfg, (fmt(vals, "%.2f") + " " + unit) if vals else "n/a",
-                fmt(ratios, "%.3f") if cfg != "baseline" else "1",
-                "%.2f" % cpu["median"] if cpu and cfg != "baseline" else ""))
-    for kind in ("tcp", "udp"):
-        a, b = cost.get((kind, "pktlens")), cost.get((kind, "tcpdump"))
-        if a is not None and b is not None:
-            rel = "%.2f" % (a / b) if a >= 0 and b > 0 else "not measurable (noise > effect)"
-            P("   %s: pktlens keeps %.1f%% of baseline (target >= 97%%); its cost relative to "
-              "tcpdump's: %s (target < 1/5)" % (kind, 100 * (1 - a), rel))
-            thr.setdefault("targets", {})[kind] = {"pktlens_kept": 1 - a, "tcpdump_kept": 1 - b,
-                                                    "cost_vs_tcpdump": a / b if b > 0 else None}
-res["throughput"] = thr
+    rounds = sorted({r["round"] for r in ov_rows})
+    loads = stat([r["loadavg"] for r in ov_rows if "loadavg" in r])
+    ov["loadavg"] = loads
+    ov["rounds"] = len(rounds)
+    P("   http: wrk -t1 -c16 keep-alive GETs of a 600-byte page from nginx (1 worker); tcp: iperf3")
+    P("   one stream; %ss per run, %d rounds, configurations in a rotated order each round." % (
+        secs, len(rounds)))
+    P("   Cells: the tool's rate / the no-tool baseline of the same round, median [min..max];")
+    P("   load average (1 min) during the runs %s." % fmt(loads, "%.1f"))
+    wls = [w for w in ("http", "tcp", "udp") if any(r["workload"] == w for r in ov_rows)]
+
+    def cell(wl, cfg):
+        base = {r["round"]: r.get("value") for r in ov_rows
+                if r["workload"] == wl and r["config"] == "baseline"}
+        rs = [r for r in ov_rows if r["workload"] == wl and r["config"] == cfg]
+        if not rs:
+            return None
+        ratios = stat([r["value"] / base[r["round"]] for r in rs
+                       if r.get("value") and base.get(r["round"])])
+        vals = stat([r.get("value") for r in rs])
+        cores_u = stat([r["tool_user_s"] / secs for r in rs])
+        cores_s = stat([r["tool_sys_s"] / secs for r in rs])
+        row = {"workload": wl, "config": cfg, "unit": next((r["unit"] for r in rs
+                                                              if "unit" in r), ""),
+               "value": vals, "ratio": ratios, "user_cores": cores_u, "sys_cores": cores_s,
+               "errors": [r["error"] for r in rs if "error" in r]}
+        ev = [(r["l7_events"], r["tool_user_s"] + r["tool_sys_s"], r["l7_events_lost"])
+              for r in rs if r.get("l7_events")]
+        if ev:
+            row["l7_events_per_s"] = stat([e / secs for e, _, _ in ev])
+            row["us_per_l7_event"] = stat([c * 1e6 / e for e, c, _ in ev])
+            row["l7_events_lost"] = sum(x for _, _, x in ev)
+        ov["summary"].append(row)
+        return row
+
+    def table(cfgs, title):
+        hdr = "   %-16s" % title
+        for c in cfgs:
+            hdr += " %-19s" % CFG.get(c, c)
+        P(hdr)
+        for wl in wls:
+            base = cell(wl, "baseline")
+            line = "   %-16s" % WL[wl]
+            for c in cfgs:
+                row = cell(wl, c) if c != "baseline" else base
+                if not row or not row["ratio"]:
+                    line += " %-19s" % "n/a"
+                elif c == "baseline":
+                    line += " %-19s" % ("%.1f %s" % (row["value"]["median"], row["unit"]))
+                else:
+                    line += " %-19s" % fmt(row["ratio"], "%.2f")
+            P(line)
+
+    present = {r["config"] for r in ov_rows}
+    cmp_cfgs = [c for c in ("pktlens", "iftop", "nethogs", "tcpdump") if c in present]
+    table(cmp_cfgs, "workload")
+    bd = [c for c in ("pktlens_none", "pktlens_tc", "pktlens_tp", "pktlens", "pktlens_xdp")
+          if c in present]
+    if any(c != "pktlens" for c in bd):
+        P("   Breakdown, pktlens --probes:")
+        table(bd, "workload")
+    P("   Baseline spread: %s" % "; ".join(
+        "%s %s" % (WL[w], fmt(cell(w, "baseline")["value"], "%.1f")) for w in wls
+        if cell(w, "baseline") and cell(w, "baseline")["value"]))
+    P("   The tool's own process during a run: cores of user / system CPU (median); BPF programs")
+    P("   run in the workload's context and show in its rate, not here.")
+    hdr = "   %-16s" % "config"
+    for wl in wls:
+        hdr += " %-22s" % (WL[wl] + " usr/sys")
+    P(hdr)
+    for c in [c for c in ("pktlens", "pktlens_none", "pktlens_tc", "pktlens_tp", "pktlens_xdp",
+                          "iftop", "nethogs", "tcpdump") if c in present]:
+        line = "   %-16s" % (c if c in cmp_cfgs else "pktlens " + CFG[c])
+        line = "%-19s" % line
+        for wl in wls:
+            row = cell(wl, c)
+            line += " %-22s" % ("%.3f / %.3f" % (row["user_cores"]["median"],
+                                                 row["sys_cores"]["median"])
+                                if row and row["user_cores"] else "n/a")
+        P(line)
+    for c in ("pktlens", "pktlens_tc"):
+        row = cell("http", c) if "http" in wls else None
+        if row and row.get("us_per_l7_event"):
+            P("   %s, http: %s us of CPU (user+sys) per L7 event at %s k events/s, %d events"
+              " lost" % ("pktlens" if c == "pktlens" else "pktlens --probes tc",
+                         fmt(row["us_per_l7_event"], "%.2f"),
+                         fmt(stat([x / 1e3 for x in [row["l7_events_per_s"]["median"]]]), "%.0f"),
+                         row["l7_events_lost"]))
+    targets = {}
+    for wl, want in (("http", 0.95), ("tcp", 0.97)):
+        p, i = cell(wl, "pktlens"), cell(wl, "iftop")
+        if not p or not p["ratio"]:
+            continue
+        t = {"pktlens_kept": p["ratio"]["median"], "target": want,
+             "met": p["ratio"]["median"] >= want}
+        if i and i["ratio"]:
+            t["iftop_kept"] = i["ratio"]["median"]
+            t["not_behind_iftop"] = p["ratio"]["median"] >= i["ratio"]["median"]
+        targets[wl] = t
+        P("   target %s: pktlens keeps %.3f (>= %.2f: %s)%s" % (
+            WL[wl], t["pktlens_kept"], want, "yes" if t["met"] else "NO",
+            "; iftop %.3f, not behind it: %s" % (t["iftop_kept"], "yes" if t["not_behind_iftop"]
+                                                  else "NO") if "iftop_kept" in t else ""))
+    ov["targets"] = targets
+    errs = [r for r in ov_rows if "error" in r]
+    for r in errs[:5]:
+        P("   error in round %d, %s under %s: %s" % (r["round"], r["workload"], r["config"],
+                                                     r["error"][:120]))
 
 # 4. refresh, 6. memory
 rf = load("refresh")
 P()
 P("4. User-space refresh (engine_refresh + snapshot_put, flow map filled synthetically)")
 refresh, memory = [], []
-if "error" in rf:
+if "refresh" in skipped:
+    P("   skipped: " + skipped["refresh"])
+    rf = {"error": "skipped: " + skipped["refresh"]}
+    res["refresh"] = res["memory"] = {"skipped": skipped["refresh"]}
+elif "error" in rf:
     P("   failed: " + rf["error"])
     res["refresh"] = {"error": rf["error"]}
     res["memory"] = {"error": rf["error"]}
@@ -558,7 +883,10 @@ rg = load("ring")
 P()
 P("5. Event path: watched-flow packets through the ring buffer into the engine")
 ring = {"raw": rg}
-if "error" in rg:
+if "ring" in skipped:
+    P("   skipped: " + skipped["ring"])
+    ring = {"skipped": skipped["ring"]}
+elif "error" in rg:
     P("   failed: " + rg["error"])
     ring["error"] = rg["error"]
 else:

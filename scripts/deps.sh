@@ -6,7 +6,7 @@ pkgs=(
 	bpftool libcmocka-dev libpcap-dev
 	iproute2 nftables ethtool tmux tshark python3 curl iperf3 procps jq
 	dnsmasq-base bind9-dnsutils openssl qemu-system-x86 busybox-static cpio libc6-dev
-	tcpdump nginx
+	tcpdump nginx wrk iftop nethogs
 	# libFuzzer and the sanitizer runtimes for clang (libclang-rt-14-dev on Debian 12): make fuzz
 	libclang-rt-dev
 )

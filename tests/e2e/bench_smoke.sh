@@ -3,7 +3,8 @@
 #
 # Checks the shape of the JSON it writes and the facts in it that do not depend on speed: every
 # program ran on every frame at every fill level, the engine's snapshot holds every flow the
-# bench put into the map, and the ring buffer accounting balances (produced = consumed + lost).
+# bench put into the map, the ring buffer accounting balances (produced = consumed + lost), and
+# every tool of the overhead figure ran on both workloads, pktlens counting wrk's requests.
 # The JSON goes to a temporary file, so a real result in build/bench.json survives `make test`.
 set -u
 TEST_NAME=bench_smoke
@@ -32,7 +33,7 @@ except ValueError as e:
     print("not valid JSON: %s" % e, file=sys.stderr)
     sys.exit(1)
 errors = []
-for k in ("machine", "prog_cost", "tracepoints", "throughput", "refresh", "ring", "memory"):
+for k in ("machine", "prog_cost", "tracepoints", "overhead", "refresh", "ring", "memory"):
     if k not in j:
         errors.append("figure key %s missing" % k)
 m = j.get("machine", {})
@@ -89,8 +90,42 @@ else:
 tp = j.get("tracepoints", {})
 if "skipped" not in tp and not tp.get("probes"):
     errors.append("tracepoints: %s" % tp.get("error", "no probe"))
-if j.get("throughput", {}).get("skipped") != "BENCH_QUICK":
-    errors.append("throughput: quick mode must skip it")
+# Overhead: each tool and workload ran once, every rate measured; pktlens counted the HTTP
+# requests wrk made: at least those wrk saw answered, at most those plus one in flight per
+# connection (16), unless it says it lost events.
+ov = j.get("overhead", {})
+rows = ov.get("rows", [])
+for wl in ("http", "tcp"):
+    for cfg in ("baseline", "pktlens", "iftop", "nethogs", "tcpdump", "pktlens_none"):
+        rs = [r for r in rows if r["workload"] == wl and r["config"] == cfg]
+        if not rs:
+            errors.append("overhead: no run of %s under %s (%s)"
+                          % (wl, cfg, ov.get("skipped", "")))
+            continue
+        r = rs[0]
+        if "error" in r or not r.get("value"):
+            errors.append("overhead: %s under %s: %s" % (wl, cfg, r.get("error", "no rate")))
+        if wl == "http" and (r.get("socket_errors") or r.get("non_2xx")):
+            errors.append("overhead: wrk under %s: %d socket errors, %d non-2xx"
+                          % (cfg, r.get("socket_errors", 0), r.get("non_2xx", 0)))
+        if cfg.startswith("pktlens") and not r.get("probes") and cfg != "pktlens_none":
+            errors.append("overhead: pktlens (%s) reported no attached probe" % cfg)
+for r in rows:
+    if r["workload"] != "http" or r["config"] != "pktlens" or "requests" not in r:
+        continue
+    got, lost, want = r.get("http_requests", 0), r.get("l7_events_lost", 0), r["requests"]
+    if lost:
+        if got + lost < want:
+            errors.append("overhead: pktlens saw %d requests + %d lost events < wrk's %d"
+                          % (got, lost, want))
+    elif not want <= got <= want + 16:
+        errors.append("overhead: pktlens counted %d HTTP requests, wrk completed %d (16 conns)"
+                      % (got, want))
+    if not r.get("l7_events"):
+        errors.append("overhead: pktlens had no L7 event under HTTP load")
+t = ov.get("targets", {})
+if set(t) != {"http", "tcp"} or any("not_behind_iftop" not in x for x in t.values()):
+    errors.append("overhead: targets not computed: %s" % t)
 
 for e in errors:
     print(e, file=sys.stderr)
