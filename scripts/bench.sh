@@ -271,8 +271,11 @@ tool_start() {
 	pktlens*)
 		local probes=${PKTLENS_PROBES[$1]:-}
 		[ -n "$probes" ] || { log "unknown configuration $1"; return 1; }
+		local stats=()
+		# Figure 2 reads run_time_ns; figure 3 measures pktlens as it runs by default.
+		[ -n "${TOOL_STATS:-}" ] && stats=(--bpf-stats)
 		pktlens_start "$TMP/tool.json" -n "$NS_A" -i "$IF_A" --json --interval 1 \
-			--duration 900 --probes "$probes"
+			--duration 900 --probes "$probes" "${stats[@]}"
 		TOOL_PID=$PL_PID
 		# shellcheck disable=SC2086 # a list of words
 		if ! wait_for 60 pktlens_ready "$TMP/tool.json" ${PKTLENS_READY[$1]}; then
@@ -327,7 +330,7 @@ elif [ "$LOAD_OK" = 0 ]; then
 elif iperf_server; then
 	log "figure: tracepoints"
 	for ((r = 0; r < RUNS; r++)); do
-		if ! tool_start pktlens; then
+		if ! TOOL_STATS=1 tool_start pktlens; then
 			log "pktlens did not attach: $(head -c 300 "$TMP/tool.json.err")"
 			FAILED+=(tracepoints)
 			tool_stop

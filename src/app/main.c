@@ -149,6 +149,11 @@ static int act_slow_ms(void *ctx, double ms, char *err, size_t errlen)
 	a->refresh_now = true;
 	return engine_set_slow_ms(a->eng, ms, err, errlen);
 }
+static int act_bpf_stats(void *ctx, int on)
+{
+	return engine_bpf_stats(((struct app *)ctx)->eng, on);
+}
+
 static size_t act_complete(void *ctx, const char *prefix, char out[][64], size_t max)
 {
 	return engine_complete(((struct app *)ctx)->eng, prefix, out, max);
@@ -387,6 +392,7 @@ int main(int argc, char **argv)
 					  .flow_packets = act_packets,
 					  .set_interval = act_interval,
 					  .set_slow_ms = act_slow_ms,
+					  .bpf_stats = act_bpf_stats,
 					  .complete = act_complete };
 		app.ui = ui__new(&uo, &act, err, sizeof(err));
 		if (!app.ui) {

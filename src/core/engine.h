@@ -20,6 +20,7 @@ struct engine_opts {
 	double idle_timeout_s; /* flows idle this long leave the map and the store */
 	int list_only;	       /* --list-probes: probe the kernel, attach nothing */
 	double slow_ms;	       /* --slow-ms: HTTP requests this slow go to the slow list; 0 = 200 */
+	int bpf_stats;	       /* --bpf-stats: BPF run-time statistics on from the start */
 };
 
 struct engine;
@@ -50,6 +51,14 @@ size_t engine_complete(struct engine *e, const char *prefix, char out[][64], siz
 #define PL_SLOW_MS_MAX 600000
 /* Changes the HTTP slow-request threshold; the slow list is rebuilt under it. */
 int engine_set_slow_ms(struct engine *e, double ms, char *err, size_t errlen);
+
+/*
+ * BPF run-time statistics (run_cnt, run_time_ns of each program) cost every BPF program on the
+ * host two clock reads per run while anyone holds them on, so pktlens holds them only on
+ * request: --bpf-stats, or while a view that shows them asks (the Probes pane). on = 1 asks,
+ * 0 withdraws the view's request. Returns 0, or -errno when the kernel refused.
+ */
+int engine_bpf_stats(struct engine *e, int on);
 
 /* fd of one of the BPF object's maps by name ("flows", "counters", ...), for tests and benchmarks. */
 int engine_map_fd(struct engine *e, const char *name);

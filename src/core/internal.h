@@ -71,6 +71,9 @@ struct engine {
 	int n_ifaces;
 	struct features feat;
 	int stats_fd;
+	int stats_view;		 /* a view asked for BPF run-time statistics */
+	uint64_t stats_since_ns; /* monotonic time they were turned on (stats_fd >= 0) */
+	uint64_t stats_ns;	 /* time they were on before that */
 	struct ring_buffer *rb;
 	struct flowstore fs;
 	struct flow_key *keys;

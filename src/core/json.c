@@ -571,6 +571,10 @@ void json_write_snapshot(FILE *f, const struct snapshot *s)
 	kv_num(f, "uptime_s", s->uptime_s);
 	kv_str(f, "host", s->host, 1);
 	kv_str(f, "netns", s->netns, 1);
+	/* probes' run_cnt and run_time_ns grow only while BPF run-time statistics are on */
+	fprintf(f, ",\"bpf_stats\":{\"on\":%s", s->bpf_stats ? "true" : "false");
+	kv_num(f, "seconds", s->bpf_stats_s);
+	fputc('}', f);
 	write_probes(f, s);
 	write_flows(f, s);
 	write_tcp(f, s->tcp);

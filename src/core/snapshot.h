@@ -371,6 +371,13 @@ struct snapshot {
 	char host[64];
 	char netns[64];
 	char ifaces[256]; /* "veth0,veth1" */
+	/*
+	 * BPF run-time statistics: 1 while pktlens holds them on (run_cnt and run_time_ns of the
+	 * probes grow only while someone does); bpf_stats_s: seconds they have been on, over
+	 * this run, pktlens' own holding only.
+	 */
+	int bpf_stats;
+	double bpf_stats_s;
 	struct probe_info *probes;
 	size_t n_probes;
 	struct flow_row *flows;

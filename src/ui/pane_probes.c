@@ -466,7 +466,9 @@ static void probes_info(struct pane *pp, struct ui *ui, char *buf, size_t len)
 	for (size_t i = 0; p->snap && i < p->snap->n_probes; i++)
 		attached += p->snap->probes[i].state == PS_ATTACHED;
 	table_info(&p->t, ui, t, sizeof(t));
-	snprintf(buf, len, "%zu attached  %s", attached, t);
+	/* RUNS and COST move only while BPF run-time statistics are on (this pane asks for them) */
+	snprintf(buf, len, "%zu attached  BPF stats %s  %s", attached,
+		 p->snap && p->snap->bpf_stats ? "on" : "off", t);
 }
 
 static struct table *probes_table(struct pane *pp)

@@ -36,6 +36,7 @@ struct ui *ui__new(const struct ui_opts *opts, const struct ui_actions *act, cha
 	ui->opts = *opts;
 	if (act)
 		ui->act = *act;
+	ui->stats_asked = -1;
 	ui->interval_s = opts->interval_s > 0 ? opts->interval_s : 1.0;
 	if (opts->theme_dir)
 		snprintf(ui->theme_dir, sizeof(ui->theme_dir), "%s", opts->theme_dir);
@@ -346,6 +347,19 @@ int ui_handle_input(struct ui *ui)
 
 /* ---- drawing ---- */
 
+/* BPF run-time statistics cost every program on the host: asked for only while Probes shows. */
+static void ask_bpf_stats(struct ui *ui)
+{
+	const struct pane *p = ui->n_panes ? ui->panes[ui->cur] : NULL;
+	int want = p && p->cls->id && !strcmp(p->cls->id, "probes");
+	if (want == ui->stats_asked || !ui->act.bpf_stats)
+		return;
+	ui->stats_asked = want;
+	if (ui->act.bpf_stats(ui->act.ctx, want) && want)
+		ui_status_err(ui, "BPF run-time statistics could not be turned on: RUNS and COST "
+				  "stay still");
+}
+
 void ui_render(struct ui *ui)
 {
 	struct pane *top;
@@ -353,6 +367,7 @@ void ui_render(struct ui *ui)
 
 	if (!ui->live)
 		return;
+	ask_bpf_stats(ui);
 	if (term_check_size())
 		ui->dirty = 1;
 	top = ui_top_pane(ui);

@@ -123,6 +123,7 @@ struct prompt {
 struct ui {
 	struct ui_opts opts;
 	struct ui_actions act;
+	int stats_asked; /* what was last asked of act.bpf_stats: -1 nothing yet */
 	char theme_dir[PATH_MAX];
 	struct theme theme;
 	attr_t attr[ROLE_MAX];

@@ -27,6 +27,8 @@ struct ui_actions {
 	void (*set_interval)(void *ctx, double seconds);
 	/* HTTP requests at least this slow (milliseconds) go to the slow list */
 	int (*set_slow_ms)(void *ctx, double ms, char *err, size_t errlen);
+	/* a view that shows BPF run-time statistics (the Probes pane) is on screen (1) or not (0) */
+	int (*bpf_stats)(void *ctx, int on);
 	/* completion candidates for the add-probe prompt: interface names, tracepoints */
 	size_t (*complete)(void *ctx, const char *prefix, char out[][64], size_t max);
 };

@@ -4,7 +4,8 @@
 # Usage: tests/bench/profile.sh [http|tcp] [SECONDS] [PROBES]
 # Runs the workload of `make bench` figure 3 (wrk -> nginx keep-alive, or iperf3 bulk) once with
 # pktlens (--probes PROBES, default "default") on A's veth and prints, from pktlens' last JSON
-# line, each attached program's runs, ns per run and share of one core; the pktlens process's
+# line (it runs with --bpf-stats, which itself costs every program ~70 ns a run), each attached
+# program's runs, ns per run and share of one core; the pktlens process's
 # user and system CPU; L7 events and CPU per event; and, when PERF_RECORD=1 and perf works, the
 # hottest symbols of the whole machine and of pktlens during the run (perf record -e cpu-clock).
 # A measuring aid for the overhead work, not part of make test.
@@ -59,7 +60,7 @@ else
 fi
 
 pktlens_start "$TMP/pl.json" -n "$NS_A" -i "$IF_A" --json --interval 1 --duration 900 \
-	--probes "$PROBES"
+	--probes "$PROBES" --bpf-stats
 wait_for 60 eval '[ "$(json_count "$TMP/pl.json")" -ge 1 ]' || fail "pktlens wrote nothing"
 sleep 1
 read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$PL_PID/stat")

@@ -296,6 +296,8 @@ main() {
 
 	local args=(-n "$NS_A" -i "$IF_A" --json --interval 1 --duration 90)
 	[ -n "$PROBES" ] && args+=(--probes "$PROBES")
+	# the XDP run count is checked below: it grows only while BPF run-time statistics are on
+	[[ "$PROBES" == *xdp* ]] && args+=(--bpf-stats)
 	log "pktlens ${args[*]}"
 	pktlens_start "$TMP/pktlens.json" "${args[@]}"
 	pktlens_wait_attached "$TMP/pktlens.json" tc-ingress "$IF_A" 20 ||
