@@ -401,6 +401,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* the Probes pane turns BPF run-time statistics on while it is shown */
+	if (app.ui)
+		engine_bpf_stats_on_demand(app.eng);
 	/* Everything is attached and the theme is read: give up what toggling does not need. */
 	if (privs_drop(engine_runtime_caps(app.eng), err, sizeof(err))) {
 		ui__free(app.ui);

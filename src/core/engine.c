@@ -352,7 +352,8 @@ void engine__free(struct engine *e)
  * - CAP_NET_ADMIN: tc filters, clsact, tcx and XDP; the exit cleanup.
  * - CAP_SYS_ADMIN, only where the kernel has uprobes: the uprobe PMU
  *   refuses perf_event_open without it (EACCES with CAP_PERFMON alone on
- *   6.18, measured), and uprobes can be added at any time.
+ *   6.18, measured), and uprobes can be added at any time; and with the
+ *   terminal UI: BPF run-time statistics go on and off with the Probes pane.
  * - CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH: /proc/PID/fd of other users'
  *   processes, to name the process behind a socket opened before pktlens.
  */
@@ -361,7 +362,8 @@ uint64_t engine_runtime_caps(struct engine *e)
 	uint64_t keep = 1ULL << 39 /* CAP_BPF */ | 1ULL << 38 /* CAP_PERFMON */ |
 			1ULL << 12 /* CAP_NET_ADMIN */ | 1ULL << 19 /* CAP_SYS_PTRACE */ |
 			1ULL << 2 /* CAP_DAC_READ_SEARCH */;
-	if (e->feat.uprobe)
+	/* bpf_enable_stats() wants CAP_SYS_ADMIN: the Probes pane turns statistics on and off */
+	if (e->feat.uprobe || e->stats_on_demand)
 		keep |= 1ULL << 21; /* CAP_SYS_ADMIN */
 	return keep;
 }
@@ -392,6 +394,11 @@ static int stats_apply(struct engine *e)
 		e->stats_ns += mono_ns() - e->stats_since_ns;
 	}
 	return 0;
+}
+
+void engine_bpf_stats_on_demand(struct engine *e)
+{
+	e->stats_on_demand = 1;
 }
 
 int engine_bpf_stats(struct engine *e, int on)

@@ -59,6 +59,11 @@ int engine_set_slow_ms(struct engine *e, double ms, char *err, size_t errlen);
  * 0 withdraws the view's request. Returns 0, or -errno when the kernel refused.
  */
 int engine_bpf_stats(struct engine *e, int on);
+/*
+ * A view may call engine_bpf_stats() later (the terminal UI): turning statistics on needs
+ * CAP_SYS_ADMIN, which engine_runtime_caps() then keeps. Call before dropping privileges.
+ */
+void engine_bpf_stats_on_demand(struct engine *e);
 
 /* fd of one of the BPF object's maps by name ("flows", "counters", ...), for tests and benchmarks. */
 int engine_map_fd(struct engine *e, const char *name);

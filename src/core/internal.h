@@ -72,6 +72,7 @@ struct engine {
 	struct features feat;
 	int stats_fd;
 	int stats_view;		 /* a view asked for BPF run-time statistics */
+	int stats_on_demand;	 /* a view may ask for them after privileges are dropped */
 	uint64_t stats_since_ns; /* monotonic time they were turned on (stats_fd >= 0) */
 	uint64_t stats_ns;	 /* time they were on before that */
 	struct ring_buffer *rb;
