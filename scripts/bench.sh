@@ -15,7 +15,7 @@
 # breakdown: pktlens' probe groups; all, the default: both), BENCH_CONFIGS (figure 3: these
 # configurations besides the baseline, e.g. "pktlens iftop"), BENCH_REPEAT
 # (BPF_PROG_TEST_RUN repeat), BENCH_JSON (output file), BENCH_BIN (where the bench binaries
-# are), PKTLENS (the binary). Nothing here asserts a time: the exit code says only whether
+# are), PKTLENS (the binary), PKTLENS_REF (another build measured beside it in figure 3). Nothing here asserts a time: the exit code says only whether
 # every figure could be measured.
 set -u
 TEST_NAME=bench
@@ -259,9 +259,9 @@ EOF
 
 # Tools compared: pktlens with its probe groups, and the usual suspects, each on IF_A.
 declare -A PKTLENS_PROBES=([pktlens]=default [pktlens_none]=none [pktlens_tc]=tc
-	[pktlens_tp]=tracepoints [pktlens_xdp]=default,xdp)
+	[pktlens_tp]=tracepoints [pktlens_xdp]=default,xdp [pktlens_ref]=default)
 declare -A PKTLENS_READY=([pktlens]="tc tp" [pktlens_none]=none [pktlens_tc]=tc
-	[pktlens_tp]=tp [pktlens_xdp]="tc tp xdp")
+	[pktlens_tp]=tp [pktlens_xdp]="tc tp xdp" [pktlens_ref]="tc tp")
 
 # tool_start CONFIG: attach what CONFIG names to IF_A; sets TOOL_PID (empty for the baseline).
 tool_start() {
@@ -274,8 +274,10 @@ tool_start() {
 		local stats=()
 		# Figure 2 reads run_time_ns; figure 3 measures pktlens as it runs by default.
 		[ -n "${TOOL_STATS:-}" ] && stats=(--bpf-stats)
-		pktlens_start "$TMP/tool.json" -n "$NS_A" -i "$IF_A" --json --interval 1 \
-			--duration 900 --probes "$probes" "${stats[@]}"
+		local bin=$PKTLENS
+		[ "$1" = pktlens_ref ] && bin=$REF_BIN
+		PKTLENS=$bin pktlens_start "$TMP/tool.json" -n "$NS_A" -i "$IF_A" --json \
+			--interval 1 --duration 900 --probes "$probes" "${stats[@]}"
 		TOOL_PID=$PL_PID
 		# shellcheck disable=SC2086 # a list of words
 		if ! wait_for 60 pktlens_ready "$TMP/tool.json" ${PKTLENS_READY[$1]}; then
@@ -377,6 +379,16 @@ esac
 # The smoke run: every tool once and one probe group alone, 1 s each.
 [ "$QUICK" = 1 ] && [ -z "${BENCH_CONFIGS:-}" ] && CONFIGS=("${COMPARE[@]}" pktlens_none)
 [ -n "${BENCH_CONFIGS:-}" ] && read -r -a CONFIGS <<<"baseline $BENCH_CONFIGS"
+# PKTLENS_REF: another pktlens build (e.g. before a change) run beside this one, default probes.
+REF_BIN=
+if [ -n "${PKTLENS_REF:-}" ]; then
+	if [ -x "$PKTLENS_REF" ] && cp "$PKTLENS_REF" "$TMP/pktlens-ref"; then
+		REF_BIN=$TMP/pktlens-ref
+		[[ " ${CONFIGS[*]} " == *" pktlens_ref "* ]] || CONFIGS+=(pktlens_ref)
+	else
+		skip_figure overhead:pktlens_ref "PKTLENS_REF=$PKTLENS_REF is not an executable"
+	fi
+fi
 # A tool that is not installed loses its column, with the reason; the rest still run.
 OK_CONFIGS=()
 for c in "${CONFIGS[@]}"; do
@@ -718,7 +730,7 @@ secs = machine.get("throughput_seconds") or 1
 WL = {"http": "http keep-alive", "tcp": "tcp bulk", "udp": "udp 64 B"}
 CFG = {"pktlens": "pktlens", "iftop": "iftop", "nethogs": "nethogs", "tcpdump": "tcpdump",
        "pktlens_none": "none", "pktlens_tc": "tc", "pktlens_tp": "tracepoints",
-       "pktlens_xdp": "default,xdp"}
+       "pktlens_xdp": "default,xdp", "pktlens_ref": "pktlens ref"}
 P("3. Overhead on a busy veth (namespace B -> A; each tool watches A's veth, pktlens with -n A)")
 ov_skips = {k: v for k, v in skipped.items() if k.startswith("overhead")}
 for k, v in ov_skips.items():
@@ -783,7 +795,8 @@ else:
             P(line)
 
     present = {r["config"] for r in ov_rows}
-    cmp_cfgs = [c for c in ("pktlens", "iftop", "nethogs", "tcpdump") if c in present]
+    cmp_cfgs = [c for c in ("pktlens", "pktlens_ref", "iftop", "nethogs", "tcpdump")
+                if c in present]
     table(cmp_cfgs, "workload")
     bd = [c for c in ("pktlens_none", "pktlens_tc", "pktlens_tp", "pktlens", "pktlens_xdp")
           if c in present]
@@ -799,8 +812,8 @@ else:
     for wl in wls:
         hdr += " %-22s" % (WL[wl] + " usr/sys")
     P(hdr)
-    for c in [c for c in ("pktlens", "pktlens_none", "pktlens_tc", "pktlens_tp", "pktlens_xdp",
-                          "iftop", "nethogs", "tcpdump") if c in present]:
+    for c in [c for c in ("pktlens", "pktlens_ref", "pktlens_none", "pktlens_tc", "pktlens_tp",
+                          "pktlens_xdp", "iftop", "nethogs", "tcpdump") if c in present]:
         line = "   %-16s" % (c if c in cmp_cfgs else "pktlens " + CFG[c])
         line = "%-19s" % line
         for wl in wls:
@@ -809,11 +822,12 @@ else:
                                                  row["sys_cores"]["median"])
                                 if row and row["user_cores"] else "n/a")
         P(line)
-    for c in ("pktlens", "pktlens_tc"):
+    for c in ("pktlens", "pktlens_ref", "pktlens_tc"):
         row = cell("http", c) if "http" in wls else None
         if row and row.get("us_per_l7_event"):
             P("   %s, http: %s us of CPU (user+sys) per L7 event at %s k events/s, %d events"
-              " lost" % ("pktlens" if c == "pktlens" else "pktlens --probes tc",
+              " lost" % ({"pktlens": "pktlens", "pktlens_ref": "pktlens ref (PKTLENS_REF)"}.get(
+                  c, "pktlens --probes tc"),
                          fmt(row["us_per_l7_event"], "%.2f"),
                          fmt(stat([x / 1e3 for x in [row["l7_events_per_s"]["median"]]]), "%.0f"),
                          row["l7_events_lost"]))
