@@ -4,7 +4,14 @@
 
 #include "lib/account.bpf.h"
 
-#define PL_TC_ACT_OK 0
+/*
+ * TC_ACT_UNSPEC (-1), which tcx calls TCX_NEXT: "not decided, go on". An
+ * observer must not end classification: with TC_ACT_OK (0) cls_bpf in
+ * direct-action mode stops at our filter and tcx stops its chain, so the
+ * programs after ours (another pktlens, a firewall) would never run. At
+ * the end of the chain the packet passes as with TC_ACT_OK.
+ */
+#define PL_TC_ACT_NEXT (-1)
 /* Enough for Ethernet + 2 VLAN tags + IPv6 + extension headers + TCP with options. */
 #define PL_PULL_LEN 192
 
@@ -35,17 +42,17 @@ int tc_ingress_flows(struct __sk_buff *skb)
 		__u32 ifindex = skb->ifindex;
 		__u32 *owner = bpf_map_lookup_elem(&rx_owner, &ifindex);
 		if (owner && *owner == PL_RX_XDP)
-			return PL_TC_ACT_OK;
+			return PL_TC_ACT_NEXT;
 	}
 	pl_tc_account(skb, PL_DIR_RX, PL_HOOK_TC_INGRESS);
-	return PL_TC_ACT_OK;
+	return PL_TC_ACT_NEXT;
 }
 
 SEC("tc")
 int tc_egress_flows(struct __sk_buff *skb)
 {
 	pl_tc_account(skb, PL_DIR_TX, PL_HOOK_TC_EGRESS);
-	return PL_TC_ACT_OK;
+	return PL_TC_ACT_NEXT;
 }
 
 #endif

@@ -23,6 +23,13 @@
 #include "core/tcnl.h"
 #include "core/tracefs_events.h"
 
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static int enter_netns(struct engine *e, const char *name, char *err, size_t errlen)
 {
 	char path[256];
@@ -134,12 +141,13 @@ static int handle_drop_event(void *ctx, void *data, size_t len)
  */
 static int claim_progs(struct engine *e, char *err, size_t errlen)
 {
-	struct bpf_program *progs[] = { e->skel->progs.tc_ingress_flows,
-					e->skel->progs.tc_egress_flows, e->skel->progs.xdp_flows };
+	struct bpf_program *progs[] = { prog_by_name(e, "tc_ingress_flows"),
+					prog_by_name(e, "tc_egress_flows"),
+					prog_by_name(e, "xdp_flows") };
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		struct bpf_prog_info info = { 0 };
 		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(progs[i]);
+		int fd = progs[i] ? bpf_program__fd(progs[i]) : -1;
 		if (fd < 0)
 			continue;
 		int ret = bpf_obj_get_info_by_fd(fd, &info, &len);
@@ -179,6 +187,7 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	e->opts = *opts;
 	e->stats_fd = -1;
 	e->nl_fd = -1;
+	e->tc_handle = (uint32_t)getpid();
 	flowstore_init(&e->fs);
 	gethostname(e->host, sizeof(e->host) - 1);
 
@@ -234,14 +243,6 @@ reopen:
 	bpf_map__set_max_entries(e->skel->maps.flows, opts->flow_entries);
 	e->skel->rodata->netns_ino = opts->netns ? e->netns_ino : 0;
 	drops_discard_values(e->drops, e->skel->rodata->discard_reasons, PL_DISCARD_REASONS_MAX);
-	if (!e->feat.kprobe_prog) {
-		bpf_program__set_autoload(e->skel->progs.probe_adhoc_count, false);
-		/* the SSL uprobes are kprobe-type programs too */
-		bpf_program__set_autoload(e->skel->progs.uprobe_ssl_rw, false);
-		bpf_program__set_autoload(e->skel->progs.uprobe_ssl_rw_ex, false);
-		bpf_program__set_autoload(e->skel->progs.uretprobe_ssl_write, false);
-		bpf_program__set_autoload(e->skel->progs.uretprobe_ssl_read, false);
-	}
 	probes_set_autoload(e);
 	int ret = pktlens_bpf__load(e->skel);
 	if (ret && e->feat.fexit) {
@@ -275,6 +276,7 @@ reopen:
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	e->nl_fd = tcnl_open();
 	if (opts->list_only)
 		return e;
 
@@ -283,7 +285,6 @@ reopen:
 		goto fail;
 	if (claim_progs(e, err, errlen))
 		goto fail;
-	e->nl_fd = tcnl_open();
 	if (e->nl_fd < 0 || tcnl_emerg_init()) {
 		snprintf(err, errlen, "cannot open an rtnetlink socket: %s",
 			 strerror(e->nl_fd < 0 ? -e->nl_fd : errno));
@@ -525,6 +526,7 @@ static void fill_latency(struct engine *e, uint64_t cookie, struct probe_info *p
 
 static void fill_probes(struct engine *e, struct snapshot *s)
 {
+	probes_describe(e);
 	s->probes = calloc(e->n_probes ? e->n_probes : 1, sizeof(*s->probes));
 	if (!s->probes)
 		return;
@@ -909,19 +911,28 @@ size_t engine_complete(struct engine *e, const char *prefix, char out[][64], siz
 
 void engine_print_probes(struct engine *e, FILE *f)
 {
+	probes_describe(e);
 	fprintf(f, "%-44s %-12s %-12s %s\n", "PROBE", "KIND", "STATE", "REASON [MODE]");
 	for (size_t i = 0; i < e->n_probes; i++) {
 		const struct probe_info *p = &e->probes[i].info;
-		fprintf(f, "%-44s %-12s %-12s %s%s%s%s\n", p->id, probe_kind_name(p->kind),
+		fprintf(f, "%-44s %-12s %-12s %s%s%s%s", p->id, probe_kind_name(p->kind),
 			probe_state_name(p->state), p->reason, p->detail[0] ? " [" : "", p->detail,
 			p->detail[0] ? "]" : "");
+		/* the whole chain of a hook: who else runs there, in the kernel's order */
+		for (uint32_t k = 0; k < p->n_others; k++)
+			fprintf(f, "%s%s %s id %u", k ? ", " : " also here: ", p->others[k].how,
+				p->others[k].name[0] ? p->others[k].name : "?", p->others[k].id);
+		if (p->others_more)
+			fprintf(f, " and %u more", p->others_more);
+		fputc('\n', f);
 	}
 	fprintf(f,
 		"kernel: BTF %s, tracefs %s, kprobes %s, uprobes %s, fentry/fexit %s, XDP %s, "
-		"lockdown %s\n",
+		"tc as %s, lockdown %s\n",
 		e->feat.btf ? "yes" : "no", e->feat.tracefs ? "yes" : "no",
 		e->feat.kprobe ? "yes" : "no", e->feat.uprobe ? "yes" : "no",
 		e->feat.fexit ? "yes" : "no", e->feat.xdp ? "yes" : "no",
+		e->feat.tcx ? "tcx links" : "classic tc filters",
 		e->feat.lockdown[0] ? e->feat.lockdown : "none");
 }
 

@@ -16,28 +16,57 @@
 #include "core/procmodel.h"
 #include "pktlens.skel.h"
 
-/* pktlens' own tc filters are recognised by this handle and priority (and program name). */
-#define PL_TC_HANDLE 0x504c
+/*
+ * Classic tc filters of pktlens: one priority, and the instance's pid as
+ * the handle, so that any number of instances share an interface. They are
+ * recognised by their program (libbpf names the filter after it) and their
+ * owner by a lock (instance.h), never by the handle alone.
+ */
 #define PL_TC_PRIO 0xc0de
 #define PL_WATCH_RING 256
 
+/* tcx (Linux 6.6+) as the installed UAPI headers of 6.1 do not know it. */
+#define PL_BPF_TCX_INGRESS 46
+#define PL_BPF_TCX_EGRESS 47
+#define PL_BPF_F_BEFORE (1U << 3)
+
+struct probe;
+
+/*
+ * How one kind of attachment works. A probe points at the operations of
+ * the way it attaches here (chosen by probing the kernel when it is
+ * built): tcx or classic tc, raw tracepoint, fexit or tracepoint, ...
+ */
+struct probe_ops {
+	const char *method; /* shown as the probe's mode: "tcx", "raw_tp", "kprobe", ... */
+	/* Marks the probe unsupported with the reason when this kernel cannot run it. */
+	void (*support)(struct engine *e, struct probe *p);
+	int (*attach)(struct engine *e, struct probe *p, char *err, size_t errlen);
+	void (*detach)(struct engine *e, struct probe *p);
+	/* Refreshes info.detail (how it is attached) and info.others (who else is on the hook). */
+	void (*describe)(struct engine *e, struct probe *p);
+};
+
+extern const struct probe_ops probe_ops_xdp, probe_ops_tc, probe_ops_tcx, probe_ops_tracepoint,
+    probe_ops_raw_tp, probe_ops_fexit, probe_ops_kprobe, probe_ops_rxlat, probe_ops_uprobe;
+
 struct probe {
 	struct probe_info info;
+	const struct probe_ops *ops;
 	struct bpf_program *prog;
 	struct bpf_link *link;
+	int link_fd;		 /* tcx: the link's fd (libbpf 1.1 has no tcx link object); -1 */
 	int ifindex;		 /* xdp, tc */
-	int tc_attached;	 /* our filter is in place */
+	uint32_t tc_handle;	 /* classic tc: our filter's handle while attached, else 0 */
 	bool builtin;		 /* part of pktlens' own set (not added by the operator) */
-	const char *group;	 /* built-in tracepoints: "tracepoints" or "latency" */
+	const char *group;	 /* built-in tracepoints: "tracepoints", "latency", "ssl" */
 	char cat[64], name[128]; /* tracepoint category/name, kprobe function */
 	char binary[256], symbol[128];
 	uint64_t cookie; /* ad-hoc probes: key in probe_hits */
-	/* Entry/return pairs: funclat links (held by the return half) and the histogram's cookie. */
+	/* Entry/return pairs: funclat links (held by the return half) and the histogram's cookie;
+	 * the receive-latency kprobe keeps its ip_rcv kprobe in lat_links[0]. */
 	struct bpf_link *lat_links[2];
 	uint64_t lat_cookie;
-	bool tracing; /* prog is an fentry/fexit variant: attached with bpf_program__attach_trace */
-	bool raw;     /* prog is a raw tracepoint variant: attached by name without tracefs */
-	bool rxlat; /* kprobe:tcp_v4_rcv timed from ip_rcv: lat_links[0] holds the ip_rcv kprobe */
 };
 
 struct iface {
@@ -55,6 +84,7 @@ struct watch_buf {
 
 struct features {
 	bool btf, tracefs, kprobe, uprobe, xdp, kprobe_prog;
+	bool tcx; /* tc programs attach as tcx links (BPF_PROG_QUERY knows BPF_TCX_INGRESS) */
 	bool drop_reasons; /* skb:kfree_skb carries a reason field */
 	char lockdown[32];
 	char kprobe_why[160];
@@ -93,21 +123,32 @@ struct engine {
 	struct l7_model *l7;
 	struct proc_model *procs;
 	uint32_t xdp_count;
-	int nl_fd; /* rtnetlink, for classic tc filters and qdiscs */
+	int nl_fd;	    /* rtnetlink, for classic tc filters and qdiscs */
+	uint32_t tc_handle; /* our classic tc filters' handle: the pid */
 };
 
-/* probe.c */
+/* features.c: what the running kernel can do, by probing it */
 void features_probe(struct features *f);
+
+/* probe_spec.c: the registry, built-in set and KIND:TARGET specs, --probes lists */
 int probes_build(struct engine *e, char *err, size_t errlen);
 void probes_set_autoload(struct engine *e);
-int probe_attach(struct engine *e, struct probe *p, char *err, size_t errlen);
-void probe_detach(struct engine *e, struct probe *p);
 struct probe *probe_find(struct engine *e, const char *id);
 struct probe *probe_add_spec(struct engine *e, const char *spec, char *err, size_t errlen);
 int probes_apply_list(struct engine *e, const char *list, char *err, size_t errlen);
-void probes_remove_stale(struct engine *e);
-void probes_detach_all(struct engine *e);
 int iface_index(struct engine *e, const char *name);
+void probe_set_state(struct probe *p, enum probe_state st, const char *reason);
+struct bpf_program *prog_by_name(struct engine *e, const char *name);
+
+/* probe_attach.c: the operations of each kind of attachment */
+int probe_attach(struct engine *e, struct probe *p, char *err, size_t errlen);
+void probe_detach(struct engine *e, struct probe *p);
+void probes_detach_all(struct engine *e);
+/* Refreshes how each interface probe is attached and who else is on its hook. */
+void probes_describe(struct engine *e);
+
+/* probe_sweep.c: classic tc filters of pktlens instances that died */
+void probes_remove_stale(struct engine *e);
 
 uint64_t mono_ns(void);
 /* Reads up to max entries of a hash map (batches, else get_next_key) into keys and vals. */

@@ -98,6 +98,16 @@ static void write_probes(FILE *f, const struct snapshot *s)
 		kv_str(f, "state", probe_state_name(p->state), 1);
 		kv_str(f, "reason", p->reason, 1);
 		kv_str(f, "mode", p->detail, 1);
+		/* who else is attached on the hook, in the kernel's order */
+		fputs(",\"others\":[", f);
+		for (uint32_t j = 0; j < p->n_others; j++) {
+			fprintf(f, "%s{\"id\":%u", j ? "," : "", p->others[j].id);
+			kv_str(f, "name", p->others[j].name, 1);
+			kv_str(f, "how", p->others[j].how, 1);
+			fputc('}', f);
+		}
+		fputc(']', f);
+		kv_u64(f, "others_more", p->others_more);
 		kv_u64(f, "run_cnt", p->run_cnt);
 		kv_u64(f, "run_time_ns", p->run_time_ns);
 		kv_u64(f, "recursion_misses", p->misses);

@@ -36,7 +36,16 @@ struct probe_info {
 	char id[160];	  /* "tc-ingress:veth0", "tracepoint:tcp:tcp_probe" */
 	char target[128]; /* "veth0", "tcp:tcp_probe", "/usr/lib/x/libssl.so.3:SSL_read" */
 	char reason[192]; /* why unsupported / error; empty otherwise */
-	char detail[64];  /* e.g. "native", "generic" for XDP */
+	char
+	    detail[64]; /* how it is attached: "tcx", "tc handle 0x1f2e", "xdp generic", "raw_tp" */
+	/* Other programs on the same hook (xdp, tc), in the order the kernel runs them, ours left
+	 * out; classic tc filters run after every tcx program. */
+	struct {
+		uint32_t id;
+		char name[32]; /* the program's name, or empty when it could not be read */
+		char how[8];   /* "tcx", "tc", "xdp" */
+	} others[8];
+	uint32_t n_others, others_more; /* listed, and left out beyond those */
 	enum probe_kind kind;
 	enum probe_state state;
 	uint64_t run_cnt; /* from BPF stats (whole program, all attachments) */

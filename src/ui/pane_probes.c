@@ -272,8 +272,23 @@ static void probes_display(struct pane *pp, struct ui *ui, const struct rect *r)
 
 		ui_escape(id, sizeof(id), sp->id, sizeof(sp->id));
 		ui_escape(reason, sizeof(reason), sp->reason, sizeof(sp->reason));
-		snprintf(line, sizeof(line), " %s: %s%s%s", id, probe_state_name(sp->state),
-			 reason[0] ? ": " : "", reason);
+		int o = snprintf(line, sizeof(line), " %s: %s%s%s", id, probe_state_name(sp->state),
+				 reason[0] ? ": " : "", reason);
+		/* how it is attached, and the rest of the hook's chain (other tools' programs) */
+		if (sp->detail[0] && o < (int)sizeof(line)) {
+			char d[130];
+
+			ui_escape(d, sizeof(d), sp->detail, sizeof(sp->detail));
+			o += snprintf(line + o, sizeof(line) - (size_t)o, " [%s]", d);
+		}
+		for (uint32_t k = 0; k < sp->n_others && o < (int)sizeof(line); k++) {
+			char nm[70];
+
+			ui_escape(nm, sizeof(nm), sp->others[k].name, sizeof(sp->others[k].name));
+			o += snprintf(line + o, sizeof(line) - (size_t)o, "%s%s %s id %u",
+				      k ? ", " : "  also here: ", sp->others[k].how,
+				      nm[0] ? nm : "?", sp->others[k].id);
+		}
 		ui_put(ui, r->y + r->h - 1, r->x, r->w, state_role(sp->state), line);
 		if (hr)
 			draw_hist(ui, r, tr.y + tr.h, sp, lo, hi, hr);

@@ -188,6 +188,14 @@ static void check_kernel_side(const struct probe_info *p, bool attached, bool wi
 	switch (p->kind) {
 	case PK_TC_INGRESS:
 	case PK_TC_EGRESS:
+		if (!strcmp(p->detail, "tcx")) {
+			/* tcx: a bpf link of ours (gone on close), and no classic filter */
+			assert_int_equal(after->links, before->links + (attached ? 1 : -1));
+			if (with_tools)
+				assert_int_equal(
+				    tc_filters(p->kind == PK_TC_INGRESS ? "ingress" : "egress"), 0);
+			break;
+		}
 		/* Classic tc filters through netlink: no fd of ours, the filter is the state. */
 		assert_int_equal(after->links, before->links);
 		assert_int_equal(after->fds, before->fds);

@@ -147,7 +147,8 @@ static void run_segs(struct fixture *fx, enum hook_prog h, const __u8 *frame, si
 	}
 	assert_int_equal(err, 0);
 	/* pktlens only observes: every frame must go on */
-	assert_int_equal(opts.retval, h == XDP ? XDP_PASS : TC_ACT_OK);
+	/* tc: TC_ACT_UNSPEC, so that filters and tcx programs after pktlens still run */
+	assert_int_equal((int)opts.retval, h == XDP ? XDP_PASS : TC_ACT_UNSPEC);
 }
 
 static void run(struct fixture *fx, enum hook_prog h, const __u8 *frame, size_t len)
