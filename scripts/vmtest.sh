@@ -52,6 +52,7 @@ need_tools() {
 	# ldd fails on a static binary: the initramfs has no libraries for busybox itself.
 	! ldd "$BUSYBOX" >/dev/null 2>&1 || die "$BUSYBOX is not static (apt-get install busybox-static)"
 	JQ=$(command -v jq) || die "jq is not installed (scripts/deps.sh installs it)"
+	TMUX_BIN=$(command -v tmux) || die "tmux is not installed (scripts/deps.sh installs it)"
 	[ -x "$BUILD/pktlens" ] || die "$BUILD/pktlens is missing; run make first"
 }
 
@@ -110,7 +111,17 @@ build_initramfs() {
 	done
 	echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
 	# The system's ld.so, libc and friends, so that pktlens, jq and the helper run as on the host.
-	copy_with_libs "$BUILD/pktlens" "$JQ"
+	copy_with_libs "$BUILD/pktlens" "$JQ" "$TMUX_BIN"
+	# tmux and the terminal descriptions it and pktlens' curses look up, for the TUI case
+	local ti d
+	for ti in s/screen s/screen-256color x/xterm x/xterm-256color; do
+		for d in /lib/terminfo /usr/share/terminfo; do
+			[ -e "$d/$ti" ] || continue
+			mkdir -p "$STAGE/usr/share/terminfo/${ti%%/*}"
+			cp -L "$d/$ti" "$STAGE/usr/share/terminfo/$ti"
+			break
+		done
+	done
 	mv "$STAGE$BUILD/pktlens" "$STAGE/bin/pktlens"
 	mv "$STAGE$JQ" "$STAGE/bin/jq"
 	rm -rf "${STAGE:?}/${ROOT#/}" "${STAGE:?}/${BUILD#/}"

@@ -7,6 +7,10 @@ set -u
 TEST_NAME=lifecycle
 . "$(dirname "$0")/../lib/netns.sh"
 
+# Classic tc filters (clsact + cls_bpf) outlive a crash, so this is where cleanup and ownership
+# matter; tcx links die with their process (tests/e2e/coexist.sh covers both ways).
+export PKTLENS_TC=classic
+
 # A foreign BPF filter the test owns (cls_matchall may be missing); pktlens must leave it as it was.
 FOREIGN_PREF=49152
 ERRORS=0

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The TUI under tmux ended by Ctrl-\ (SIGQUIT in cbreak mode), SIGUSR1 and a crash (SIGSEGV): the
-# terminal comes back as it was (termios, normal screen, cursor, mouse off), nothing stays attached,
-# and pktlens dies of the signal.
+# terminal comes back as it was (termios, normal screen, cursor, mouse off), nothing stays attached
+# (tcx links or classic tc filters), and pktlens dies of the signal.
 set -u
 TEST_NAME=tui-fatal-signals
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/tcx.sh"
 
 tui_require
 require_cmd stty
@@ -29,9 +30,13 @@ check() {
 nothing_attached() {
 	local d
 	for d in ingress egress; do
-		ip netns exec "$NS_A" tc filter show dev "$IF_A" "$d" 2>/dev/null | grep -q bpf && return 1
+		[ "$(pktlens_progs "$NS_A" "$IF_A" "$d")" = 0 ] || return 1
 	done
 	! ip netns exec "$NS_A" tc qdisc show dev "$IF_A" | grep -q clsact
+}
+
+attached() {
+	[ "$(pktlens_progs "$NS_A" "$IF_A" ingress)" = 1 ]
 }
 
 # run_case LABEL HOW: start the TUI in a pane whose shell records the terminal before and after.
@@ -45,8 +50,7 @@ run_case() {
 		fail "cannot start tmux"
 	wait_for 20 bash -c "tmux -L '$TUI_SOCK' capture-pane -p -t '$label' | grep -q Flows" ||
 		fail "$label: the TUI did not start: $(cat "$TMP/stderr")"
-	wait_for 20 bash -c "ip netns exec '$NS_A' tc filter show dev '$IF_A' ingress | grep -q bpf" ||
-		fail "$label: pktlens never attached its tc filter"
+	wait_for 20 attached || fail "$label: pktlens never attached its tc program"
 	[ "$(tmux -L "$TUI_SOCK" display -p -t "$label" '#{alternate_on}')" = 1 ] ||
 		log "$label: the TUI is not on the alternate screen?"
 	case "$how" in
@@ -74,9 +78,15 @@ run_case() {
 	tmux -L "$TUI_SOCK" kill-session -t "$label"
 }
 
+build_tcxtool
+# tcx where the kernel has it (links die with the process), then classic tc filters, which only
+# pktlens' own cleanup removes: the crash path's prepared netlink messages are tested there
 run_case ctrl-backslash keys
 run_case usr1 USR1
 run_case crash SEGV
+export PKTLENS_TC=classic
+run_case classic-ctrl-backslash keys
+run_case classic-crash SEGV
 
 [ "$ERRORS" -eq 0 ] || fail "$ERRORS checks failed"
 log "PASS"

@@ -3,10 +3,12 @@
 set -u
 TEST_NAME=tui-probe-toggle
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/tcx.sh"
 
 tui_require
 cleanup_init
 make_tmpdir
+build_tcxtool
 netns_pair 203
 tui_traffic 100
 tui_start 120 40 -n "$NS_A" -i "$IF_A" --interval 0.5
@@ -30,13 +32,13 @@ a=$(runs)
 sleep 2
 b=$(runs)
 [ "$a" = "$b" ] || fail "run count moved while detached ($a -> $b)"
-ip netns exec "$NS_A" tc filter show dev "$IF_A" ingress | grep -q bpf &&
-	fail "tc ingress filter still present while detached"
+[ "$(pktlens_progs "$NS_A" "$IF_A" ingress)" = 0 ] ||
+	fail "tc ingress program (tcx or filter) still present while detached"
 
 tui_keys Space
 tui_wait_re "^tc-ingress +$IF_A +attached" 5
-ip netns exec "$NS_A" tc filter show dev "$IF_A" ingress | grep -q bpf ||
-	fail "tc ingress filter missing after re-attach"
+[ "$(pktlens_progs "$NS_A" "$IF_A" ingress)" = 1 ] ||
+	fail "tc ingress program (tcx or filter) missing after re-attach"
 sleep 2
 c=$(runs)
 [ "$c" != "$b" ] || fail "run count did not resume after attach ($b -> $c)"
