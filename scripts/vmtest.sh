@@ -112,7 +112,10 @@ build_initramfs() {
 	echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
 	# The system's ld.so, libc and friends, so that pktlens, jq and the helper run as on the host.
 	copy_with_libs "$BUILD/pktlens" "$JQ" "$TMUX_BIN"
-	# tmux and the terminal descriptions it and pktlens' curses look up, for the TUI case
+	# tmux, the terminal descriptions it and pktlens' curses look up, and the C.UTF-8 locale tmux
+	# insists on, for the TUI case
+	mkdir -p "$STAGE/usr/lib/locale"
+	cp -r /usr/lib/locale/C.utf8 "$STAGE/usr/lib/locale/" 2>/dev/null
 	local ti d
 	for ti in s/screen s/screen-256color x/xterm x/xterm-256color; do
 		for d in /lib/terminfo /usr/share/terminfo; do

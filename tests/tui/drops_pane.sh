@@ -46,6 +46,9 @@ while True:
         pass
     time.sleep(0.2)
 ' "$ADDR_A" 46050
+# pktlens attaches tcx links where the kernel has them and then creates no clsact: the test adds one
+# so that the QDISC section has a clsact to show either way (the namespace takes it away)
+ip netns exec "$NS_A" tc qdisc add dev "$IF_A" clsact 2>/dev/null
 tui_start 140 45 -n "$NS_A" -i "$IF_A" --interval 0.5
 
 tui_wait "1 Flows"

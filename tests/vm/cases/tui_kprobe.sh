@@ -33,6 +33,9 @@ opens() {
 	sleep 2
 }
 
+trap '$S kill-server 2>/dev/null' EXIT
+# tmux wants a UTF-8 locale; the initramfs has glibc's C.UTF-8
+export LANG=C.UTF-8
 $S -f /dev/null new-session -d -s m -x 150 -y 45 \
 	"TERM=screen $PKTLENS -i lo --probes none --interval 0.5 2>/tmp/tui.err; echo \$? >/tmp/tui.rc; sleep 600" ||
 	fail "cannot start tmux"
