@@ -75,8 +75,10 @@ print("http parse errors", h["parse_errors"], "port80_not_http", h["port80_not_h
 print("dns parse errors", d["parse_errors"])
 ok = any("\x1b[31m" in p for p in paths)          # kept as data, escaped on output
 ok &= any(h_.startswith("evil\x1b]0;") for h_ in hosts)
-ok &= h["parse_errors"]["line_too_long"] >= 1 and h["parse_errors"]["request"] >= 1
-ok &= h["port80_not_http"] >= 1
+# exactly what was sent: one overlong request line, one bad request line, two port-80 flows
+# that are not HTTP (random bytes, NUL and 0xff garbage)
+ok &= h["parse_errors"]["line_too_long"] == 1 and h["parse_errors"]["request"] == 1
+ok &= h["port80_not_http"] == 2
 ok &= d["parse_errors"] == 3
 sys.exit(0 if ok else 1)
 PY
