@@ -112,7 +112,8 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 
 	struct pl_pkt p;
 	__builtin_memset(&p, 0, sizeof(p));
-	int m = pl_parse(data, data_end, &p);
+	/* a GSO aggregate (segs > 1, tc only) may be BIG TCP: its skb length bounds it */
+	int m = pl_parse_gso(data, data_end, segs > 1 ? len : 0, &p);
 	if (m != PL_M_NONE) {
 		if (!final)
 			return m;

@@ -88,10 +88,10 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 		return;
 	if (p->proto != PL_IPPROTO_TCP && p->proto != PL_IPPROTO_UDP)
 		return;
-	__u32 ip_end = p->l3_off + p->ip_len;
-	if (!p->ip_len || ip_end < p->payload_off + 8)
+	/* the parser's payload length: UDP's own length, so DNS never reads past the datagram */
+	__u32 plen = p->payload_len;
+	if (plen < 8)
 		return;
-	__u32 plen = ip_end - p->payload_off;
 	struct l7_counters *c = pl_l7_stats();
 	if (!c)
 		return;
@@ -150,6 +150,8 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 		return;
 	}
 	__u32 n = plen < PL_L7_DATA ? plen : PL_L7_DATA;
+	/* keep the n >= 8 test: clang drops it (plen >= 8 above), the verifier lost that bound */
+	asm volatile("" : "+r"(n));
 	if (n < 8 || pl_l7_load(ctx, hook, p->payload_off, e->data, n)) {
 		bpf_ringbuf_discard(e, 0);
 		return;

@@ -141,7 +141,8 @@ struct pl_pkt {
 	__u16 window;
 	__u32 seq;
 	__u32 ack;
-	__u32 ip_len; /* IPv4 total length or IPv6 payload + 40 */
+	__u32 ip_len;	   /* IPv4 total length or IPv6 payload + 40 (BIG TCP: from the skb) */
+	__u32 payload_len; /* TCP/UDP payload bytes the headers declare (UDP: its length - 8) */
 };
 
 static __always_inline void pl_copy4(__u8 *dst16, const __u8 *src4)
@@ -166,7 +167,9 @@ static __always_inline void pl_copy16(__u8 *dst, const __u8 *src)
  * Transport header at cur; returns a malformed kind or PL_M_NONE. Reads are
  * checked against end (the frame, which the verifier tracks) and the
  * headers must also fit in lim, the offset where the IP packet ends, so
- * Ethernet padding after a short IP packet is never taken for ports.
+ * Ethernet padding after a short IP packet is never taken for ports. The
+ * payload ends at lim, or for UDP where its own length says (the kernel
+ * trims the rest, udp_rcv(); a length beyond the IP packet is dropped there).
  */
 static __always_inline int pl_parse_l4(const __u8 *start, const __u8 *cur, const __u8 *end,
 				       __u32 lim, struct pl_pkt *p)
@@ -187,6 +190,7 @@ static __always_inline int pl_parse_l4(const __u8 *start, const __u8 *cur, const
 		p->window = pl_ntohs(th->window);
 		p->tcp_flags = th->flags;
 		p->payload_off = (__u16)(cur + doff - start);
+		p->payload_len = lim - (off + doff);
 		p->has_ports = 1;
 	} else if (p->proto == PL_IPPROTO_UDP) {
 		const struct pl_udphdr *uh = (const void *)cur;
@@ -194,7 +198,14 @@ static __always_inline int pl_parse_l4(const __u8 *start, const __u8 *cur, const
 			return PL_M_UDP_TRUNC;
 		p->sport = pl_ntohs(uh->source);
 		p->dport = pl_ntohs(uh->dest);
+		__u32 ulen = pl_ntohs(uh->len);
+		/* a first fragment's UDP length is the whole datagram's: more than it holds */
+		if (ulen < sizeof(*uh) || (off + ulen > lim && p->frag != 1))
+			return PL_M_UDP_LEN;
+		if (off + ulen > lim)
+			ulen = lim - off;
 		p->payload_off = (__u16)((const __u8 *)(uh + 1) - start);
+		p->payload_len = ulen - sizeof(*uh);
 		p->has_ports = 1;
 	} else if (p->proto == PL_IPPROTO_ICMP || p->proto == PL_IPPROTO_ICMPV6) {
 		const struct pl_icmphdr *ih = (const void *)cur;
@@ -214,11 +225,27 @@ static __always_inline int pl_parse_l4(const __u8 *start, const __u8 *cur, const
 }
 
 /*
+ * An IP length field of 0 is how a BIG TCP aggregate (more than 64 KiB, IPv4
+ * since 6.3 and IPv6 since 5.19: iph_set_totlen(), ipv6_gro_complete()) says
+ * "the skb's length". Only a GSO skb that long carrying TCP can mean that:
+ * gso_len is the skb's length from the frame start when the skb is a GSO
+ * aggregate (tc), 0 where there is none (XDP sees wire frames). Anywhere else
+ * a length of 0 is a lie that must not switch the bounds off.
+ */
+static __always_inline int pl_big_tcp(__u32 gso_len, __u32 l3_off, __u32 hdr_len, __u8 proto)
+{
+	return gso_len > l3_off + hdr_len + 0xffff &&
+	       (proto == PL_IPPROTO_TCP || proto == PL_IPPROTO_HOPOPTS);
+}
+
+/*
  * Parses one frame. Returns PL_M_NONE when the headers that exist are
  * consistent (p->family is 0 for non-IP frames), else the malformed kind of
- * the first bad header; fields parsed before it stay valid.
+ * the first bad header; fields parsed before it stay valid. gso_len: see
+ * pl_big_tcp(); 0 when the frame is not a GSO aggregate.
  */
-static __always_inline int pl_parse(const void *data, const void *data_end, struct pl_pkt *p)
+static __always_inline int pl_parse_gso(const void *data, const void *data_end, __u32 gso_len,
+					struct pl_pkt *p)
 {
 	const __u8 *start = data;
 	const __u8 *end = data_end;
@@ -254,11 +281,13 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 		if ((ih->ver_ihl >> 4) != 4 || ihl < sizeof(*ih) || cur + ihl > end)
 			return PL_M_IP4_IHL;
 		__u32 tot = pl_ntohs(ih->tot_len);
-		/* 0 is how BIG TCP aggregates over 64 KiB say "the skb's length". */
-		if (tot && tot < ihl)
+		/* IPv4 BIG TCP has no HBH header: only TCP qualifies (pl_big_tcp also takes 0) */
+		if (!tot && ih->protocol == PL_IPPROTO_TCP &&
+		    pl_big_tcp(gso_len, p->l3_off, 0, PL_IPPROTO_TCP))
+			tot = gso_len - p->l3_off;
+		if (tot < ihl)
 			return PL_M_IP4_LEN;
-		if (tot)
-			lim = p->l3_off + tot;
+		lim = p->l3_off + tot;
 		p->family = PL_AF_INET;
 		p->proto = ih->protocol;
 		p->ip_len = tot;
@@ -277,10 +306,16 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 		if ((pl_ntohl(ih->ver_tc_flow) >> 28) != 6)
 			return PL_M_IP6_VER;
 		p->family = PL_AF_INET6;
-		/* A payload length of 0 means a jumbogram (or BIG TCP): no limit from it. */
-		if (ih->payload_len)
-			lim = p->l3_off + sizeof(*ih) + pl_ntohs(ih->payload_len);
-		p->ip_len = pl_ntohs(ih->payload_len) + sizeof(*ih);
+		/*
+		 * A payload length of 0: BIG TCP (TCP, or a hop-by-hop jumbo header
+		 * before it where the kernel inserts one), else an empty payload
+		 * (next header 59 fits, anything else is cut short).
+		 */
+		__u32 plen = pl_ntohs(ih->payload_len);
+		if (!plen && pl_big_tcp(gso_len, p->l3_off, sizeof(*ih), ih->nexthdr))
+			plen = gso_len - p->l3_off - sizeof(*ih);
+		lim = p->l3_off + sizeof(*ih) + plen;
+		p->ip_len = plen + sizeof(*ih);
 		pl_copy16(p->saddr, ih->saddr);
 		pl_copy16(p->daddr, ih->daddr);
 		__u8 nh = ih->nexthdr;
@@ -289,7 +324,8 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 		for (int i = 0; i < PL_IP6_EXT_MAX; i++) {
 			if (nh == PL_IPPROTO_FRAGMENT) {
 				const struct pl_ip6_frag *fh = (const void *)cur;
-				if ((const __u8 *)(fh + 1) > end)
+				if ((const __u8 *)(fh + 1) > end ||
+				    (__u32)(cur - start) + sizeof(*fh) > lim)
 					return PL_M_IP6_EXT;
 				__u16 fo = pl_ntohs(fh->frag_off);
 				/* offset 0 without More is an atomic fragment (RFC 6946): whole */
@@ -302,7 +338,8 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 				if ((const __u8 *)(eh + 1) > end)
 					return PL_M_IP6_EXT;
 				__u32 len = ((__u32)eh->hdrlen + 1) * 8;
-				if (cur + len > end)
+				/* inside the frame and inside the payload the IPv6 header declares */
+				if (cur + len > end || (__u32)(cur - start) + len > lim)
 					return PL_M_IP6_EXT;
 				nh = eh->nexthdr;
 				cur += len;
@@ -323,6 +360,12 @@ static __always_inline int pl_parse(const void *data, const void *data_end, stru
 	if (p->frag == 2)
 		return PL_M_NONE;
 	return pl_parse_l4(start, cur, end, lim, p);
+}
+
+/* A frame that is not a GSO aggregate: an IP length of 0 is always malformed. */
+static __always_inline int pl_parse(const void *data, const void *data_end, struct pl_pkt *p)
+{
+	return pl_parse_gso(data, data_end, 0, p);
 }
 
 #endif

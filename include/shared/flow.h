@@ -94,14 +94,15 @@ enum pl_malformed {
 	PL_M_VLAN_TRUNC, /* VLAN tag cut short */
 	PL_M_IP4_TRUNC,	 /* IPv4 header cut short */
 	PL_M_IP4_IHL,	 /* version not 4, IHL < 5, or IHL beyond the frame */
-	PL_M_IP4_LEN,	 /* total length < header length */
+	PL_M_IP4_LEN,	 /* total length < header length (0 outside a BIG TCP aggregate) */
 	PL_M_IP6_TRUNC,	 /* IPv6 fixed header cut short */
-	PL_M_IP6_EXT,	 /* extension header cut short, or chain too long */
+	PL_M_IP6_EXT,	 /* extension header cut short, past the payload, chain too long */
 	PL_M_TCP_TRUNC,	 /* TCP header cut short */
 	PL_M_TCP_DOFF,	 /* data offset < 5 or beyond the packet */
 	PL_M_UDP_TRUNC,
 	PL_M_ICMP_TRUNC,
 	PL_M_IP6_VER, /* IPv6 EtherType, another IP version */
+	PL_M_UDP_LEN, /* UDP length < 8 or beyond the IP packet */
 	PL_M_MAX,
 };
 
@@ -112,7 +113,7 @@ struct pl_counters {
 	__u64 flow_table_full; /* flow insert failed (not an LRU eviction) */
 	__u64 events_lost;     /* ring buffer full when a watched packet was captured */
 };
-_Static_assert(sizeof(struct pl_counters) == (6 + 6 + 13 + 2) * 8, "pl_counters layout");
+_Static_assert(sizeof(struct pl_counters) == (6 + 6 + 14 + 2) * 8, "pl_counters layout");
 
 /* Per interface: which hook counts received packets, so XDP + tc ingress never count twice. */
 enum pl_rx_owner {

@@ -569,6 +569,7 @@ static const char *const malformed_names[PL_M_MAX] = {
 	[PL_M_IP6_EXT] = "ip6_ext",	  [PL_M_TCP_TRUNC] = "tcp_trunc",
 	[PL_M_TCP_DOFF] = "tcp_doff",	  [PL_M_UDP_TRUNC] = "udp_trunc",
 	[PL_M_ICMP_TRUNC] = "icmp_trunc", [PL_M_IP6_VER] = "ip6_version",
+	[PL_M_UDP_LEN] = "udp_len",
 };
 
 static const char *const bucket_names[PL_P_MAX] = { "tcp",   "udp",	 "icmp",

@@ -28,6 +28,7 @@
 
 #include "pktlens.skel.h"
 #include "shared/flow.h"
+#include "shared/l7.h"
 #include "frames.h"
 
 #define MAX_FLOWS 64
@@ -561,6 +562,9 @@ static void test_fragments(void **state)
 	frame_udp(&f, 4000, 4001);
 	frame_payload(&f, NULL, 1472);
 	size_t first_len = frame_finish(&f);
+	/* as the stack writes it: the whole datagram's length, more than this fragment holds */
+	first[34 + 4] = (8 + 1472 + 500) >> 8;
+	first[34 + 5] = (__u8)(8 + 1472 + 500);
 
 	frame_init(&f, later, sizeof(later));
 	frame_eth(&f, NULL, NULL);
@@ -750,6 +754,12 @@ static size_t build_malformed(struct malformed_case *mc, size_t max)
 	mc[n].len = frame_build_udp(b, FRAME_MAX, PL_AF_INET6, FRAME_IP6_A, FRAME_IP6_B, 1, 2, 0);
 	b[14] = (b[14] & 0x0f) | 0x40; /* version 4 behind an IPv6 EtherType */
 	n++;
+
+	NEXT(PL_M_UDP_LEN);
+	mc[n].len = frame_build_udp(b, FRAME_MAX, PL_AF_INET, FRAME_IP4_A, FRAME_IP4_B, 1, 2, 20);
+	b[34 + 4] = 0;
+	b[34 + 5] = 29; /* one byte more than the IP packet holds */
+	n++;
 #undef NEXT
 	return n;
 }
@@ -800,6 +810,152 @@ static void test_malformed(void **state)
 	struct flow_key keys[MAX_FLOWS];
 	struct flow_val vals[MAX_FLOWS];
 	assert_int_equal(read_flows(fx, keys, vals), 0);
+}
+
+/* Reads the malformed counters and compares every kind with want. */
+static void assert_malformed(struct fixture *fx, const __u64 *want, const char *what)
+{
+	struct pl_counters c;
+	read_counters(fx, &c);
+	for (int k = 0; k < PL_M_MAX; k++) {
+		if (c.malformed[k] != want[k])
+			fail_msg("%s: malformed[%d] = %llu, want %llu", what, k,
+				 (unsigned long long)c.malformed[k], (unsigned long long)want[k]);
+	}
+	for (int b = 0; b < PL_P_MAX; b++)
+		assert_int_equal(c.packets[b], 0);
+}
+
+/*
+ * An IP length of 0 only means "the skb's length" for a BIG TCP aggregate,
+ * which is longer than a test run can carry: XDP and tc, GSO or not, count a
+ * small frame that claims it as malformed (ip4_len, or a cut TCP header for
+ * IPv6), as many times as it has segments, and make no flow of it.
+ */
+static void test_zero_ip_len(void **state)
+{
+	struct fixture *fx = fixture_or_skip(state);
+	__u8 v4[FRAME_MAX], v6[FRAME_MAX];
+	size_t len4 = frame_build_tcp(v4, sizeof(v4), PL_AF_INET, FRAME_IP4_A, FRAME_IP4_B, 40000,
+				      80, PL_TCP_ACK, 1000);
+	v4[16] = v4[17] = 0;
+	size_t len6 = frame_build_tcp(v6, sizeof(v6), PL_AF_INET6, FRAME_IP6_A, FRAME_IP6_B, 40000,
+				      80, PL_TCP_ACK, 1000);
+	v6[18] = v6[19] = 0;
+	__u64 want[PL_M_MAX] = { 0 };
+
+	run(fx, XDP, v4, len4);
+	want[PL_M_IP4_LEN] += 1;
+	assert_malformed(fx, want, "IPv4 length 0 on XDP");
+	run(fx, TC_IN, v4, len4);
+	want[PL_M_IP4_LEN] += 1;
+	assert_malformed(fx, want, "IPv4 length 0 on tc, no GSO");
+	run_segs(fx, TC_OUT, v4, len4, 8);
+	want[PL_M_IP4_LEN] += 8;
+	assert_malformed(fx, want, "IPv4 length 0 on a small GSO skb");
+	run(fx, XDP, v6, len6);
+	run(fx, TC_IN, v6, len6);
+	run_segs(fx, TC_IN, v6, len6, 3);
+	want[PL_M_TCP_TRUNC] += 1 + 1 + 3;
+	assert_malformed(fx, want, "IPv6 payload length 0");
+
+	struct flow_key keys[MAX_FLOWS];
+	struct flow_val vals[MAX_FLOWS];
+	assert_int_equal(read_flows(fx, keys, vals), 0);
+}
+
+/* Extension headers beyond the IPv6 payload length (the frame carries more) are malformed. */
+static void test_ip6_ext_beyond_payload(void **state)
+{
+	struct fixture *fx = fixture_or_skip(state);
+	__u8 buf[FRAME_MAX];
+	struct frame f;
+
+	frame_init(&f, buf, sizeof(buf));
+	frame_eth(&f, NULL, NULL);
+	frame_ip6(&f, FRAME_IP6_A, FRAME_IP6_B);
+	frame_ip6_ext(&f, PL_IPPROTO_HOPOPTS, 0);
+	frame_ip6_ext(&f, PL_IPPROTO_DSTOPTS, 1);
+	frame_udp(&f, 5000, 53);
+	frame_payload(&f, NULL, 40);
+	size_t len = frame_finish(&f);
+	/* the payload ends inside the destination options header */
+	buf[14 + 4] = 0;
+	buf[14 + 5] = 8 + 15;
+
+	__u64 want[PL_M_MAX] = { 0 };
+	run(fx, XDP, buf, len);
+	run(fx, TC_IN, buf, len);
+	run(fx, TC_OUT, buf, len);
+	want[PL_M_IP6_EXT] = 3;
+	assert_malformed(fx, want, "extension header beyond the payload length");
+	struct flow_key keys[MAX_FLOWS];
+	struct flow_val vals[MAX_FLOWS];
+	assert_int_equal(read_flows(fx, keys, vals), 0);
+}
+
+struct l7_sink {
+	struct l7_event ev[4];
+	int n;
+};
+
+static int on_l7_event(void *ctx, void *data, size_t size)
+{
+	struct l7_sink *s = ctx;
+	if (size != sizeof(struct l7_event) || s->n >= 4)
+		return -1;
+	memcpy(&s->ev[s->n++], data, sizeof(struct l7_event));
+	return 0;
+}
+
+/*
+ * DNS is read up to the UDP length, not the IP length: a query of 29 bytes
+ * followed by 60 other bytes inside the IP packet (which the kernel trims
+ * away) reaches user space as 29 bytes.
+ */
+static void test_l7_udp_length(void **state)
+{
+	struct fixture *fx = fixture_or_skip(state);
+	static const __u8 query[] = "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+				    "\x04real\x04test\x00\x00\x01\x00\x01";
+	__u8 payload[sizeof(query) - 1 + 60];
+	memcpy(payload, query, sizeof(query) - 1);
+	memset(payload + sizeof(query) - 1, 0x41, 60);
+	__u8 buf[FRAME_MAX];
+	struct frame f;
+	frame_init(&f, buf, sizeof(buf));
+	frame_eth(&f, NULL, NULL);
+	frame_ip4(&f, FRAME_IP4_A, FRAME_IP4_B, 0);
+	frame_udp(&f, 33000, 53);
+	frame_payload(&f, payload, sizeof(payload));
+	size_t len = frame_finish(&f);
+	buf[34 + 4] = 0;
+	buf[34 + 5] = (__u8)(8 + sizeof(query) - 1);
+
+	struct l7_sink sink = { .n = 0 };
+	struct ring_buffer *rb =
+	    ring_buffer__new(bpf_map__fd(fx->skel->maps.l7_events), on_l7_event, &sink, NULL);
+	assert_non_null(rb);
+	run(fx, TC_OUT, buf, len);
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+
+	/* one PROTO event (the flow is new) and one DNS event */
+	int dns = -1;
+	for (int i = 0; i < sink.n; i++)
+		if (sink.ev[i].kind == PL_L7K_DNS)
+			dns = i;
+	assert_int_equal(sink.n, 2);
+	assert_true(dns >= 0);
+	assert_int_equal(sink.ev[dns].payload_len, sizeof(query) - 1);
+	assert_int_equal(sink.ev[dns].len, sizeof(query) - 1);
+	assert_memory_equal(sink.ev[dns].data, query, sizeof(query) - 1);
+
+	struct pl_counters c;
+	read_counters(fx, &c);
+	__u64 packets[PL_P_MAX] = { [PL_P_UDP] = 1 };
+	__u64 bytes[PL_P_MAX] = { [PL_P_UDP] = len };
+	assert_buckets(&c, packets, bytes);
 }
 
 /* A watched flow sends each packet through the ring buffer with its TCP fields. */
@@ -884,6 +1040,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_non_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_ip_len, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ip6_ext_beyond_payload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_l7_udp_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_events, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("prog_run", tests, NULL, NULL);

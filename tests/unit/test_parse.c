@@ -99,6 +99,7 @@ static void test_tcp4(void **state UNUSED)
 	assert_int_equal(p.l4_off, 34);
 	assert_int_equal(p.payload_off, 34 + 32);
 	assert_int_equal(p.ip_len, 20 + 32 + 10);
+	assert_int_equal(p.payload_len, 10);
 	/* DF is set on this frame: it is not a fragment */
 	assert_int_equal(p.frag, 0);
 	assert_no_vlan(&p);
@@ -154,6 +155,7 @@ static void test_udp4(void **state UNUSED)
 	assert_int_equal(p.l4_off, 34);
 	assert_int_equal(p.payload_off, 42);
 	assert_int_equal(p.ip_len, 20 + 8 + 33);
+	assert_int_equal(p.payload_len, 33);
 	assert_int_equal(p.frag, 0);
 	assert_no_tcp(&p);
 	assert_no_vlan(&p);
@@ -790,11 +792,246 @@ static void test_ip4_bad_tot_len(void **state UNUSED)
 		assert_int_equal(p.family, PL_AF_INET);
 		assert_int_equal(p.has_ports, 0);
 	}
-	/* BIG TCP aggregates carry 0: the frame's length rules. */
+	/* 0 is not "no limit": only a BIG TCP aggregate may say that (test_big_tcp) */
 	ih->tot_len = 0;
-	assert_int_equal(parse_exact(buf, len, &p), PL_M_NONE);
+	assert_int_equal(parse_exact(buf, len, &p), PL_M_IP4_LEN);
+	assert_int_equal(p.family, 0);
+	assert_int_equal(p.has_ports, 0);
+}
+
+/* Parses a private copy like parse_exact, as tc would for a GSO skb of gso_len bytes. */
+static int parse_gso(const __u8 *frame, size_t len, __u32 gso_len, struct pl_pkt *p)
+{
+	__u8 *copy = malloc(len);
+	assert_non_null(copy);
+	memcpy(copy, frame, len);
+	memset(p, 0, sizeof(*p));
+	int ret = pl_parse_gso(copy, copy + len, gso_len, p);
+	free(copy);
+	return ret;
+}
+
+/*
+ * An IP length of 0 is BIG TCP only in a GSO skb longer than 64 KiB of IP
+ * carrying TCP (the frame here is the linear head of such an skb); anything
+ * else with 0 is malformed, so that a crafted packet cannot switch the
+ * length checks off.
+ */
+static void test_big_tcp(void **state UNUSED)
+{
+	__u8 buf[FRAME_MAX];
+	struct pl_pkt p;
+	size_t len = frame_build_tcp(buf, sizeof(buf), PL_AF_INET, FRAME_IP4_A, FRAME_IP4_B, 40000,
+				     80, PL_TCP_ACK, 100);
+	struct pl_iphdr *ih = (void *)(buf + 14);
+	ih->tot_len = 0;
+
+	/* XDP and non-GSO skbs: gso_len 0 */
+	assert_int_equal(parse_gso(buf, len, 0, &p), PL_M_IP4_LEN);
+	/* a GSO skb whose IP part fits the 16-bit field would have carried its length */
+	assert_int_equal(parse_gso(buf, len, 14 + 0xffff, &p), PL_M_IP4_LEN);
+	assert_int_equal(p.has_ports, 0);
+	/* 14 + 65536: the smallest length that needs BIG TCP */
+	assert_int_equal(parse_gso(buf, len, 14 + 0x10000, &p), PL_M_NONE);
+	assert_int_equal(p.ip_len, 0x10000);
+	assert_int_equal(p.payload_len, 0x10000 - 40);
 	assert_int_equal(p.has_ports, 1);
-	assert_int_equal(p.sport, 1);
+	assert_int_equal(p.dport, 80);
+	assert_int_equal(parse_gso(buf, len, 14 + 185000, &p), PL_M_NONE);
+	assert_int_equal(p.ip_len, 185000);
+	/* a real length is taken as it is, whatever the skb */
+	ih->tot_len = htons((__u16)(len - 14));
+	assert_int_equal(parse_gso(buf, len, 14 + 185000, &p), PL_M_NONE);
+	assert_int_equal(p.ip_len, len - 14);
+	assert_int_equal(p.payload_len, 100);
+
+	/* UDP is never BIG TCP */
+	len = frame_build_udp(buf, sizeof(buf), PL_AF_INET, FRAME_IP4_A, FRAME_IP4_B, 1, 2, 10);
+	ih->tot_len = 0;
+	assert_int_equal(parse_gso(buf, len, 14 + 185000, &p), PL_M_IP4_LEN);
+
+	/* IPv6: payload length 0 */
+	len = frame_build_tcp(buf, sizeof(buf), PL_AF_INET6, FRAME_IP6_A, FRAME_IP6_B, 40000, 443,
+			      PL_TCP_ACK, 100);
+	struct pl_ipv6hdr *i6 = (void *)(buf + 14);
+	i6->payload_len = 0;
+	assert_int_equal(parse_gso(buf, len, 0, &p), PL_M_TCP_TRUNC);
+	assert_int_equal(p.has_ports, 0);
+	assert_int_equal(parse_gso(buf, len, 14 + 40 + 0xffff, &p), PL_M_TCP_TRUNC);
+	assert_int_equal(parse_gso(buf, len, 14 + 40 + 0x10000, &p), PL_M_NONE);
+	assert_int_equal(p.ip_len, 40 + 0x10000);
+	assert_int_equal(p.payload_len, 0x10000 - 20);
+	assert_int_equal(p.sport, 40000);
+	/* a hop-by-hop (jumbo) header before TCP, as kernels before 6.6 built them */
+	struct frame f;
+	frame_init(&f, buf, sizeof(buf));
+	frame_eth(&f, NULL, NULL);
+	frame_ip6(&f, FRAME_IP6_A, FRAME_IP6_B);
+	frame_ip6_ext(&f, PL_IPPROTO_HOPOPTS, 0);
+	frame_tcp(&f, 40000, 443, 1, 2, PL_TCP_ACK, 100, 0);
+	frame_payload(&f, NULL, 50);
+	len = frame_finish(&f);
+	i6->payload_len = 0;
+	assert_int_equal(parse_gso(buf, len, 0, &p), PL_M_IP6_EXT);
+	assert_int_equal(parse_gso(buf, len, 14 + 40 + 200000, &p), PL_M_NONE);
+	assert_int_equal(p.proto, 6);
+	assert_int_equal(p.payload_len, 200000 - 8 - 20);
+	/* UDP behind a payload length of 0 is cut short whatever the skb */
+	len = frame_build_udp(buf, sizeof(buf), PL_AF_INET6, FRAME_IP6_A, FRAME_IP6_B, 1, 2, 10);
+	i6->payload_len = 0;
+	assert_int_equal(parse_gso(buf, len, 14 + 40 + 200000, &p), PL_M_UDP_TRUNC);
+	/* no next header (59) with no payload is a whole, empty packet */
+	frame_init(&f, buf, sizeof(buf));
+	frame_eth(&f, NULL, NULL);
+	frame_ip6(&f, FRAME_IP6_A, FRAME_IP6_B);
+	frame_ip_proto(&f, 59);
+	len = frame_finish(&f);
+	assert_int_equal(i6->payload_len, 0);
+	assert_int_equal(parse_gso(buf, len, 0, &p), PL_M_NONE);
+	assert_int_equal(p.proto, 59);
+	assert_int_equal(p.ip_len, 40);
+}
+
+/*
+ * The UDP length: below 8 or beyond the IP packet is malformed; shorter than
+ * the IP payload is legal (the kernel trims the rest) and bounds the payload,
+ * so that DNS is never parsed from bytes after the datagram.
+ */
+static void test_udp_len(void **state UNUSED)
+{
+	__u8 buf[FRAME_MAX];
+	struct pl_pkt p;
+	for (int fam = 0; fam < 2; fam++) {
+		int af = fam ? PL_AF_INET6 : PL_AF_INET;
+		size_t l4 = 14 + (fam ? 40 : 20);
+		size_t len = frame_build_udp(buf, sizeof(buf), af, fam ? FRAME_IP6_A : FRAME_IP4_A,
+					     fam ? FRAME_IP6_B : FRAME_IP4_B, 1000, 53, 100);
+		struct pl_udphdr *uh = (void *)(buf + l4);
+		assert_int_equal(ntohs(uh->len), 108);
+		assert_int_equal(parse_exact(buf, len, &p), PL_M_NONE);
+		assert_int_equal(p.payload_len, 100);
+		for (int ulen = 0; ulen < 8; ulen++) {
+			uh->len = htons((__u16)ulen);
+			assert_int_equal(parse_exact(buf, len, &p), PL_M_UDP_LEN);
+			assert_int_equal(p.has_ports, 0);
+			assert_int_equal(p.payload_off, 0);
+		}
+		uh->len = htons(109);
+		assert_int_equal(parse_exact(buf, len, &p), PL_M_UDP_LEN);
+		uh->len = htons(0xffff);
+		assert_int_equal(parse_exact(buf, len, &p), PL_M_UDP_LEN);
+		/* 12 bytes of DNS header in a datagram followed by 88 other bytes */
+		uh->len = htons(8 + 12);
+		assert_int_equal(parse_exact(buf, len, &p), PL_M_NONE);
+		assert_int_equal(p.has_ports, 1);
+		assert_int_equal(p.payload_off, l4 + 8);
+		assert_int_equal(p.payload_len, 12);
+		uh->len = htons(8);
+		assert_int_equal(parse_exact(buf, len, &p), PL_M_NONE);
+		assert_int_equal(p.payload_len, 0);
+	}
+}
+
+/*
+ * A first fragment's UDP length is the whole datagram's (the stack writes it
+ * before fragmenting): longer than the fragment, and still consistent. The
+ * payload is what the fragment holds.
+ */
+static void test_udp_len_first_fragment(void **state UNUSED)
+{
+	__u8 buf[FRAME_MAX];
+	struct frame f;
+	struct pl_pkt p;
+	for (int v6 = 0; v6 < 2; v6++) {
+		frame_init(&f, buf, sizeof(buf));
+		frame_eth(&f, NULL, NULL);
+		if (v6) {
+			frame_ip6(&f, FRAME_IP6_A, FRAME_IP6_B);
+			frame_ip6_frag(&f, 0, 1, 42);
+		} else {
+			frame_ip4(&f, FRAME_IP4_A, FRAME_IP4_B, 0);
+			frame_ip4_frag(&f, 0, 1);
+		}
+		frame_udp(&f, 5000, 53);
+		frame_payload(&f, NULL, 1000);
+		size_t len = frame_finish(&f);
+		size_t l4 = v6 ? 14 + 40 + 8 : 14 + 20;
+		struct pl_udphdr *uh = (void *)(buf + l4);
+		uh->len = htons(8 + 1000 + 3000); /* the datagram: 4000 bytes of payload */
+		assert_int_equal(parse_exact(buf, len, &p), PL_M_NONE);
+		assert_int_equal(p.frag, 1);
+		assert_int_equal(p.has_ports, 1);
+		assert_int_equal(p.dport, 53);
+		assert_int_equal(p.payload_len, 1000);
+		uh->len = htons(7);
+		assert_int_equal(parse_exact(buf, len, &p), PL_M_UDP_LEN);
+		/* unfragmented, the same length lies beyond the packet */
+		if (v6) {
+			buf[14 + 40 + 2] = buf[14 + 40 + 3] = 0; /* offset 0, no M: atomic */
+		} else {
+			buf[14 + 6] = 0x40;
+			buf[14 + 7] = 0;
+		}
+		uh->len = htons(8 + 1000 + 3000);
+		assert_int_equal(parse_exact(buf, len, &p), PL_M_UDP_LEN);
+	}
+}
+
+/*
+ * Extension headers must lie inside the payload the IPv6 header declares,
+ * not only inside the frame (Ethernet padding or a lying frame after it).
+ */
+static void test_ip6_ext_payload_len(void **state UNUSED)
+{
+	__u8 buf[FRAME_MAX];
+	struct pl_pkt p;
+	struct frame f;
+	struct pl_ipv6hdr *ih = (void *)(buf + 14);
+
+	/* hop-by-hop (8) then no next header, padded: declared payload 4, 0 and 7 */
+	frame_init(&f, buf, sizeof(buf));
+	frame_eth(&f, NULL, NULL);
+	frame_ip6(&f, FRAME_IP6_A, FRAME_IP6_B);
+	frame_ip6_ext(&f, PL_IPPROTO_HOPOPTS, 0);
+	frame_ip_proto(&f, 59);
+	frame_payload(&f, NULL, 16);
+	size_t len = frame_finish(&f);
+	assert_int_equal(parse_exact(buf, len, &p), PL_M_NONE);
+	assert_int_equal(p.proto, 59);
+	ih->payload_len = htons(8);
+	assert_int_equal(parse_exact(buf, len, &p), PL_M_NONE);
+	for (int pl = 0; pl < 8; pl++) {
+		ih->payload_len = htons((__u16)pl);
+		assert_int_equal(parse_exact(buf, len, &p), PL_M_IP6_EXT);
+		assert_int_equal(p.proto, 0);
+	}
+
+	/* a routing header of 24 bytes in a payload of 16, UDP after it in the frame */
+	frame_init(&f, buf, sizeof(buf));
+	frame_eth(&f, NULL, NULL);
+	frame_ip6(&f, FRAME_IP6_A, FRAME_IP6_B);
+	frame_ip6_ext(&f, PL_IPPROTO_ROUTING, 2);
+	frame_udp(&f, 7, 8);
+	len = frame_finish(&f);
+	assert_int_equal(parse_exact(buf, len, &p), PL_M_NONE);
+	assert_int_equal(p.dport, 8);
+	ih->payload_len = htons(16);
+	assert_int_equal(parse_exact(buf, len, &p), PL_M_IP6_EXT);
+	assert_int_equal(p.has_ports, 0);
+
+	/* a fragment header (8) beyond a payload of 4: not a later fragment, malformed */
+	frame_init(&f, buf, sizeof(buf));
+	frame_eth(&f, NULL, NULL);
+	frame_ip6(&f, FRAME_IP6_A, FRAME_IP6_B);
+	frame_ip6_frag(&f, 1448, 1, 5);
+	frame_ip_proto(&f, PL_IPPROTO_UDP);
+	frame_payload(&f, NULL, 32);
+	len = frame_finish(&f);
+	assert_int_equal(parse_exact(buf, len, &p), PL_M_NONE);
+	assert_int_equal(p.frag, 2);
+	ih->payload_len = htons(4);
+	assert_int_equal(parse_exact(buf, len, &p), PL_M_IP6_EXT);
+	assert_int_equal(p.frag, 0);
 }
 
 static void test_ip6_bad_version(void **state UNUSED)
@@ -1126,6 +1363,10 @@ int main(void)
 		cmocka_unit_test(test_ip4_bad_ihl),
 		cmocka_unit_test(test_ip4_bad_version),
 		cmocka_unit_test(test_ip4_bad_tot_len),
+		cmocka_unit_test(test_big_tcp),
+		cmocka_unit_test(test_udp_len),
+		cmocka_unit_test(test_udp_len_first_fragment),
+		cmocka_unit_test(test_ip6_ext_payload_len),
 		cmocka_unit_test(test_ip6_bad_version),
 		cmocka_unit_test(test_tcp_bad_doff),
 		cmocka_unit_test(test_truncate_tcp4),
