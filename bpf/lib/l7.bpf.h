@@ -121,6 +121,16 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 		kind = PL_L7K_HTTP_CONT;
 		st->cont[dir & 1] = 0;
 	}
+	/*
+	 * The first TLS record coming back against a ClientHello (ServerHello, or
+	 * an alert refusing it) proves that a TLS endpoint read the hello: only
+	 * then does user space count it. A forged segment gets no such answer.
+	 */
+	if (kind == PL_L7K_NONE && proto == PL_L7P_TLS && st && (st->hello >> (dir ^ 1)) & 1 &&
+	    (head[0] == 0x16 || head[0] == 0x15)) {
+		kind = PL_L7K_TLS_ANSWER;
+		st->hello &= ~(1 << (dir ^ 1));
+	}
 	int http80 = key->local_port == 80 || key->remote_port == 80;
 	if (!st) {
 		struct l7_flow *nst = &c->scratch_flow;
@@ -169,6 +179,8 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 	e->flags = 0;
 	e->pad[0] = e->pad[1] = 0;
 	__builtin_memset(e->comm, 0, sizeof(e->comm));
+	if (kind == PL_L7K_TLS_HELLO && st)
+		st->hello |= 1 << dir;
 	/* A request whose headers do not end in this segment: the next one of this side follows. */
 	if (kind == PL_L7K_HTTP_REQ && st) {
 		__u32 t = (n - 4) & (PL_L7_DATA - 1);

@@ -14,13 +14,14 @@
 /* What an event carries. */
 enum pl_l7_kind {
 	PL_L7K_NONE = 0,
-	PL_L7K_HTTP_REQ,  /* payload starts with an HTTP/1.x method */
-	PL_L7K_HTTP_RESP, /* payload starts with "HTTP/1." */
-	PL_L7K_HTTP_CONT, /* next segment after a request whose headers did not end in it */
-	PL_L7K_DNS,	  /* UDP to or from port 53; TCP with its 2-byte length prefix */
-	PL_L7K_TLS_HELLO, /* TLS handshake record carrying a ClientHello */
-	PL_L7K_PROTO,	  /* a flow's protocol was decided or changed (no data) */
-	PL_L7K_SSL,	  /* plaintext from SSL_read/SSL_write (dir: RX read, TX write) */
+	PL_L7K_HTTP_REQ,   /* payload starts with an HTTP/1.x method */
+	PL_L7K_HTTP_RESP,  /* payload starts with "HTTP/1." */
+	PL_L7K_HTTP_CONT,  /* next segment after a request whose headers did not end in it */
+	PL_L7K_DNS,	   /* UDP to or from port 53; TCP with its 2-byte length prefix */
+	PL_L7K_TLS_HELLO,  /* TLS handshake record carrying a ClientHello */
+	PL_L7K_PROTO,	   /* a flow's protocol was decided or changed (no data) */
+	PL_L7K_SSL,	   /* plaintext from SSL_read/SSL_write (dir: RX read, TX write) */
+	PL_L7K_TLS_ANSWER, /* first TLS handshake or alert record against a ClientHello */
 };
 
 /* Protocol of a flow, by content. */
@@ -41,7 +42,8 @@ struct l7_flow {
 	__u8 proto;   /* enum pl_l7_proto */
 	__u8 flags;   /* PL_L7F_* */
 	__u8 cont[2]; /* per direction: send the next segment as PL_L7K_HTTP_CONT */
-	__u32 pad;
+	__u8 hello;   /* bit dir: a ClientHello went that way, no TLS record came back yet */
+	__u8 pad[3];
 };
 _Static_assert(sizeof(struct l7_flow) == 8, "l7_flow layout");
 

@@ -469,6 +469,21 @@ static void write_http_tx(FILE *f, const struct http_tx_row *t, int comma)
 	fprintf(f, ",\"tls\":%s}", t->tls ? "true" : "false");
 }
 
+/* What a bounded table folded away: {"<rows_key>":N,"count":N[,"errors":N,"p50_ms":F,...]}. */
+static void write_other(FILE *f, const char *key, const char *rows_key, const struct l7_other *o,
+			int latency, int errors)
+{
+	fprintf(f, ",\"%s\":{\"%s\":%" PRIu64, key, rows_key, o->rows);
+	kv_u64(f, "count", o->count);
+	if (errors)
+		kv_u64(f, "errors", o->errors);
+	if (latency) {
+		kv_num(f, "p50_ms", o->p50_ms);
+		kv_num(f, "p99_ms", o->p99_ms);
+	}
+	fputc('}', f);
+}
+
 /* http, dns and tls sections; every string in them came off the wire and is escaped. */
 static void write_l7(FILE *f, const struct snapshot_l7 *l)
 {
@@ -505,6 +520,7 @@ static void write_l7(FILE *f, const struct snapshot_l7 *l)
 		fputc('}', f);
 	}
 	fputc(']', f);
+	write_other(f, "endpoints_other", "endpoints", &l->endpoints_other, 1, 1);
 	kv_num(f, "slow_ms", l->slow_ms);
 	fputs(",\"slow\":[", f);
 	for (size_t i = 0; i < l->n_slow; i++)
@@ -523,6 +539,7 @@ static void write_l7(FILE *f, const struct snapshot_l7 *l)
 	fprintf(f, ",\"dns\":{\"queries\":%" PRIu64, l->dns_queries);
 	kv_u64(f, "responses", l->dns_responses);
 	kv_u64(f, "parse_errors", l->err_dns);
+	kv_u64(f, "unsolicited_answers", l->dns_unsolicited);
 	fputs(",\"names\":[", f);
 	for (size_t i = 0; i < l->n_names; i++) {
 		const struct dns_name_row *r = &l->names[i];
@@ -536,10 +553,13 @@ static void write_l7(FILE *f, const struct snapshot_l7 *l)
 		kv_num(f, "max_ms", r->max_ms);
 		fputc('}', f);
 	}
-	fputs("]}", f);
+	fputc(']', f);
+	write_other(f, "names_other", "names", &l->names_other, 1, 0);
+	fputc('}', f);
 
 	fprintf(f, ",\"tls\":{\"handshakes\":%" PRIu64, l->tls_handshakes);
 	kv_u64(f, "parse_errors", l->err_tls);
+	kv_u64(f, "unanswered_hellos", l->tls_unanswered);
 	fputs(",\"sni\":[", f);
 	for (size_t i = 0; i < l->n_sni; i++) {
 		const struct tls_sni_row *r = &l->sni[i];
@@ -550,7 +570,9 @@ static void write_l7(FILE *f, const struct snapshot_l7 *l)
 		kv_str(f, "version", r->version, 1);
 		fputc('}', f);
 	}
-	fputs("]}", f);
+	fputc(']', f);
+	write_other(f, "sni_other", "names", &l->sni_other, 0, 0);
+	fputc('}', f);
 	fprintf(f, ",\"l7_stats\":{\"events\":%" PRIu64, l->events);
 	kv_u64(f, "events_lost", l->events_lost);
 	kv_u64(f, "ssl_calls", l->ssl_calls);

@@ -8,12 +8,20 @@
 #include "core/l7model.h"
 #include "lib/l7parse.h"
 
-#define CONN_CAP 4096	 /* connections with HTTP state; the oldest go first */
-#define CONN_PENDING 16	 /* pipelined requests waiting for their response */
-#define PARTIAL_MAX 1024 /* request head kept across segments */
-#define FLOW_CAP 16384	 /* per-flow protocol, like the BPF map */
-#define DNS_PENDING 1024
-#define EP_MAX 512
+#define CONN_CAP 4096			   /* connections with HTTP state; the oldest go first */
+#define CONN_PENDING 16			   /* pipelined requests waiting for their response */
+#define PARTIAL_MAX 1024		   /* request head kept across segments */
+#define FLOW_CAP 16384			   /* per-flow protocol, like the BPF map */
+#define DNS_PENDING 4096		   /* queries waiting for their answer */
+#define DNS_WAIT_NS (10 * 1000000000ULL)   /* a query older than this has no answer to wait for */
+#define HELLO_PENDING 1024		   /* ClientHellos waiting for the other side's answer */
+#define HELLO_WAIT_NS (5 * 1000000000ULL)  /* then the hello counts as unanswered */
+#define HELLO_DONE_NS (10 * 1000000000ULL) /* later hellos on an answered flow: same handshake */
+#define PROBES 8
+/* Tables fed by the network hold twice what a snapshot shows: rows near the cut keep counting. */
+#define EP_MAX (2 * PL_HTTP_ENDPOINTS_MAX)
+#define DNS_MAX (2 * PL_DNS_NAMES_MAX)
+#define SNI_MAX (2 * PL_TLS_SNI_MAX)
 
 struct pending {
 	uint64_t ts_ns;
@@ -48,28 +56,78 @@ struct flow_proto {
 	uint8_t proto, flags;
 };
 
-struct endpoint {
-	uint32_t id;
+/*
+ * A table fed by the network (endpoints, DNS names, TLS names): bounded, and
+ * a newcomer that finds it full takes the place of the least-counted row
+ * (among equal counts, the one counted longest ago), whose counts fold into
+ * the table's "other". Never first come keeps the slot: a flood of names seen
+ * once cannot keep a name that is used out. Every row type starts with this.
+ */
+struct ctab_row {
 	uint64_t hash;
+	uint64_t count;
+	uint64_t last; /* tick of the last count */
+};
+
+struct ctab {
+	unsigned char *rows;
+	size_t size, cap, n;
+	uint64_t tick;
+};
+
+/* Latency and counts of folded rows. */
+struct folded {
+	uint64_t rows, count, errors, lat_n;
+	double min_ms, max_ms;
+	uint32_t hist[L7_HIST_BUCKETS];
+};
+
+struct endpoint {
+	struct ctab_row h; /* count: requests */
+	uint32_t id;
 	char method[12], host[64], path[160];
-	uint64_t count, errors;
+	uint64_t errors;
 	double min_ms, max_ms;
 	uint64_t lat_n;
 	uint32_t hist[L7_HIST_BUCKETS];
 };
 
 struct dns_pend {
-	int used;
+	uint64_t ts_ns; /* 0: free */
 	struct flow_key key;
-	uint16_t id;
-	uint64_t ts_ns;
+	uint16_t id, qtype;
+	uint64_t qname; /* hash of the question's name */
 };
 
 struct dns_row {
-	struct dns_name_row r;
+	struct ctab_row h; /* count: answers */
+	char name[PL_DNS_NAME_MAX];
+	uint16_t name_len;
+	uint16_t qtype;
+	uint8_t rcode;
+	uint64_t answers;
 	uint64_t lat_n;
 	uint32_t hist[L7_HIST_BUCKETS];
-	double min_ms;
+	double min_ms, max_ms;
+};
+
+struct sni_row {
+	struct ctab_row h; /* count: answered handshakes */
+	char name[256], alpn[32];
+	uint16_t name_len, alpn_len;
+	uint16_t version;
+};
+
+enum { HELLO_FREE = 0, HELLO_WAITING, HELLO_ANSWERED };
+
+struct hello_pend {
+	int state;
+	uint8_t dir;	/* of the hello; the answer comes the other way */
+	uint64_t ts_ns; /* hello seen, or answered */
+	struct flow_key key;
+	char name[256], alpn[32];
+	uint16_t name_len, alpn_len;
+	uint16_t version;
 };
 
 struct l7_model {
@@ -77,17 +135,15 @@ struct l7_model {
 	uint64_t start_ns;
 	struct conn *conns;
 	struct flow_proto *flows;
-	struct endpoint *eps;
-	size_t n_eps;
 	struct http_tx_row recent[PL_HTTP_RECENT_MAX];
 	uint32_t recent_head, recent_n;
 	struct http_tx_row slow[PL_HTTP_SLOW_MAX];
 	uint32_t slow_head, slow_n;
-	struct dns_pend dpend[DNS_PENDING];
-	struct dns_row *dns;
-	size_t n_dns;
-	struct tls_sni_row *sni;
-	size_t n_sni;
+	struct dns_pend *dpend;
+	struct hello_pend *hello;
+	struct ctab eps, dns, sni;
+	uint32_t next_ep_id;
+	struct folded ep_other, dns_other, sni_other;
 	struct snapshot_l7 c; /* counters only (arrays unused) */
 };
 
@@ -99,6 +155,100 @@ static uint64_t fnv(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
+static int ctab_init(struct ctab *t, size_t size, size_t cap)
+{
+	t->rows = calloc(cap, size);
+	t->size = size;
+	t->cap = cap;
+	t->n = 0;
+	return t->rows ? 0 : -1;
+}
+
+static struct ctab_row *ctab_at(const struct ctab *t, size_t i)
+{
+	return (struct ctab_row *)(void *)(t->rows + i * t->size);
+}
+
+/* The row with this hash that same() accepts, or NULL. */
+static void *ctab_find(const struct ctab *t, uint64_t hash,
+		       int (*same)(const void *row, const void *key), const void *key)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct ctab_row *r = ctab_at(t, i);
+		if (r->hash == hash && same(r, key))
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * A zeroed row for a new key. In a full table the least-counted row leaves
+ * (ties: the least recently counted) and fold() adds it to "other" first.
+ */
+static void *ctab_add(struct ctab *t, uint64_t hash, void (*fold)(struct folded *, const void *),
+		      struct folded *other)
+{
+	struct ctab_row *r;
+	if (t->n < t->cap) {
+		r = ctab_at(t, t->n++);
+	} else {
+		r = ctab_at(t, 0);
+		for (size_t i = 1; i < t->n; i++) {
+			struct ctab_row *c = ctab_at(t, i);
+			if (c->count < r->count || (c->count == r->count && c->last < r->last))
+				r = c;
+		}
+		other->rows++;
+		other->count += r->count;
+		fold(other, r);
+	}
+	memset(r, 0, t->size);
+	r->hash = hash;
+	r->last = ++t->tick;
+	return r;
+}
+
+static void ctab_count(struct ctab *t, struct ctab_row *r)
+{
+	r->count++;
+	r->last = ++t->tick;
+}
+
+/* The rows by count, descending (ties: cmp); returns how many. out holds t->n pointers. */
+static size_t ctab_sorted(const struct ctab *t, const void **out,
+			  int (*cmp)(const void *, const void *))
+{
+	for (size_t i = 0; i < t->n; i++)
+		out[i] = ctab_at(t, i);
+	qsort(out, t->n, sizeof(out[0]), cmp);
+	return t->n;
+}
+
+static void folded_latency(struct folded *o, const uint32_t *hist, uint64_t lat_n, double min_ms,
+			   double max_ms)
+{
+	if (!lat_n)
+		return;
+	if (!o->lat_n || min_ms < o->min_ms)
+		o->min_ms = min_ms;
+	if (max_ms > o->max_ms)
+		o->max_ms = max_ms;
+	o->lat_n += lat_n;
+	for (int b = 0; b < L7_HIST_BUCKETS; b++)
+		o->hist[b] += hist[b];
+}
+
+static void folded_out(const struct folded *o, struct l7_other *out)
+{
+	out->rows = o->rows;
+	out->count = o->count;
+	out->errors = o->errors;
+	out->p50_ms =
+	    o->lat_n ? l7_hist_quantile(o->hist, o->lat_n, 0.50, o->min_ms, o->max_ms) : -1;
+	out->p99_ms =
+	    o->lat_n ? l7_hist_quantile(o->hist, o->lat_n, 0.99, o->min_ms, o->max_ms) : -1;
+}
+
 struct l7_model *l7_model__new(double slow_ms)
 {
 	struct l7_model *m = calloc(1, sizeof(*m));
@@ -106,10 +256,12 @@ struct l7_model *l7_model__new(double slow_ms)
 		return NULL;
 	m->conns = calloc(CONN_CAP, sizeof(*m->conns));
 	m->flows = calloc(FLOW_CAP, sizeof(*m->flows));
-	m->eps = calloc(EP_MAX, sizeof(*m->eps));
-	m->dns = calloc(PL_DNS_NAMES_MAX, sizeof(*m->dns));
-	m->sni = calloc(PL_TLS_SNI_MAX, sizeof(*m->sni));
-	if (!m->conns || !m->flows || !m->eps || !m->dns || !m->sni) {
+	m->dpend = calloc(DNS_PENDING, sizeof(*m->dpend));
+	m->hello = calloc(HELLO_PENDING, sizeof(*m->hello));
+	if (!m->conns || !m->flows || !m->dpend || !m->hello ||
+	    ctab_init(&m->eps, sizeof(struct endpoint), EP_MAX) ||
+	    ctab_init(&m->dns, sizeof(struct dns_row), DNS_MAX) ||
+	    ctab_init(&m->sni, sizeof(struct sni_row), SNI_MAX)) {
 		l7_model__free(m);
 		return NULL;
 	}
@@ -125,9 +277,11 @@ void l7_model__free(struct l7_model *m)
 		free(m->conns[i].q);
 	free(m->conns);
 	free(m->flows);
-	free(m->eps);
-	free(m->dns);
-	free(m->sni);
+	free(m->dpend);
+	free(m->hello);
+	free(m->eps.rows);
+	free(m->dns.rows);
+	free(m->sni.rows);
 	free(m);
 }
 
@@ -366,35 +520,38 @@ static struct flow_proto *flow_slot(struct flow_proto *tab, const struct flow_ke
 	return f;
 }
 
+static int endpoint_same(const void *row, const void *key)
+{
+	const struct endpoint *e = row, *k = key;
+	return !strcmp(e->method, k->method) && !strcmp(e->host, k->host) &&
+	       !strcmp(e->path, k->path);
+}
+
+static void endpoint_fold(struct folded *o, const void *row)
+{
+	const struct endpoint *e = row;
+	o->errors += e->errors;
+	folded_latency(o, e->hist, e->lat_n, e->min_ms, e->max_ms);
+}
+
 static struct endpoint *endpoint_get(struct l7_model *m, const struct http_tx_row *tx)
 {
-	char path[160];
-	l7_collapse_path(tx->path, path, sizeof(path));
-	uint64_t h = fnv(tx->method, strlen(tx->method), 0xcbf29ce484222325ULL);
-	h = fnv(tx->host, strlen(tx->host) + 1, h);
-	h = fnv(path, strlen(path), h);
-	for (size_t i = 0; i < m->n_eps; i++) {
-		struct endpoint *e = &m->eps[i];
-		if (e->hash == h && !strcmp(e->method, tx->method) && !strcmp(e->host, tx->host) &&
-		    !strcmp(e->path, path))
-			return e;
-	}
-	if (m->n_eps == EP_MAX) {
-		/* the last slot gathers everything beyond the table */
-		struct endpoint *e = &m->eps[EP_MAX - 1];
-		snprintf(e->method, sizeof(e->method), "*");
-		snprintf(e->host, sizeof(e->host), "*");
-		snprintf(e->path, sizeof(e->path), "(other endpoints)");
-		e->hash = 0;
+	static struct endpoint k; /* the key: method, host, collapsed path */
+	snprintf(k.method, sizeof(k.method), "%s", tx->method);
+	snprintf(k.host, sizeof(k.host), "%s", tx->host);
+	l7_collapse_path(tx->path, k.path, sizeof(k.path));
+	uint64_t h = fnv(k.method, strlen(k.method), 0xcbf29ce484222325ULL);
+	h = fnv(k.host, strlen(k.host) + 1, h);
+	h = fnv(k.path, strlen(k.path), h);
+	struct endpoint *e = ctab_find(&m->eps, h, endpoint_same, &k);
+	if (e)
 		return e;
-	}
-	struct endpoint *e = &m->eps[m->n_eps];
-	memset(e, 0, sizeof(*e));
-	e->id = (uint32_t)++m->n_eps;
-	e->hash = h;
-	snprintf(e->method, sizeof(e->method), "%s", tx->method);
-	snprintf(e->host, sizeof(e->host), "%s", tx->host);
-	snprintf(e->path, sizeof(e->path), "%s", path);
+	e = ctab_add(&m->eps, h, endpoint_fold, &m->ep_other);
+	/* ids are never reused: the recent list names its endpoint by id */
+	e->id = ++m->next_ep_id;
+	memcpy(e->method, k.method, sizeof(e->method));
+	memcpy(e->host, k.host, sizeof(e->host));
+	memcpy(e->path, k.path, sizeof(e->path));
 	return e;
 }
 
@@ -408,7 +565,7 @@ static void tx_finish(struct l7_model *m, struct pending *pq, uint32_t status, u
 		return; /* never parsed: counted as a failure, not as an endpoint */
 	struct endpoint *e = endpoint_get(m, &tx);
 	tx.endpoint = e->id;
-	e->count++;
+	ctab_count(&m->eps, &e->h);
 	if (status >= 400)
 		e->errors++;
 	if (status) {
@@ -532,24 +689,62 @@ static void http_response(struct l7_model *m, struct conn *c, const struct l7_ev
 	}
 }
 
+static int dns_same(const void *row, const void *key)
+{
+	const struct dns_row *r = row, *k = key;
+	return r->name_len == k->name_len && r->qtype == k->qtype && r->rcode == k->rcode &&
+	       !memcmp(r->name, k->name, k->name_len);
+}
+
+static void dns_fold(struct folded *o, const void *row)
+{
+	const struct dns_row *r = row;
+	folded_latency(o, r->hist, r->lat_n, r->min_ms, r->max_ms);
+}
+
 static struct dns_row *dns_row_get(struct l7_model *m, const struct pl_dns *d)
 {
-	char name[256], tb[12], rb[12];
-	copy_field(name, sizeof(name), (const uint8_t *)d->name, d->name_len);
-	const char *qt = dns_qtype_name(d->qtype, tb), *rc = dns_rcode_name(d->rcode, rb);
-	for (size_t i = 0; i < m->n_dns; i++) {
-		struct dns_name_row *r = &m->dns[i].r;
-		if (!strcmp(r->name, name) && !strcmp(r->qtype, qt) && !strcmp(r->rcode, rc))
-			return &m->dns[i];
-	}
-	if (m->n_dns == PL_DNS_NAMES_MAX)
-		return NULL;
-	struct dns_row *row = &m->dns[m->n_dns++];
-	memset(row, 0, sizeof(*row));
-	snprintf(row->r.name, sizeof(row->r.name), "%s", name);
-	snprintf(row->r.qtype, sizeof(row->r.qtype), "%s", qt);
-	snprintf(row->r.rcode, sizeof(row->r.rcode), "%s", rc);
+	static struct dns_row k;
+	k.name_len = d->name_len < sizeof(k.name) ? d->name_len : sizeof(k.name);
+	memcpy(k.name, d->name, k.name_len);
+	k.qtype = d->qtype;
+	k.rcode = d->rcode & 15;
+	uint64_t h = fnv(k.name, k.name_len, fnv(&k.qtype, 2, 0xcbf29ce484222325ULL + k.rcode));
+	struct dns_row *row = ctab_find(&m->dns, h, dns_same, &k);
+	if (row)
+		return row;
+	row = ctab_add(&m->dns, h, dns_fold, &m->dns_other);
+	memcpy(row->name, k.name, k.name_len);
+	row->name_len = k.name_len;
+	row->qtype = k.qtype;
+	row->rcode = k.rcode;
 	return row;
+}
+
+static uint64_t dns_qname_hash(const struct pl_dns *d)
+{
+	return fnv(d->name, d->name_len, 0xcbf29ce484222325ULL);
+}
+
+/*
+ * Queries wait for their answer in a small open-addressed table keyed by the
+ * flow and the DNS id; a full probe run gives up its oldest query.
+ */
+static struct dns_pend *dns_pend_slot(struct l7_model *m, const struct flow_key *k, uint16_t id,
+				      int create, uint64_t now)
+{
+	uint64_t h = fnv(&id, 2, fnv(k, sizeof(*k), 0xcbf29ce484222325ULL));
+	struct dns_pend *victim = NULL;
+	for (int i = 0; i < PROBES; i++) {
+		struct dns_pend *p = &m->dpend[(h + (uint64_t)i) % DNS_PENDING];
+		if (p->ts_ns && now > p->ts_ns && now - p->ts_ns > DNS_WAIT_NS)
+			p->ts_ns = 0; /* expired: no answer is coming */
+		if (p->ts_ns && p->id == id && !memcmp(&p->key, k, sizeof(*k)))
+			return p;
+		if (!victim || (victim->ts_ns && (!p->ts_ns || p->ts_ns < victim->ts_ns)))
+			victim = p;
+	}
+	return create ? victim : NULL;
 }
 
 static void dns_event(struct l7_model *m, const struct l7_event *ev)
@@ -570,33 +765,40 @@ static void dns_event(struct l7_model *m, const struct l7_event *ev)
 		m->c.err_dns++;
 		return;
 	}
-	uint64_t h = fnv(&ev->key, sizeof(ev->key), d.id) % DNS_PENDING;
-	struct dns_pend *p = &m->dpend[h];
 	if (!d.qr) {
 		m->c.dns_queries++;
-		p->used = 1;
+		struct dns_pend *p = dns_pend_slot(m, &ev->key, d.id, 1, ev->ts_ns);
 		p->key = ev->key;
 		p->id = d.id;
-		p->ts_ns = ev->ts_ns;
+		p->qtype = d.qtype;
+		p->qname = dns_qname_hash(&d);
+		p->ts_ns = ev->ts_ns ? ev->ts_ns : 1;
 		return;
 	}
 	m->c.dns_responses++;
 	m->c.dns_rcodes[d.rcode & 15]++;
-	struct dns_row *row = dns_row_get(m, &d);
-	if (!row)
+	/*
+	 * An answer names a row only when its query was seen: same flow, id and
+	 * question, as a resolver checks. Anyone can send answers; counting
+	 * those as names would let them fill the table (and they are a sign of
+	 * spoofing or of a cache-poisoning attempt, so they get their own count).
+	 */
+	struct dns_pend *p = dns_pend_slot(m, &ev->key, d.id, 0, ev->ts_ns);
+	if (!p || p->qtype != d.qtype || p->qname != dns_qname_hash(&d)) {
+		m->c.dns_unsolicited++;
 		return;
-	row->r.count++;
-	row->r.answers += d.ancount;
-	if (p->used && p->id == d.id && !memcmp(&p->key, &ev->key, sizeof(ev->key))) {
-		double ms = (double)(ev->ts_ns - p->ts_ns) / 1e6;
-		p->used = 0;
-		if (!row->lat_n || ms < row->min_ms)
-			row->min_ms = ms;
-		if (ms > row->r.max_ms)
-			row->r.max_ms = ms;
-		row->lat_n++;
-		row->hist[l7_hist_bucket(ms * 1000)]++;
 	}
+	double ms = ev->ts_ns > p->ts_ns ? (double)(ev->ts_ns - p->ts_ns) / 1e6 : 0;
+	p->ts_ns = 0;
+	struct dns_row *row = dns_row_get(m, &d);
+	ctab_count(&m->dns, &row->h);
+	row->answers += d.ancount;
+	if (!row->lat_n || ms < row->min_ms)
+		row->min_ms = ms;
+	if (ms > row->max_ms)
+		row->max_ms = ms;
+	row->lat_n++;
+	row->hist[l7_hist_bucket(ms * 1000)]++;
 }
 
 static const char *tls_version_name(unsigned v)
@@ -616,31 +818,112 @@ static const char *tls_version_name(unsigned v)
 	return "?";
 }
 
-static void tls_event(struct l7_model *m, const struct l7_event *ev)
+static int sni_same(const void *row, const void *key)
+{
+	const struct sni_row *r = row, *k = key;
+	return r->name_len == k->name_len && !memcmp(r->name, k->name, k->name_len);
+}
+
+static void sni_fold(struct folded *o, const void *row)
+{
+	(void)o;
+	(void)row;
+}
+
+/* A handshake the other side answered: now it counts, under its server name. */
+static void tls_count(struct l7_model *m, const struct hello_pend *hp)
+{
+	static struct sni_row k;
+	m->c.tls_handshakes++;
+	k.name_len = hp->name_len;
+	memcpy(k.name, hp->name, hp->name_len);
+	uint64_t h = fnv(hp->name, hp->name_len, 0xcbf29ce484222325ULL);
+	struct sni_row *row = ctab_find(&m->sni, h, sni_same, &k);
+	if (!row) {
+		row = ctab_add(&m->sni, h, sni_fold, &m->sni_other);
+		memcpy(row->name, hp->name, hp->name_len);
+		row->name_len = hp->name_len;
+	}
+	ctab_count(&m->sni, &row->h);
+	memcpy(row->alpn, hp->alpn, hp->alpn_len);
+	row->alpn_len = hp->alpn_len;
+	row->version = hp->version;
+}
+
+static struct hello_pend *hello_slot(struct l7_model *m, const struct flow_key *k, int create)
+{
+	uint64_t h = fnv(k, sizeof(*k), 0xcbf29ce484222325ULL);
+	struct hello_pend *victim = NULL;
+	for (int i = 0; i < PROBES; i++) {
+		struct hello_pend *p = &m->hello[(h + (uint64_t)i) % HELLO_PENDING];
+		if (p->state != HELLO_FREE && !memcmp(&p->key, k, sizeof(*k)))
+			return p;
+		if (!victim || (victim->state != HELLO_FREE &&
+				(p->state == HELLO_FREE || p->ts_ns < victim->ts_ns)))
+			victim = p;
+	}
+	if (!create)
+		return NULL;
+	if (victim->state == HELLO_WAITING)
+		m->c.tls_unanswered++; /* pushed out unanswered */
+	memset(victim, 0, sizeof(*victim));
+	return victim;
+}
+
+/*
+ * A ClientHello is parsed at once (a bad one is a parse error) but counts
+ * only when the other side answers it with a TLS record (ServerHello, or an
+ * alert refusing it). tc sees segments before TCP checks them: a hello with a
+ * bad checksum, or for no connection at all, reaches no TLS stack and gets no
+ * TLS answer, so one forged segment cannot make a name appear. The answer
+ * proves that a TLS endpoint read the hello. A second hello on an answered
+ * flow (after a HelloRetryRequest) is the same handshake.
+ */
+static void tls_hello(struct l7_model *m, const struct l7_event *ev)
 {
 	struct pl_tls_hello t;
 	if (pl_tls_parse_hello(ev->data, ev->data + ev->len, &t)) {
 		m->c.err_tls++;
 		return;
 	}
-	m->c.tls_handshakes++;
-	char name[256], alpn[32];
-	copy_field(name, sizeof(name), ev->data + t.sni_off, t.sni_len);
-	copy_field(alpn, sizeof(alpn), ev->data + t.alpn_off, t.alpn_len);
-	struct tls_sni_row *row = NULL;
-	for (size_t i = 0; i < m->n_sni && !row; i++)
-		if (!strcmp(m->sni[i].name, name))
-			row = &m->sni[i];
-	if (!row) {
-		if (m->n_sni == PL_TLS_SNI_MAX)
-			return;
-		row = &m->sni[m->n_sni++];
-		memset(row, 0, sizeof(*row));
-		snprintf(row->name, sizeof(row->name), "%s", name);
+	struct hello_pend *hp = hello_slot(m, &ev->key, 1);
+	if (hp->state == HELLO_ANSWERED && ev->ts_ns < hp->ts_ns + HELLO_DONE_NS)
+		return;
+	hp->state = HELLO_WAITING;
+	hp->key = ev->key;
+	hp->dir = ev->dir & 1;
+	hp->ts_ns = ev->ts_ns;
+	hp->name_len = t.sni_len < sizeof(hp->name) ? t.sni_len : sizeof(hp->name) - 1;
+	memcpy(hp->name, ev->data + t.sni_off, hp->name_len);
+	hp->alpn_len = t.alpn_len < sizeof(hp->alpn) ? t.alpn_len : sizeof(hp->alpn) - 1;
+	memcpy(hp->alpn, ev->data + t.alpn_off, hp->alpn_len);
+	hp->version = t.max_version;
+}
+
+static void tls_answer(struct l7_model *m, const struct l7_event *ev)
+{
+	struct hello_pend *hp = hello_slot(m, &ev->key, 0);
+	if (!hp || hp->state != HELLO_WAITING || hp->dir == (ev->dir & 1))
+		return;
+	tls_count(m, hp);
+	hp->state = HELLO_ANSWERED;
+	hp->ts_ns = ev->ts_ns;
+}
+
+/* Hellos that waited too long are unanswered; answered flows are forgotten after a while. */
+static void hello_sweep(struct l7_model *m, uint64_t now)
+{
+	for (size_t i = 0; i < HELLO_PENDING; i++) {
+		struct hello_pend *hp = &m->hello[i];
+		if (hp->state == HELLO_FREE || now <= hp->ts_ns)
+			continue;
+		if (hp->state == HELLO_WAITING && now - hp->ts_ns >= HELLO_WAIT_NS) {
+			m->c.tls_unanswered++;
+			hp->state = HELLO_FREE;
+		} else if (hp->state == HELLO_ANSWERED && now - hp->ts_ns >= HELLO_DONE_NS) {
+			hp->state = HELLO_FREE;
+		}
 	}
-	row->count++;
-	snprintf(row->alpn, sizeof(row->alpn), "%s", alpn);
-	snprintf(row->version, sizeof(row->version), "%s", tls_version_name(t.max_version));
 }
 
 void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, uint64_t start_ns)
@@ -675,7 +958,11 @@ void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, u
 			return;
 		c->have_seq[d] = 1;
 		c->last_seq[d] = ev->seq;
-		tls_event(m, ev);
+		tls_hello(m, ev);
+		return;
+	}
+	if (ev->kind == PL_L7K_TLS_ANSWER) {
+		tls_answer(m, ev);
 		return;
 	}
 	int kind = ev->kind;
@@ -709,31 +996,91 @@ void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, u
 		http_cont(m, c, ev);
 }
 
+/* Rows by count, descending; equal counts by key, so that the order does not flicker. */
 static int cmp_ep(const void *a, const void *b)
 {
-	const struct http_endpoint_row *x = a, *y = b;
-	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->path, y->path);
+	const struct endpoint *x = *(const void *const *)a, *y = *(const void *const *)b;
+	if (x->h.count != y->h.count)
+		return x->h.count < y->h.count ? 1 : -1;
+	int c = strcmp(x->path, y->path);
+	if (!c)
+		c = strcmp(x->host, y->host);
+	return c ? c : strcmp(x->method, y->method);
+}
+
+static int bytes_cmp(const char *a, size_t na, const char *b, size_t nb)
+{
+	int c = memcmp(a, b, na < nb ? na : nb);
+	return c ? c : na < nb ? -1 : na > nb;
 }
 
 static int cmp_dns(const void *a, const void *b)
 {
-	const struct dns_name_row *x = a, *y = b;
-	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->name, y->name);
+	const struct dns_row *x = *(const void *const *)a, *y = *(const void *const *)b;
+	if (x->h.count != y->h.count)
+		return x->h.count < y->h.count ? 1 : -1;
+	int c = bytes_cmp(x->name, x->name_len, y->name, y->name_len);
+	return c ? c : x->qtype != y->qtype ? x->qtype - y->qtype : x->rcode - y->rcode;
 }
 
 static int cmp_sni(const void *a, const void *b)
 {
-	const struct tls_sni_row *x = a, *y = b;
-	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->name, y->name);
+	const struct sni_row *x = *(const void *const *)a, *y = *(const void *const *)b;
+	if (x->h.count != y->h.count)
+		return x->h.count < y->h.count ? 1 : -1;
+	return bytes_cmp(x->name, x->name_len, y->name, y->name_len);
+}
+
+static void endpoint_out(const struct endpoint *e, struct http_endpoint_row *r)
+{
+	r->id = e->id;
+	memcpy(r->method, e->method, sizeof(r->method));
+	memcpy(r->host, e->host, sizeof(r->host));
+	memcpy(r->path, e->path, sizeof(r->path));
+	r->count = e->h.count;
+	r->errors = e->errors;
+	r->p50_ms = l7_hist_quantile(e->hist, e->lat_n, 0.50, e->min_ms, e->max_ms);
+	r->p90_ms = l7_hist_quantile(e->hist, e->lat_n, 0.90, e->min_ms, e->max_ms);
+	r->p99_ms = l7_hist_quantile(e->hist, e->lat_n, 0.99, e->min_ms, e->max_ms);
+	r->max_ms = e->max_ms;
+}
+
+static void dns_out(const struct dns_row *d, struct dns_name_row *r)
+{
+	char tb[12], rb[12];
+	memset(r->name, 0, sizeof(r->name));
+	memcpy(r->name, d->name, d->name_len < sizeof(r->name) ? d->name_len : sizeof(r->name) - 1);
+	snprintf(r->qtype, sizeof(r->qtype), "%s", dns_qtype_name(d->qtype, tb));
+	snprintf(r->rcode, sizeof(r->rcode), "%s", dns_rcode_name(d->rcode, rb));
+	r->count = d->h.count;
+	r->answers = d->answers;
+	r->p50_ms = l7_hist_quantile(d->hist, d->lat_n, 0.5, d->min_ms, d->max_ms);
+	r->max_ms = d->max_ms;
+}
+
+static void sni_out(const struct sni_row *t, struct tls_sni_row *r)
+{
+	memset(r->name, 0, sizeof(r->name));
+	memcpy(r->name, t->name, t->name_len < sizeof(r->name) ? t->name_len : sizeof(r->name) - 1);
+	memset(r->alpn, 0, sizeof(r->alpn));
+	memcpy(r->alpn, t->alpn, t->alpn_len < sizeof(r->alpn) ? t->alpn_len : sizeof(r->alpn) - 1);
+	snprintf(r->version, sizeof(r->version), "%s", tls_version_name(t->version));
+	r->count = t->h.count;
 }
 
 struct snapshot_l7 *l7_model_read(struct l7_model *m, const struct l7_counters *bpf,
 				  uint64_t now_ns)
 {
-	(void)now_ns;
+	hello_sweep(m, now_ns);
 	struct snapshot_l7 *s = malloc(sizeof(*s));
-	if (!s)
+	/* the largest table: every row's address, sorted by count before the cut */
+	const void **by = malloc(EP_MAX * sizeof(*by));
+	if (!s || !by) {
+		free(s);
+		free(by);
 		return NULL;
+	}
+	_Static_assert(EP_MAX >= DNS_MAX && EP_MAX >= SNI_MAX, "sort buffer");
 	*s = m->c;
 	s->slow_ms = m->slow_ms;
 	if (bpf) {
@@ -742,22 +1089,23 @@ struct snapshot_l7 *l7_model_read(struct l7_model *m, const struct l7_counters *
 		s->ssl_calls = bpf->ssl_calls;
 		s->ssl_lost = bpf->ssl_lost;
 	}
-	s->n_endpoints = 0;
-	for (size_t i = 0; i < m->n_eps && s->n_endpoints < PL_HTTP_ENDPOINTS_MAX; i++) {
-		const struct endpoint *e = &m->eps[i];
-		struct http_endpoint_row *r = &s->endpoints[s->n_endpoints++];
-		r->id = e->id;
-		memcpy(r->method, e->method, sizeof(r->method));
-		memcpy(r->host, e->host, sizeof(r->host));
-		memcpy(r->path, e->path, sizeof(r->path));
-		r->count = e->count;
-		r->errors = e->errors;
-		r->p50_ms = l7_hist_quantile(e->hist, e->lat_n, 0.50, e->min_ms, e->max_ms);
-		r->p90_ms = l7_hist_quantile(e->hist, e->lat_n, 0.90, e->min_ms, e->max_ms);
-		r->p99_ms = l7_hist_quantile(e->hist, e->lat_n, 0.99, e->min_ms, e->max_ms);
-		r->max_ms = e->max_ms;
+
+	/* rows below the cut join what was evicted in "other" */
+	struct folded o = m->ep_other;
+	size_t n = ctab_sorted(&m->eps, by, cmp_ep);
+	s->n_endpoints = n < PL_HTTP_ENDPOINTS_MAX ? n : PL_HTTP_ENDPOINTS_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct endpoint *e = by[i];
+		if (i < s->n_endpoints) {
+			endpoint_out(e, &s->endpoints[i]);
+			continue;
+		}
+		o.rows++;
+		o.count += e->h.count;
+		endpoint_fold(&o, e);
 	}
-	qsort(s->endpoints, s->n_endpoints, sizeof(s->endpoints[0]), cmp_ep);
+	folded_out(&o, &s->endpoints_other);
+
 	s->n_recent = m->recent_n;
 	for (uint32_t i = 0; i < m->recent_n; i++)
 		s->recent[i] = m->recent[(m->recent_head + PL_HTTP_RECENT_MAX - m->recent_n + i) %
@@ -766,18 +1114,37 @@ struct snapshot_l7 *l7_model_read(struct l7_model *m, const struct l7_counters *
 	for (uint32_t i = 0; i < m->slow_n; i++)
 		s->slow[i] =
 		    m->slow[(m->slow_head + PL_HTTP_SLOW_MAX - m->slow_n + i) % PL_HTTP_SLOW_MAX];
-	s->n_names = m->n_dns;
-	for (size_t i = 0; i < m->n_dns; i++) {
-		const struct dns_row *d = &m->dns[i];
-		s->names[i] = d->r;
-		s->names[i].p50_ms =
-		    d->lat_n ? l7_hist_quantile(d->hist, d->lat_n, 0.5, d->min_ms, d->r.max_ms)
-			     : -1;
+
+	o = m->dns_other;
+	n = ctab_sorted(&m->dns, by, cmp_dns);
+	s->n_names = n < PL_DNS_NAMES_MAX ? n : PL_DNS_NAMES_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct dns_row *d = by[i];
+		if (i < s->n_names) {
+			dns_out(d, &s->names[i]);
+			continue;
+		}
+		o.rows++;
+		o.count += d->h.count;
+		dns_fold(&o, d);
 	}
-	qsort(s->names, s->n_names, sizeof(s->names[0]), cmp_dns);
-	s->n_sni = m->n_sni;
-	memcpy(s->sni, m->sni, m->n_sni * sizeof(s->sni[0]));
-	qsort(s->sni, s->n_sni, sizeof(s->sni[0]), cmp_sni);
+	folded_out(&o, &s->names_other);
+
+	o = m->sni_other;
+	n = ctab_sorted(&m->sni, by, cmp_sni);
+	s->n_sni = n < PL_TLS_SNI_MAX ? n : PL_TLS_SNI_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct sni_row *t = by[i];
+		if (i < s->n_sni) {
+			sni_out(t, &s->sni[i]);
+			continue;
+		}
+		o.rows++;
+		o.count += t->h.count;
+	}
+	folded_out(&o, &s->sni_other);
+	free(by);
+
 	memset(s->flows_by_proto, 0, sizeof(s->flows_by_proto));
 	s->port80_not_http = 0;
 	for (size_t i = 0; i < FLOW_CAP; i++) {

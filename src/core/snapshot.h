@@ -333,19 +333,33 @@ struct http_endpoint_row {
 	double p50_ms, p90_ms, p99_ms, max_ms;
 };
 
+/* Answers to queries that were seen (dns_unsolicited counts the others). */
 struct dns_name_row {
 	char name[256];
 	char qtype[12]; /* "A", "AAAA", ... or the number */
 	char rcode[12]; /* "NOERROR", "NXDOMAIN", ... */
 	uint64_t count, answers;
-	double p50_ms, max_ms; /* < 0 when no query was seen for the answers */
+	double p50_ms, max_ms;
 };
 
+/* ClientHellos the other side answered (tls_unanswered counts the others). */
 struct tls_sni_row {
 	char name[256]; /* "" for ClientHellos without SNI */
 	char alpn[32];
 	char version[12]; /* highest offered: "TLS1.3" */
 	uint64_t count;
+};
+
+/*
+ * What a bounded table of names folded away: rows the model evicted (the
+ * least counted go first) plus rows below the snapshot's cut. A name that is
+ * evicted, comes back and is evicted again counts twice in rows.
+ */
+struct l7_other {
+	uint64_t rows;
+	uint64_t count;	       /* their requests, answers or handshakes */
+	uint64_t errors;       /* endpoints: responses >= 400 */
+	double p50_ms, p99_ms; /* endpoints, DNS names: their latency; < 0 when none */
 };
 
 struct snapshot_l7 {
@@ -354,6 +368,7 @@ struct snapshot_l7 {
 	uint64_t by_class[6];					   /* index status / 100 */
 	struct http_endpoint_row endpoints[PL_HTTP_ENDPOINTS_MAX]; /* by count, descending */
 	size_t n_endpoints;
+	struct l7_other endpoints_other;
 	struct http_tx_row recent[PL_HTTP_RECENT_MAX]; /* completed, newest last */
 	size_t n_recent;
 	struct http_tx_row slow[PL_HTTP_SLOW_MAX]; /* latency >= slow_ms, newest last */
@@ -364,9 +379,14 @@ struct snapshot_l7 {
 	uint64_t dns_rcodes[16];
 	struct dns_name_row names[PL_DNS_NAMES_MAX]; /* by count, descending */
 	size_t n_names;
+	struct l7_other names_other;
+	uint64_t
+	    dns_unsolicited; /* answers to no query seen (same flow, id, question): spoofing? */
 	uint64_t tls_handshakes, err_tls;
 	struct tls_sni_row sni[PL_TLS_SNI_MAX]; /* by count, descending */
 	size_t n_sni;
+	struct l7_other sni_other;
+	uint64_t tls_unanswered; /* ClientHellos the other side never answered with a TLS record */
 	uint64_t flows_by_proto[6]; /* enum pl_l7_proto */
 	uint64_t port80_not_http;   /* flows */
 	uint64_t events, events_lost, ssl_calls, ssl_lost;

@@ -197,10 +197,21 @@ static void http_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	rows = (bottom - y) / 2;
 	if (rows < 2)
 		rows = 2;
-	tr = (struct rect){ .y = y, .x = r->x, .h = rows, .w = r->w };
+	/* the last line of the block: what the bounded endpoint table folded away */
+	const struct l7_other *eo = &l->endpoints_other;
+	tr = (struct rect){ .y = y, .x = r->x, .h = eo->rows ? rows - 1 : rows, .w = r->w };
 	table_draw(&p->t, ui, &tr);
 	table_draw_empty(&p->t, ui, &tr, " no HTTP requests seen yet");
 	y += rows;
+	if (eo->rows) {
+		snprintf(
+		    buf, sizeof(buf),
+		    " (other endpoints: %llu, folded by count)  requests %llu  errors %llu  p50 "
+		    "%.1fms  p99 %.1fms",
+		    (unsigned long long)eo->rows, (unsigned long long)eo->count,
+		    (unsigned long long)eo->errors, eo->p50_ms, eo->p99_ms);
+		ui_put(ui, y - 1, r->x, r->w, ROLE_DIM, buf);
+	}
 	if (y >= bottom)
 		return;
 

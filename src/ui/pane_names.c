@@ -181,15 +181,25 @@ static void dns_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		ui_put(ui, r->y, r->x, r->w, ROLE_DIM, " no application-layer data yet");
 		return;
 	}
-	o = (size_t)snprintf(buf, sizeof(buf), " queries %llu  responses %llu  parse errors %llu ",
-			     (unsigned long long)l->dns_queries,
-			     (unsigned long long)l->dns_responses, (unsigned long long)l->err_dns);
+	/* answers to no query seen are not names: a sign of spoofing, counted apart */
+	o = (size_t)snprintf(
+	    buf, sizeof(buf),
+	    " queries %llu  responses %llu  unsolicited answers %llu  parse errors "
+	    "%llu ",
+	    (unsigned long long)l->dns_queries, (unsigned long long)l->dns_responses,
+	    (unsigned long long)l->dns_unsolicited, (unsigned long long)l->err_dns);
 	for (int i = 0; i < 16 && o < sizeof(buf); i++)
 		if (l->dns_rcodes[i])
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, " %s %llu",
 					      rcodes[i] ? rcodes[i] : "RCODE",
 					      (unsigned long long)l->dns_rcodes[i]);
-	ui_put(ui, tr.y, tr.x, tr.w, ROLE_NORMAL, buf);
+	ui_put(ui, tr.y, tr.x, tr.w, l->dns_unsolicited ? ROLE_WARN : ROLE_NORMAL, buf);
+	if (l->names_other.rows) {
+		snprintf(buf, sizeof(buf), " (other names: %llu, folded by count)  answers %llu",
+			 (unsigned long long)l->names_other.rows,
+			 (unsigned long long)l->names_other.count);
+		ui_put(ui, tr.y + 1, tr.x, tr.w, ROLE_DIM, buf);
+	}
 	tr.y += 2;
 	tr.h -= 2;
 	table_draw(&p->t, ui, &tr);
@@ -308,9 +318,19 @@ static void tls_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		ui_put(ui, r->y, r->x, r->w, ROLE_DIM, " no application-layer data yet");
 		return;
 	}
-	snprintf(buf, sizeof(buf), " handshakes %llu  parse errors %llu",
-		 (unsigned long long)p->l7->tls_handshakes, (unsigned long long)p->l7->err_tls);
+	/* a hello counts once the server answered it; the rest are forged or went unanswered */
+	snprintf(buf, sizeof(buf), " handshakes %llu  unanswered hellos %llu  parse errors %llu",
+		 (unsigned long long)p->l7->tls_handshakes,
+		 (unsigned long long)p->l7->tls_unanswered, (unsigned long long)p->l7->err_tls);
 	ui_put(ui, tr.y, tr.x, tr.w, ROLE_NORMAL, buf);
+	if (p->l7->sni_other.rows) {
+		snprintf(buf, sizeof(buf),
+			 " (other server names: %llu, folded by count)  "
+			 "handshakes %llu",
+			 (unsigned long long)p->l7->sni_other.rows,
+			 (unsigned long long)p->l7->sni_other.count);
+		ui_put(ui, tr.y + 1, tr.x, tr.w, ROLE_DIM, buf);
+	}
 	tr.y += 2;
 	tr.h -= 2;
 	table_draw(&p->t, ui, &tr);

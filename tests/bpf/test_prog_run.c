@@ -895,14 +895,14 @@ static void test_ip6_ext_beyond_payload(void **state)
 }
 
 struct l7_sink {
-	struct l7_event ev[4];
+	struct l7_event ev[8];
 	int n;
 };
 
 static int on_l7_event(void *ctx, void *data, size_t size)
 {
 	struct l7_sink *s = ctx;
-	if (size != sizeof(struct l7_event) || s->n >= 4)
+	if (size != sizeof(struct l7_event) || s->n >= 8)
 		return -1;
 	memcpy(&s->ev[s->n++], data, sizeof(struct l7_event));
 	return 0;
@@ -956,6 +956,76 @@ static void test_l7_udp_length(void **state)
 	__u64 packets[PL_P_MAX] = { [PL_P_UDP] = 1 };
 	__u64 bytes[PL_P_MAX] = { [PL_P_UDP] = len };
 	assert_buckets(&c, packets, bytes);
+}
+
+/* A TLS record of type rtype (0x16 handshake: hs_type follows the header) on a TCP frame. */
+static size_t tls_frame(__u8 *buf, int out, __u32 seq, __u8 rtype, __u8 hs_type)
+{
+	__u8 rec[64];
+	memset(rec, 0x5a, sizeof(rec));
+	rec[0] = rtype;
+	rec[1] = 0x03;
+	rec[2] = 0x03;
+	rec[3] = 0;
+	rec[4] = sizeof(rec) - 5;
+	rec[5] = hs_type;
+	struct frame f;
+	frame_init(&f, buf, FRAME_MAX);
+	frame_eth(&f, NULL, NULL);
+	if (out) {
+		frame_ip4(&f, FRAME_IP4_A, FRAME_IP4_B, 0);
+		frame_tcp(&f, 40000, 443, seq, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
+	} else {
+		frame_ip4(&f, FRAME_IP4_B, FRAME_IP4_A, 0);
+		frame_tcp(&f, 443, 40000, seq, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
+	}
+	frame_payload(&f, rec, sizeof(rec));
+	return frame_finish(&f);
+}
+
+/*
+ * The first TLS record that comes back against a ClientHello (here a
+ * ServerHello, then an alert on a second hello) is sent to user space as the
+ * hello's answer, once; records that answer no hello are not.
+ */
+static void test_l7_tls_answer(void **state)
+{
+	struct fixture *fx = fixture_or_skip(state);
+	__u8 buf[FRAME_MAX];
+	struct l7_sink sink = { .n = 0 };
+	struct ring_buffer *rb =
+	    ring_buffer__new(bpf_map__fd(fx->skel->maps.l7_events), on_l7_event, &sink, NULL);
+	assert_non_null(rb);
+	int kinds[16], n = 0;
+
+	/* a ServerHello with no hello before it, then the hello, its answer, a second record */
+	size_t len = tls_frame(buf, 0, 100, 0x16, 0x02);
+	run(fx, TC_IN, buf, len);
+	len = tls_frame(buf, 1, 200, 0x16, 0x01);
+	run(fx, TC_OUT, buf, len);
+	len = tls_frame(buf, 0, 300, 0x16, 0x02);
+	run(fx, TC_IN, buf, len);
+	len = tls_frame(buf, 0, 400, 0x16, 0x0b);
+	run(fx, TC_IN, buf, len);
+	/* a hello refused with an alert */
+	len = tls_frame(buf, 1, 500, 0x16, 0x01);
+	run(fx, TC_OUT, buf, len);
+	len = tls_frame(buf, 0, 600, 0x15, 0x02);
+	run(fx, TC_IN, buf, len);
+	for (;;) {
+		sink.n = 0;
+		if (ring_buffer__consume(rb) <= 0)
+			break;
+		for (int i = 0; i < sink.n && n < 16; i++)
+			kinds[n++] = sink.ev[i].kind;
+	}
+	ring_buffer__free(rb);
+	int want[] = { PL_L7K_PROTO, PL_L7K_TLS_HELLO, PL_L7K_TLS_ANSWER, PL_L7K_TLS_HELLO,
+		       PL_L7K_TLS_ANSWER };
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (int i = 0; i < n; i++)
+		if (kinds[i] != want[i])
+			fail_msg("event %d is kind %d, want %d", i, kinds[i], want[i]);
 }
 
 /* A watched flow sends each packet through the ring buffer with its TCP fields. */
@@ -1043,6 +1113,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_zero_ip_len, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ip6_ext_beyond_payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_l7_udp_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_l7_tls_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_events, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("prog_run", tests, NULL, NULL);

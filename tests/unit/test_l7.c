@@ -323,6 +323,324 @@ static void test_conn_memory(void **state)
 #endif
 }
 
+/* A DNS message with one question (name in dotted form, labels as given, may hold any byte). */
+static size_t dns_msg(uint8_t *b, uint16_t id, int qr, const char *name, size_t name_len,
+		      uint16_t qtype, int rcode)
+{
+	size_t o = 12;
+	memset(b, 0, 12);
+	b[0] = (uint8_t)(id >> 8);
+	b[1] = (uint8_t)id;
+	b[2] = qr ? 0x81 : 0x01;
+	b[3] = qr ? (uint8_t)(0x80 | rcode) : 0;
+	b[5] = 1;
+	b[7] = qr && !rcode ? 1 : 0;
+	size_t start = 0;
+	for (size_t i = 0; i <= name_len; i++) {
+		if (i < name_len && name[i] != '.')
+			continue;
+		b[o++] = (uint8_t)(i - start);
+		memcpy(b + o, name + start, i - start);
+		o += i - start;
+		start = i + 1;
+	}
+	b[o++] = 0;
+	b[o++] = (uint8_t)(qtype >> 8);
+	b[o++] = (uint8_t)qtype;
+	b[o++] = 0;
+	b[o++] = 1;
+	return o;
+}
+
+/* One UDP DNS event between this host's port lport and remote port 53. */
+static void feed_dns(struct l7_model *m, uint16_t lport, int dir, uint64_t ts_ms, const void *msg,
+		     size_t len)
+{
+	static struct l7_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.key.family = PL_AF_INET;
+	ev.key.proto = PL_IPPROTO_UDP;
+	ev.key.local_port = lport;
+	ev.key.remote_port = 53;
+	ev.ts_ns = ts_ms * 1000000ULL;
+	ev.kind = PL_L7K_DNS;
+	ev.dir = (__u8)dir;
+	ev.len = (__u16)len;
+	ev.payload_len = (__u32)len;
+	memcpy(ev.data, msg, len);
+	l7_model_event(m, &ev, sizeof(ev), 0);
+}
+
+/* A query from local port lport and its answer 2 ms later. */
+static void dns_tx(struct l7_model *m, uint16_t lport, uint16_t id, uint64_t ts_ms,
+		   const char *name)
+{
+	uint8_t b[300];
+	size_t n = dns_msg(b, id, 0, name, strlen(name), 1, 0);
+	feed_dns(m, lport, PL_DIR_TX, ts_ms, b, n);
+	n = dns_msg(b, id, 1, name, strlen(name), 1, 0);
+	feed_dns(m, lport, PL_DIR_RX, ts_ms + 2, b, n);
+}
+
+static const struct dns_name_row *find_name(const struct snapshot_l7 *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_names; i++)
+		if (!strcmp(s->names[i].name, name))
+			return &s->names[i];
+	return NULL;
+}
+
+/*
+ * 301 answers nobody asked for (any source, any id) must not fill the name
+ * table: a name asked and answered afterwards is there, alone, and the
+ * unsolicited answers are counted as such.
+ */
+static void test_dns_unsolicited(void **state)
+{
+	struct l7_model *m = l7_model__new(0);
+	assert_non_null(m);
+	uint8_t b[300];
+	char name[64];
+	for (int i = 0; i < 301; i++) {
+		snprintf(name, sizeof(name), "spoof%d.evil.test", i);
+		size_t n = dns_msg(b, (uint16_t)(1000 + i), 1, name, strlen(name), 1, 0);
+		feed_dns(m, (uint16_t)(20000 + i), PL_DIR_RX, 10 + (uint64_t)i, b, n);
+	}
+	/* an answer on a flow that asked, but with another id or another question */
+	size_t n = dns_msg(b, 7, 0, "real.test", 9, 1, 0);
+	feed_dns(m, 33333, PL_DIR_TX, 400, b, n);
+	n = dns_msg(b, 8, 1, "real.test", 9, 1, 0);
+	feed_dns(m, 33333, PL_DIR_RX, 401, b, n);
+	n = dns_msg(b, 7, 1, "evil.test", 9, 1, 0);
+	feed_dns(m, 33333, PL_DIR_RX, 401, b, n);
+	n = dns_msg(b, 7, 1, "real.test", 9, 28, 0);
+	feed_dns(m, 33333, PL_DIR_RX, 401, b, n);
+	/* the right one, twice: the second is no longer awaited */
+	n = dns_msg(b, 7, 1, "real.test", 9, 1, 0);
+	feed_dns(m, 33333, PL_DIR_RX, 403, b, n);
+	feed_dns(m, 33333, PL_DIR_RX, 404, b, n);
+
+	struct snapshot_l7 *s = l7_model_read(m, NULL, 0);
+	assert_int_equal(s->dns_queries, 1);
+	assert_int_equal(s->dns_responses, 301 + 5);
+	assert_int_equal(s->dns_unsolicited, 301 + 4);
+	assert_int_equal(s->n_names, 1);
+	assert_string_equal(s->names[0].name, "real.test");
+	assert_int_equal(s->names[0].count, 1);
+	assert_true(s->names[0].p50_ms >= 3 && s->names[0].p50_ms <= 3.3);
+	assert_int_equal(s->names_other.rows, 0);
+	free(s);
+	l7_model__free(m);
+}
+
+/*
+ * The name table is bounded and evicts by count: a flood of names asked once
+ * pushes out names asked once before them (the oldest first), never a name
+ * asked more often; the snapshot shows the most counted and folds the rest
+ * into "other", so every answer stays accounted for.
+ */
+static void test_dns_eviction(void **state)
+{
+	struct l7_model *m = l7_model__new(0);
+	assert_non_null(m);
+	char name[64];
+	uint64_t t = 10;
+	dns_tx(m, 1000, 1, t++, "keep.test");
+	dns_tx(m, 1000, 2, t++, "keep.test");
+	for (int i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "once%d.test", i);
+		dns_tx(m, (uint16_t)(2000 + i), 3, t++, name);
+	}
+	for (int i = 0; i < 5; i++)
+		dns_tx(m, 9000, (uint16_t)(10 + i), t++, "busy.test");
+	struct snapshot_l7 *s = l7_model_read(m, NULL, 0);
+	assert_int_equal(s->dns_unsolicited, 0);
+	assert_int_equal(s->n_names, PL_DNS_NAMES_MAX);
+	assert_string_equal(s->names[0].name, "busy.test");
+	assert_int_equal(s->names[0].count, 5);
+	assert_string_equal(s->names[1].name, "keep.test");
+	assert_int_equal(s->names[1].count, 2);
+	uint64_t shown = 0;
+	for (size_t i = 0; i < s->n_names; i++)
+		shown += s->names[i].count;
+	/* 2 + 2000 + 5 answers: the 2002 rows that did not fit are folded, none is lost */
+	assert_int_equal(shown + s->names_other.count, 2 + 2000 + 5);
+	assert_int_equal(s->names_other.rows, 2 + 2000 - PL_DNS_NAMES_MAX);
+	assert_true(s->names_other.p50_ms >= 2 && s->names_other.p50_ms <= 2.2);
+	/* the newest names asked once are still in the model: the oldest left first */
+	assert_null(find_name(s, "once0.test"));
+	free(s);
+
+	/* a name counted once more now outranks every row counted once */
+	dns_tx(m, 1000, 99, t++, "once1999.test");
+	s = l7_model_read(m, NULL, 0);
+	assert_string_equal(s->names[2].name, "once1999.test");
+	assert_int_equal(s->names[2].count, 2);
+	free(s);
+	l7_model__free(m);
+}
+
+static void http_path(struct l7_model *m, uint16_t port, uint32_t seq, uint64_t t, const char *path,
+		      int status)
+{
+	char req[256], resp[64];
+	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", path);
+	feed(m, PL_L7K_HTTP_REQ, PL_DIR_RX, port, seq, t, req, (size_t)n);
+	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\n\r\n", status);
+	feed(m, PL_L7K_HTTP_RESP, PL_DIR_TX, port, seq, t + 1, resp, (size_t)n);
+}
+
+/* "/e/" + letters: never collapsed to :id */
+static void ep_name(char *out, size_t len, int i)
+{
+	snprintf(out, len, "/e/%c%c%c", 'a' + i / 676 % 26, 'a' + i / 26 % 26, 'a' + i % 26);
+}
+
+/*
+ * 300 endpoints requested once, then a busy one: the snapshot is sorted by
+ * count before the cut at PL_HTTP_ENDPOINTS_MAX, so the busy endpoint is the
+ * first row and the 45 that do not fit are in endpoints_other. Beyond the
+ * model's own bound (2 x 256) the least counted leave for "other" too.
+ */
+static void test_endpoints_cut(void **state)
+{
+	struct l7_model *m = l7_model__new(0);
+	assert_non_null(m);
+	char path[32];
+	uint32_t seq = 1;
+	for (int i = 0; i < 300; i++) {
+		ep_name(path, sizeof(path), i);
+		http_path(m, 80, seq++, 10 + (uint64_t)i, path, i % 10 ? 200 : 404);
+	}
+	for (int i = 0; i < 20; i++)
+		http_path(m, 80, seq++, 1000 + (uint64_t)i, "/busy", 200);
+	struct snapshot_l7 *s = l7_model_read(m, NULL, 0);
+	assert_int_equal(s->n_endpoints, PL_HTTP_ENDPOINTS_MAX);
+	assert_string_equal(s->endpoints[0].path, "/busy");
+	assert_int_equal(s->endpoints[0].count, 20);
+	assert_int_equal(s->endpoints_other.rows, 301 - PL_HTTP_ENDPOINTS_MAX);
+	assert_int_equal(s->endpoints_other.count, 301 - PL_HTTP_ENDPOINTS_MAX);
+	uint64_t errors = s->endpoints_other.errors;
+	for (size_t i = 0; i < s->n_endpoints; i++)
+		errors += s->endpoints[i].errors;
+	assert_int_equal(errors, 30);
+	free(s);
+
+	for (int i = 300; i < 1000; i++) {
+		ep_name(path, sizeof(path), i);
+		http_path(m, 80, seq++, 2000 + (uint64_t)i, path, 200);
+	}
+	for (int i = 0; i < 3; i++)
+		http_path(m, 80, seq++, 5000 + (uint64_t)i, "/late", 200);
+	s = l7_model_read(m, NULL, 0);
+	assert_string_equal(s->endpoints[0].path, "/busy");
+	assert_string_equal(s->endpoints[1].path, "/late");
+	assert_int_equal(s->endpoints[1].count, 3);
+	uint64_t total = s->endpoints_other.count;
+	for (size_t i = 0; i < s->n_endpoints; i++)
+		total += s->endpoints[i].count;
+	assert_int_equal(total, 1000 + 20 + 3);
+	assert_int_equal(s->endpoints_other.rows, 1002 - PL_HTTP_ENDPOINTS_MAX);
+	assert_int_equal(s->http_requests, 1023);
+	/* recent requests name endpoints that exist, by an id no other endpoint had */
+	assert_int_equal(s->recent[s->n_recent - 1].endpoint, s->endpoints[1].id);
+	free(s);
+	l7_model__free(m);
+}
+
+/* A ClientHello on a TCP flow to port 443, from this host (TX) or to it (RX). */
+static size_t tls_hello_bytes(uint8_t *b, const char *sni, size_t sni_len)
+{
+	size_t o = 0, ext = 9 + sni_len;
+	size_t body = 2 + 32 + 1 + 4 + 2 + 2 + ext;
+	const uint8_t head[] = { 0x16,
+				 0x03,
+				 0x01,
+				 (uint8_t)((body + 4) >> 8),
+				 (uint8_t)(body + 4),
+				 0x01,
+				 0,
+				 (uint8_t)(body >> 8),
+				 (uint8_t)body,
+				 0x03,
+				 0x03 };
+	memcpy(b, head, sizeof(head));
+	o = sizeof(head);
+	memset(b + o, 0x5a, 32);
+	o += 32;
+	b[o++] = 0;		/* session id */
+	b[o++] = 0, b[o++] = 2; /* one suite */
+	b[o++] = 0x13, b[o++] = 0x01;
+	b[o++] = 1, b[o++] = 0; /* null compression */
+	b[o++] = (uint8_t)(ext >> 8), b[o++] = (uint8_t)ext;
+	b[o++] = 0, b[o++] = 0; /* server_name */
+	b[o++] = (uint8_t)((sni_len + 5) >> 8), b[o++] = (uint8_t)(sni_len + 5);
+	b[o++] = (uint8_t)((sni_len + 3) >> 8), b[o++] = (uint8_t)(sni_len + 3);
+	b[o++] = 0;
+	b[o++] = (uint8_t)(sni_len >> 8), b[o++] = (uint8_t)sni_len;
+	memcpy(b + o, sni, sni_len);
+	return o + sni_len;
+}
+
+static void tls_hello(struct l7_model *m, uint16_t rport, int dir, uint32_t seq, uint64_t t,
+		      const char *sni, size_t sni_len)
+{
+	uint8_t b[400];
+	size_t n = tls_hello_bytes(b, sni, sni_len);
+	feed(m, PL_L7K_TLS_HELLO, dir, rport, seq, t, b, n);
+}
+
+static void tls_answer(struct l7_model *m, uint16_t rport, int dir, uint32_t seq, uint64_t t)
+{
+	static const uint8_t server_hello[] = { 0x16, 0x03, 0x03, 0x00, 0x40, 0x02, 0, 0, 0x3c };
+	feed(m, PL_L7K_TLS_ANSWER, dir, rport, seq, t, server_hello, sizeof(server_hello));
+}
+
+/*
+ * A ClientHello counts only once the other side answered it: a hello alone
+ * (a forged segment, one with a bad checksum, no connection) makes no row and
+ * is counted as unanswered after 5 s; an answer from the hello's own side
+ * proves nothing; a second hello on an answered flow is the same handshake.
+ */
+static void test_tls_needs_answer(void **state)
+{
+	struct l7_model *m = l7_model__new(0);
+	assert_non_null(m);
+	tls_hello(m, 443, PL_DIR_RX, 1, 1000, "forged.test", 11);
+	tls_answer(m, 443, PL_DIR_RX, 2, 1001);
+	struct snapshot_l7 *s = l7_model_read(m, NULL, 1002 * 1000000ULL);
+	assert_int_equal(s->n_sni, 0);
+	assert_int_equal(s->tls_handshakes, 0);
+	assert_int_equal(s->tls_unanswered, 0);
+	free(s);
+	s = l7_model_read(m, NULL, 6001 * 1000000ULL);
+	assert_int_equal(s->n_sni, 0);
+	assert_int_equal(s->tls_unanswered, 1);
+	free(s);
+
+	tls_hello(m, 444, PL_DIR_TX, 10, 7000, "real.test", 9);
+	tls_answer(m, 444, PL_DIR_RX, 20, 7003);
+	/* HelloRetryRequest: a second hello and answer on the same flow */
+	tls_hello(m, 444, PL_DIR_TX, 11, 7004, "real.test", 9);
+	tls_answer(m, 444, PL_DIR_RX, 21, 7005);
+	/* two more connections, one to the same name */
+	tls_hello(m, 445, PL_DIR_TX, 30, 7006, "real.test", 9);
+	tls_answer(m, 445, PL_DIR_RX, 40, 7007);
+	tls_hello(m, 446, PL_DIR_TX, 50, 7008, "b.test", 6);
+	tls_answer(m, 446, PL_DIR_RX, 60, 7009);
+	s = l7_model_read(m, NULL, 20000 * 1000000ULL);
+	assert_int_equal(s->tls_handshakes, 3);
+	assert_int_equal(s->n_sni, 2);
+	assert_string_equal(s->sni[0].name, "real.test");
+	assert_int_equal(s->sni[0].count, 2);
+	assert_string_equal(s->sni[0].version, "TLS1.2");
+	assert_string_equal(s->sni[1].name, "b.test");
+	assert_int_equal(s->sni[1].count, 1);
+	assert_int_equal(s->tls_unanswered, 1);
+	free(s);
+	l7_model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +656,10 @@ int main(void)
 		cmocka_unit_test(test_dns_pointer_cycle),
 		cmocka_unit_test(test_tls_extension_past_block),
 		cmocka_unit_test(test_conn_memory),
+		cmocka_unit_test(test_dns_unsolicited),
+		cmocka_unit_test(test_dns_eviction),
+		cmocka_unit_test(test_endpoints_cut),
+		cmocka_unit_test(test_tls_needs_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
