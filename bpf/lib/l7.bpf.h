@@ -90,21 +90,30 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 		return;
 	/* the parser's payload length: UDP's own length, so DNS never reads past the datagram */
 	__u32 plen = p->payload_len;
-	if (plen < 8)
+	/* a TLS alert refusing a ClientHello is 7 bytes: 5 (a record header) are worth a look */
+	if (plen < 5)
 		return;
 	struct l7_counters *c = pl_l7_stats();
 	if (!c)
 		return;
 	/* scratch in the per-CPU map value, not on the stack: pl_account is inlined twice in tc */
 	__u8 *head = c->scratch_head;
-	if (pl_l7_load(ctx, hook, p->payload_off, head, 8))
+	/*
+	 * 8 bytes, or the 5 of a record header from a shorter payload: two
+	 * constants, because 6.1's verifier loses a min() bound that clang
+	 * computes in a copy of the register (bounds are not shared through
+	 * 32-bit moves there), and would see a load of up to PL_L7_DATA here.
+	 */
+	__u32 hn = plen < 8 ? 5 : 8;
+	__builtin_memset(head, 0, 8);
+	if (pl_l7_load(ctx, hook, p->payload_off, head, hn))
 		return;
 
 	__u8 proto = PL_L7P_UNKNOWN;
 	int kind = PL_L7K_NONE;
 	int dns = key->local_port == 53 || key->remote_port == 53;
 	if (p->proto == PL_IPPROTO_TCP) {
-		kind = pl_l7_classify_tcp(head, 8, &proto);
+		kind = pl_l7_classify_tcp(head, hn, &proto);
 		/* DNS over TCP (length-prefixed): user space skips the prefix and other segments */
 		if (kind == PL_L7K_NONE && proto == PL_L7P_UNKNOWN && dns) {
 			kind = PL_L7K_DNS;
@@ -160,9 +169,9 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 		return;
 	}
 	__u32 n = plen < PL_L7_DATA ? plen : PL_L7_DATA;
-	/* keep the n >= 8 test: clang drops it (plen >= 8 above), the verifier lost that bound */
+	/* keep the n >= 5 test: clang drops it (plen >= 5 above), the verifier lost that bound */
 	asm volatile("" : "+r"(n));
-	if (n < 8 || pl_l7_load(ctx, hook, p->payload_off, e->data, n)) {
+	if (n < 5 || pl_l7_load(ctx, hook, p->payload_off, e->data, n)) {
 		bpf_ringbuf_discard(e, 0);
 		return;
 	}

@@ -958,17 +958,23 @@ static void test_l7_udp_length(void **state)
 	assert_buckets(&c, packets, bytes);
 }
 
-/* A TLS record of type rtype (0x16 handshake: hs_type follows the header) on a TCP frame. */
+/*
+ * A TLS record of type rtype on a TCP frame: 0x16 handshake (hs_type follows
+ * the header, 64 bytes in all), or a 7-byte alert of level 2, description
+ * hs_type, as OpenSSL refuses a ClientHello with.
+ */
 static size_t tls_frame(__u8 *buf, int out, __u32 seq, __u8 rtype, __u8 hs_type)
 {
 	__u8 rec[64];
+	size_t n = rtype == 0x15 ? 7 : sizeof(rec);
 	memset(rec, 0x5a, sizeof(rec));
 	rec[0] = rtype;
 	rec[1] = 0x03;
 	rec[2] = 0x03;
 	rec[3] = 0;
-	rec[4] = sizeof(rec) - 5;
-	rec[5] = hs_type;
+	rec[4] = (__u8)(n - 5);
+	rec[5] = rtype == 0x15 ? 2 : hs_type;
+	rec[6] = hs_type;
 	struct frame f;
 	frame_init(&f, buf, FRAME_MAX);
 	frame_eth(&f, NULL, NULL);
@@ -979,7 +985,7 @@ static size_t tls_frame(__u8 *buf, int out, __u32 seq, __u8 rtype, __u8 hs_type)
 		frame_ip4(&f, FRAME_IP4_B, FRAME_IP4_A, 0);
 		frame_tcp(&f, 443, 40000, seq, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
 	}
-	frame_payload(&f, rec, sizeof(rec));
+	frame_payload(&f, rec, n);
 	return frame_finish(&f);
 }
 
@@ -1007,10 +1013,10 @@ static void test_l7_tls_answer(void **state)
 	run(fx, TC_IN, buf, len);
 	len = tls_frame(buf, 0, 400, 0x16, 0x0b);
 	run(fx, TC_IN, buf, len);
-	/* a hello refused with an alert */
+	/* a hello refused with an alert (unrecognized_name), 7 bytes of payload */
 	len = tls_frame(buf, 1, 500, 0x16, 0x01);
 	run(fx, TC_OUT, buf, len);
-	len = tls_frame(buf, 0, 600, 0x15, 0x02);
+	len = tls_frame(buf, 0, 600, 0x15, 112);
 	run(fx, TC_IN, buf, len);
 	for (;;) {
 		sink.n = 0;
