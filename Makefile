@@ -150,8 +150,8 @@ FUZZ_DEPS    := $(BPF_HDRS) $(wildcard src/*/*.h tests/fuzz/*.h)
 FUZZ_UNITY   := src/core/l7model.c
 $(BUILD)/fuzz/fuzz_l7model: src/core/l7model.c
 $(BUILD)/fuzz/fuzz_escape: src/core/escape.c src/ui/format.c
-$(BUILD)/fuzz/fuzz_theme: src/ui/theme.c src/ui/format.c src/core/safefile.c
-$(BUILD)/fuzz/fuzz_draw: src/ui/draw.c src/ui/format.c
+$(BUILD)/fuzz/fuzz_theme: src/ui/theme.c src/ui/format.c src/core/safefile.c src/core/escape.c
+$(BUILD)/fuzz/fuzz_draw: src/ui/draw.c src/ui/format.c src/core/escape.c
 $(BUILD)/fuzz/fuzz_draw: FUZZ_LIBS := -lncursesw
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)

@@ -1,42 +1,50 @@
-/* Escaping of untrusted bytes for the terminal and for JSON. */
+/* Escaping of untrusted bytes for the terminal and for JSON: one function for each. */
+#include <string.h>
+
 #include "core/escape.h"
 
 static const char hexd[] = "0123456789abcdef";
 
-char *escape_display(char *dst, size_t dstlen, const char *src, size_t n)
+char *escape_display_bytes(char *dst, size_t dstlen, const char *src, size_t n)
 {
 	size_t o = 0;
 	if (!dstlen)
 		return dst;
-	for (size_t i = 0; i < n && src[i]; i++) {
+	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)src[i];
+		char tmp[4];
+		size_t k = 0;
 		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			if (o + 1 >= dstlen)
-				break;
-			dst[o++] = (char)c;
+			tmp[k++] = (char)c;
 		} else if (c == '\\') {
-			if (o + 2 >= dstlen)
-				break;
-			dst[o++] = '\\';
-			dst[o++] = '\\';
+			tmp[k++] = '\\';
+			tmp[k++] = '\\';
 		} else {
-			if (o + 4 >= dstlen)
-				break;
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hexd[c >> 4];
-			dst[o++] = hexd[c & 15];
+			tmp[k++] = '\\';
+			tmp[k++] = 'x';
+			tmp[k++] = hexd[c >> 4];
+			tmp[k++] = hexd[c & 15];
 		}
+		/* never cut an escape in half: a lone backslash would be misleading */
+		if (o + k >= dstlen)
+			break;
+		memcpy(dst + o, tmp, k);
+		o += k;
 	}
 	dst[o] = '\0';
 	return dst;
 }
 
-void json_write_string(FILE *f, const char *s)
+char *escape_display(char *dst, size_t dstlen, const char *src, size_t n)
+{
+	return escape_display_bytes(dst, dstlen, src, strnlen(src, n));
+}
+
+void json_write_bytes(FILE *f, const char *s, size_t n)
 {
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		unsigned char c = *p;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\') {
 			fputc('\\', f);
 			fputc(c, f);
@@ -47,4 +55,9 @@ void json_write_string(FILE *f, const char *s)
 		}
 	}
 	fputc('"', f);
+}
+
+void json_write_string(FILE *f, const char *s)
+{
+	json_write_bytes(f, s, strlen(s));
 }

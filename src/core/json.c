@@ -14,6 +14,13 @@ static void kv_str(FILE *f, const char *k, const char *v, int comma)
 	json_write_string(f, v);
 }
 
+/* n bytes off the wire, NULs included ("a\u0000b"). */
+static void kv_bytes(FILE *f, const char *k, const char *v, size_t n, int comma)
+{
+	fprintf(f, "%s\"%s\":", comma ? "," : "", k);
+	json_write_bytes(f, v, n);
+}
+
 /* JSON has no NaN or infinity; rates are finite but guard anyway. */
 static void kv_num(FILE *f, const char *k, double v)
 {
@@ -459,8 +466,8 @@ static void write_http_tx(FILE *f, const struct http_tx_row *t, int comma)
 {
 	fputs(comma ? ",{" : "{", f);
 	kv_str(f, "method", t->method, 0);
-	kv_str(f, "host", t->host, 1);
-	kv_str(f, "path", t->path, 1);
+	kv_bytes(f, "host", t->host, t->host_len, 1);
+	kv_bytes(f, "path", t->path, t->path_len, 1);
 	kv_u64(f, "status", t->status);
 	kv_num(f, "latency_ms", t->latency_ms);
 	kv_num(f, "time", t->time);
@@ -509,8 +516,8 @@ static void write_l7(FILE *f, const struct snapshot_l7 *l)
 		const struct http_endpoint_row *r = &l->endpoints[i];
 		fputs(i ? ",{" : "{", f);
 		kv_str(f, "method", r->method, 0);
-		kv_str(f, "host", r->host, 1);
-		kv_str(f, "path", r->path, 1);
+		kv_bytes(f, "host", r->host, r->host_len, 1);
+		kv_bytes(f, "path", r->path, r->path_len, 1);
 		kv_u64(f, "count", r->count);
 		kv_u64(f, "errors", r->errors);
 		kv_num(f, "p50_ms", r->p50_ms);
@@ -544,7 +551,7 @@ static void write_l7(FILE *f, const struct snapshot_l7 *l)
 	for (size_t i = 0; i < l->n_names; i++) {
 		const struct dns_name_row *r = &l->names[i];
 		fputs(i ? ",{" : "{", f);
-		kv_str(f, "name", r->name, 0);
+		kv_bytes(f, "name", r->name, r->name_len, 0);
 		kv_str(f, "qtype", r->qtype, 1);
 		kv_u64(f, "count", r->count);
 		kv_str(f, "rcode", r->rcode, 1);
@@ -564,9 +571,9 @@ static void write_l7(FILE *f, const struct snapshot_l7 *l)
 	for (size_t i = 0; i < l->n_sni; i++) {
 		const struct tls_sni_row *r = &l->sni[i];
 		fputs(i ? ",{" : "{", f);
-		kv_str(f, "name", r->name, 0);
+		kv_bytes(f, "name", r->name, r->name_len, 0);
 		kv_u64(f, "count", r->count);
-		kv_str(f, "alpn", r->alpn, 1);
+		kv_bytes(f, "alpn", r->alpn, r->alpn_len, 1);
 		kv_str(f, "version", r->version, 1);
 		fputc('}', f);
 	}

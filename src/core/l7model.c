@@ -86,6 +86,7 @@ struct endpoint {
 	struct ctab_row h; /* count: requests */
 	uint32_t id;
 	char method[12], host[64], path[160];
+	uint16_t host_len, path_len;
 	uint64_t errors;
 	double min_ms, max_ms;
 	uint64_t lat_n;
@@ -435,34 +436,45 @@ static int is_id_segment(const char *s, size_t n)
 	return n == 36 && dash == 4;
 }
 
-void l7_collapse_path(const char *path, char *out, size_t outlen)
+/* Length of the segment at p (up to n bytes) before '/', '?' or '#'; NUL is data. */
+static size_t segment_len(const char *p, size_t n)
 {
-	size_t o = 0;
-	const char *p = path;
+	size_t i = 0;
+	while (i < n && p[i] != '/' && p[i] != '?' && p[i] != '#')
+		i++;
+	return i;
+}
+
+size_t l7_collapse_path(const char *path, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0, i = 0;
 	if (!outlen)
-		return;
-	while (*p && *p != '?' && *p != '#' && o + 1 < outlen) {
-		if (*p != '/') {
-			out[o++] = *p++;
+		return 0;
+	while (i < n && path[i] != '?' && path[i] != '#' && o + 1 < outlen) {
+		if (path[i] != '/') {
+			out[o++] = path[i++];
 			continue;
 		}
-		out[o++] = *p++;
-		size_t n = strcspn(p, "/?#");
-		if (is_id_segment(p, n)) {
+		out[o++] = path[i++];
+		size_t seg = segment_len(path + i, n - i);
+		if (is_id_segment(path + i, seg)) {
 			for (const char *id = ":id"; *id && o + 1 < outlen; id++)
 				out[o++] = *id;
-			p += n;
+			i += seg;
 		}
 	}
 	out[o] = '\0';
+	return o;
 }
 
-static void copy_field(char *dst, size_t dlen, const uint8_t *src, size_t n)
+/* Copies n bytes (at most dlen - 1, NULs included) and terminates; returns the length kept. */
+static uint16_t copy_field(char *dst, size_t dlen, const uint8_t *src, size_t n)
 {
 	if (n >= dlen)
 		n = dlen - 1;
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+	return (uint16_t)n;
 }
 
 /* Connections: open addressing on the key; a full probe run evicts its oldest slot. */
@@ -523,8 +535,9 @@ static struct flow_proto *flow_slot(struct flow_proto *tab, const struct flow_ke
 static int endpoint_same(const void *row, const void *key)
 {
 	const struct endpoint *e = row, *k = key;
-	return !strcmp(e->method, k->method) && !strcmp(e->host, k->host) &&
-	       !strcmp(e->path, k->path);
+	return !strcmp(e->method, k->method) && e->host_len == k->host_len &&
+	       e->path_len == k->path_len && !memcmp(e->host, k->host, k->host_len) &&
+	       !memcmp(e->path, k->path, k->path_len);
 }
 
 static void endpoint_fold(struct folded *o, const void *row)
@@ -536,13 +549,13 @@ static void endpoint_fold(struct folded *o, const void *row)
 
 static struct endpoint *endpoint_get(struct l7_model *m, const struct http_tx_row *tx)
 {
-	static struct endpoint k; /* the key: method, host, collapsed path */
+	static struct endpoint k; /* the key: method, host, collapsed path (bytes, NULs too) */
 	snprintf(k.method, sizeof(k.method), "%s", tx->method);
-	snprintf(k.host, sizeof(k.host), "%s", tx->host);
-	l7_collapse_path(tx->path, k.path, sizeof(k.path));
+	k.host_len = copy_field(k.host, sizeof(k.host), (const uint8_t *)tx->host, tx->host_len);
+	k.path_len = (uint16_t)l7_collapse_path(tx->path, tx->path_len, k.path, sizeof(k.path));
 	uint64_t h = fnv(k.method, strlen(k.method), 0xcbf29ce484222325ULL);
-	h = fnv(k.host, strlen(k.host) + 1, h);
-	h = fnv(k.path, strlen(k.path), h);
+	h = fnv(k.host, (size_t)k.host_len + 1, h);
+	h = fnv(k.path, k.path_len, h);
 	struct endpoint *e = ctab_find(&m->eps, h, endpoint_same, &k);
 	if (e)
 		return e;
@@ -552,6 +565,8 @@ static struct endpoint *endpoint_get(struct l7_model *m, const struct http_tx_ro
 	memcpy(e->method, k.method, sizeof(e->method));
 	memcpy(e->host, k.host, sizeof(e->host));
 	memcpy(e->path, k.path, sizeof(e->path));
+	e->host_len = k.host_len;
+	e->path_len = k.path_len;
 	return e;
 }
 
@@ -596,9 +611,11 @@ static int request_parse(struct l7_model *m, struct pending *pq)
 	int ret = pl_http_parse_req(b, b + pq->plen, &r);
 	if (ret == PL_L7E_OK || ret == PL_L7E_LONG) {
 		copy_field(pq->tx.method, sizeof(pq->tx.method), b + r.method_off, r.method_len);
-		copy_field(pq->tx.path, sizeof(pq->tx.path), b + r.path_off, r.path_len);
+		pq->tx.path_len =
+		    copy_field(pq->tx.path, sizeof(pq->tx.path), b + r.path_off, r.path_len);
 		if (r.host_len)
-			copy_field(pq->tx.host, sizeof(pq->tx.host), b + r.host_off, r.host_len);
+			pq->tx.host_len = copy_field(pq->tx.host, sizeof(pq->tx.host),
+						     b + r.host_off, r.host_len);
 		pq->complete = 1;
 		pq->want_host = ret == PL_L7E_OK && !r.host_len && !r.headers_complete;
 		if (ret == PL_L7E_LONG)
@@ -996,22 +1013,22 @@ void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, u
 		http_cont(m, c, ev);
 }
 
+static int bytes_cmp(const char *a, size_t na, const char *b, size_t nb)
+{
+	int c = memcmp(a, b, na < nb ? na : nb);
+	return c ? c : na < nb ? -1 : na > nb;
+}
+
 /* Rows by count, descending; equal counts by key, so that the order does not flicker. */
 static int cmp_ep(const void *a, const void *b)
 {
 	const struct endpoint *x = *(const void *const *)a, *y = *(const void *const *)b;
 	if (x->h.count != y->h.count)
 		return x->h.count < y->h.count ? 1 : -1;
-	int c = strcmp(x->path, y->path);
+	int c = bytes_cmp(x->path, x->path_len, y->path, y->path_len);
 	if (!c)
-		c = strcmp(x->host, y->host);
+		c = bytes_cmp(x->host, x->host_len, y->host, y->host_len);
 	return c ? c : strcmp(x->method, y->method);
-}
-
-static int bytes_cmp(const char *a, size_t na, const char *b, size_t nb)
-{
-	int c = memcmp(a, b, na < nb ? na : nb);
-	return c ? c : na < nb ? -1 : na > nb;
 }
 
 static int cmp_dns(const void *a, const void *b)
@@ -1037,6 +1054,8 @@ static void endpoint_out(const struct endpoint *e, struct http_endpoint_row *r)
 	memcpy(r->method, e->method, sizeof(r->method));
 	memcpy(r->host, e->host, sizeof(r->host));
 	memcpy(r->path, e->path, sizeof(r->path));
+	r->host_len = e->host_len;
+	r->path_len = e->path_len;
 	r->count = e->h.count;
 	r->errors = e->errors;
 	r->p50_ms = l7_hist_quantile(e->hist, e->lat_n, 0.50, e->min_ms, e->max_ms);
@@ -1049,7 +1068,7 @@ static void dns_out(const struct dns_row *d, struct dns_name_row *r)
 {
 	char tb[12], rb[12];
 	memset(r->name, 0, sizeof(r->name));
-	memcpy(r->name, d->name, d->name_len < sizeof(r->name) ? d->name_len : sizeof(r->name) - 1);
+	r->name_len = copy_field(r->name, sizeof(r->name), (const uint8_t *)d->name, d->name_len);
 	snprintf(r->qtype, sizeof(r->qtype), "%s", dns_qtype_name(d->qtype, tb));
 	snprintf(r->rcode, sizeof(r->rcode), "%s", dns_rcode_name(d->rcode, rb));
 	r->count = d->h.count;
@@ -1061,9 +1080,9 @@ static void dns_out(const struct dns_row *d, struct dns_name_row *r)
 static void sni_out(const struct sni_row *t, struct tls_sni_row *r)
 {
 	memset(r->name, 0, sizeof(r->name));
-	memcpy(r->name, t->name, t->name_len < sizeof(r->name) ? t->name_len : sizeof(r->name) - 1);
+	r->name_len = copy_field(r->name, sizeof(r->name), (const uint8_t *)t->name, t->name_len);
 	memset(r->alpn, 0, sizeof(r->alpn));
-	memcpy(r->alpn, t->alpn, t->alpn_len < sizeof(r->alpn) ? t->alpn_len : sizeof(r->alpn) - 1);
+	r->alpn_len = copy_field(r->alpn, sizeof(r->alpn), (const uint8_t *)t->alpn, t->alpn_len);
 	snprintf(r->version, sizeof(r->version), "%s", tls_version_name(t->version));
 	r->count = t->h.count;
 }

@@ -24,8 +24,9 @@ struct snapshot_l7 *l7_model_read(struct l7_model *m, const struct l7_counters *
 /* Sets r->l7 and r->l7_flags from what the flow carried. */
 void l7_model_fill_flow(const struct l7_model *m, struct flow_row *r);
 
-/* Path with numeric and hex-id segments replaced by :id and the query dropped. */
-void l7_collapse_path(const char *path, char *out, size_t outlen);
+/* The n bytes of path with numeric and hex-id segments replaced by :id and the query dropped;
+ * NUL-terminated in out, returns its length (NULs inside the path are kept as data). */
+size_t l7_collapse_path(const char *path, size_t n, char *out, size_t outlen);
 /* Latency histogram (log scale, 8 buckets per octave of microseconds). */
 #define L7_HIST_BUCKETS 224
 int l7_hist_bucket(double us);

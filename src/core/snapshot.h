@@ -303,7 +303,13 @@ struct snapshot_procs {
 	uint64_t closed_remembered; /* closed connections kept for their flows' attribution */
 };
 
-/* Application layer (l7model.c). Strings are raw bytes from the wire: escape before output. */
+/*
+ * Application layer (l7model.c). Names, hosts and paths are raw bytes from
+ * the wire with their length (*_len): a NUL among them is data, not the end
+ * (so that "bank.example\0.evil" is not shown as "bank.example"). They stay
+ * NUL-terminated for convenience only; print them through
+ * escape_display_bytes() and json_write_bytes() with the length.
+ */
 #define PL_HTTP_ENDPOINTS_MAX 256
 #define PL_HTTP_RECENT_MAX 256
 #define PL_HTTP_SLOW_MAX 64
@@ -315,9 +321,10 @@ struct http_tx_row {
 	double latency_ms; /* request to response; < 0: no response yet */
 	uint32_t status;   /* 0: no response */
 	uint32_t endpoint; /* id of its http_endpoint_row */
-	char method[12];
+	char method[12];   /* A-Z only */
 	char host[64];
-	char path[160];	     /* the raw target, cut at 159 bytes */
+	char path[160]; /* the raw target, cut at 159 bytes */
+	uint16_t host_len, path_len;
 	struct flow_key key; /* zero for requests seen through the SSL uprobes */
 	uint32_t pid;	     /* SSL uprobes: the process; else 0 */
 	char comm[16];
@@ -329,6 +336,7 @@ struct http_endpoint_row {
 	char method[12];
 	char host[64];
 	char path[160]; /* numeric and hex-id segments collapsed to :id, no query */
+	uint16_t host_len, path_len;
 	uint64_t count, errors;
 	double p50_ms, p90_ms, p99_ms, max_ms;
 };
@@ -336,6 +344,7 @@ struct http_endpoint_row {
 /* Answers to queries that were seen (dns_unsolicited counts the others). */
 struct dns_name_row {
 	char name[256];
+	uint16_t name_len;
 	char qtype[12]; /* "A", "AAAA", ... or the number */
 	char rcode[12]; /* "NOERROR", "NXDOMAIN", ... */
 	uint64_t count, answers;
@@ -346,6 +355,7 @@ struct dns_name_row {
 struct tls_sni_row {
 	char name[256]; /* "" for ClientHellos without SNI */
 	char alpn[32];
+	uint16_t name_len, alpn_len;
 	char version[12]; /* highest offered: "TLS1.3" */
 	uint64_t count;
 };

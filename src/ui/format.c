@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/escape.h"
 #include "ui/format.h"
 
 char *fmt_human(double v, char *buf, size_t len)
@@ -111,37 +112,10 @@ size_t sparkline(const float *v, size_t n, size_t width, int utf8, char *out, si
 	return cells;
 }
 
+/* One escaper for the screen: core's, which JSON's escaper mirrors. */
 char *ui_escape(char *dst, size_t dstlen, const char *src, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	if (!dstlen)
-		return dst;
-	for (size_t i = 0; i < n && src[i]; i++) {
-		unsigned char c = (unsigned char)src[i];
-		char tmp[4];
-		size_t k = 0;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			tmp[k++] = (char)c;
-		} else if (c == '\\') {
-			tmp[k++] = '\\';
-			tmp[k++] = '\\';
-		} else {
-			tmp[k++] = '\\';
-			tmp[k++] = 'x';
-			tmp[k++] = hex[c >> 4];
-			tmp[k++] = hex[c & 15];
-		}
-		/* never cut an escape in half: a lone backslash would be misleading */
-		if (o + k >= dstlen)
-			break;
-		memcpy(dst + o, tmp, k);
-		o += k;
-	}
-	dst[o] = '\0';
-	return dst;
+	return escape_display(dst, dstlen, src, n);
 }
 
 size_t fmt_cells(const char *s)

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <netinet/in.h>
 
+#include "core/escape.h"
 #include "ui/format.h"
 #include "ui/panes.h"
 
@@ -224,8 +225,8 @@ static int http_section(struct ui *ui, const struct rect *r, int y, const struct
 		char m[32], host[96], path[256], st[8], lat[24];
 
 		ui_escape(m, sizeof(m), t->method, sizeof(t->method));
-		ui_escape(host, sizeof(host), t->host, sizeof(t->host));
-		ui_escape(path, sizeof(path), t->path, sizeof(t->path));
+		escape_display_bytes(host, sizeof(host), t->host, t->host_len);
+		escape_display_bytes(path, sizeof(path), t->path, t->path_len);
 		if (t->status)
 			snprintf(st, sizeof(st), "%u", t->status);
 		else

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/escape.h"
 #include "ui/format.h"
 #include "ui/panes.h"
 #include "ui/table.h"
@@ -100,8 +101,9 @@ static void ep_cell(void *ctx, size_t row, int col, struct table_cell *c)
 		ui_escape(c->text, sizeof(c->text), e->method, sizeof(e->method));
 		break;
 	case EC_PATH:
-		ui_escape(h, sizeof(h), e->host, sizeof(e->host));
-		ui_escape(pa, sizeof(pa), e->path, sizeof(e->path));
+		/* bytes with their length: a NUL inside is shown, not an end */
+		escape_display_bytes(h, sizeof(h), e->host, e->host_len);
+		escape_display_bytes(pa, sizeof(pa), e->path, e->path_len);
 		snprintf(c->text, sizeof(c->text), "%s%s", h, pa);
 		break;
 	case EC_COUNT:
@@ -147,8 +149,8 @@ static void tx_line(struct ui *ui, const struct snapshot *s, int y, int x, int w
 	char m[32], path[200], host[96], tm[24], comm[64], buf[400];
 
 	ui_escape(m, sizeof(m), t->method, sizeof(t->method));
-	ui_escape(host, sizeof(host), t->host, sizeof(t->host));
-	ui_escape(path, sizeof(path), t->path, sizeof(t->path));
+	escape_display_bytes(host, sizeof(host), t->host, t->host_len);
+	escape_display_bytes(path, sizeof(path), t->path, t->path_len);
 	/* the process name is whatever the process made it: escaped like the wire's bytes */
 	ui_escape(comm, sizeof(comm), t->comm, sizeof(t->comm));
 	fmt_clock((double)s->time_unix_ns / 1e9 - (s->uptime_s - t->time), tm, sizeof(tm));
@@ -222,7 +224,7 @@ static void http_display(struct pane *pp, struct ui *ui, const struct rect *r)
 	if (open) {
 		char pa[200];
 
-		ui_escape(pa, sizeof(pa), open->path, sizeof(open->path));
+		escape_display_bytes(pa, sizeof(pa), open->path, open->path_len);
 		snprintf(buf, sizeof(buf), "recent requests of %s (Enter closes)", pa);
 		ui_put(ui, y++, r->x, r->w, ROLE_HEADER, buf);
 		for (size_t i = l->n_recent; i-- > 0 && y < bottom;)

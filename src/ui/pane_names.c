@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/escape.h"
 #include "ui/format.h"
 #include "ui/panes.h"
 #include "ui/table.h"
@@ -98,7 +99,7 @@ static size_t dns_count(void *ctx)
 static uint64_t dns_id(void *ctx, size_t row)
 {
 	const struct dns_name_row *d = dns_row(ctx, row);
-	uint64_t h = table_hash(d->name, strnlen(d->name, sizeof(d->name)), TABLE_HASH_INIT);
+	uint64_t h = table_hash(d->name, d->name_len, TABLE_HASH_INIT);
 
 	h = table_hash(d->qtype, strnlen(d->qtype, sizeof(d->qtype)), h);
 	return table_hash(d->rcode, strnlen(d->rcode, sizeof(d->rcode)), h);
@@ -132,8 +133,8 @@ static void dns_cell(void *ctx, size_t row, int col, struct table_cell *c)
 
 	switch (col) {
 	case DC_NAME:
-		/* names come off the wire: any byte, escaped */
-		ui_escape(c->text, sizeof(c->text), d->name, sizeof(d->name));
+		/* names come off the wire: any byte (a NUL too), escaped */
+		escape_display_bytes(c->text, sizeof(c->text), d->name, d->name_len);
 		break;
 	case DC_TYPE:
 		ui_escape(c->text, sizeof(c->text), d->qtype, sizeof(d->qtype));
@@ -254,9 +255,9 @@ static size_t sni_count(void *ctx)
 static uint64_t sni_id(void *ctx, size_t row)
 {
 	const struct tls_sni_row *t = sni_row(ctx, row);
-	uint64_t h = table_hash(t->name, strnlen(t->name, sizeof(t->name)), TABLE_HASH_INIT);
+	uint64_t h = table_hash(t->name, t->name_len, TABLE_HASH_INIT);
 
-	h = table_hash(t->alpn, strnlen(t->alpn, sizeof(t->alpn)), h);
+	h = table_hash(t->alpn, t->alpn_len, h);
 	return table_hash(t->version, strnlen(t->version, sizeof(t->version)), h);
 }
 
@@ -282,7 +283,7 @@ static void sni_cell(void *ctx, size_t row, int col, struct table_cell *c)
 
 	switch (col) {
 	case SC_NAME:
-		ui_escape(c->text, sizeof(c->text), t->name, sizeof(t->name));
+		escape_display_bytes(c->text, sizeof(c->text), t->name, t->name_len);
 		if (!c->text[0])
 			snprintf(c->text, sizeof(c->text), "(no SNI)");
 		break;
@@ -290,7 +291,7 @@ static void sni_cell(void *ctx, size_t row, int col, struct table_cell *c)
 		ui_escape(c->text, sizeof(c->text), t->version, sizeof(t->version));
 		break;
 	case SC_ALPN:
-		ui_escape(c->text, sizeof(c->text), t->alpn, sizeof(t->alpn));
+		escape_display_bytes(c->text, sizeof(c->text), t->alpn, t->alpn_len);
 		if (!c->text[0])
 			snprintf(c->text, sizeof(c->text), "-");
 		break;

@@ -232,20 +232,24 @@ static void fz_check_snapshot(struct l7_model *m, const struct fz_expect *x)
 	free(s);
 }
 
-/* l7_collapse_path: NUL-terminated inside its buffer, no query, every '/' of the path kept. */
+/*
+ * l7_collapse_path: the n bytes of the path (NULs are data), its length back,
+ * NUL-terminated inside its buffer, no query, every '/' of the path kept.
+ */
 static void fz_check_collapse(const uint8_t *d, size_t n, size_t outlen)
 {
 	char in[PL_L7_DATA + 1], out[PL_L7_DATA + 1];
 	memcpy(in, d, n);
 	in[n] = '\0';
 	memset(out, 0x55, sizeof(out));
-	l7_collapse_path(in, out, outlen);
+	size_t ol = l7_collapse_path(in, n, out, outlen);
 	if (!outlen)
 		return;
-	size_t ol = strnlen(out, outlen);
-	FUZZ_CHECK(ol < outlen, "collapse not terminated in %zu", outlen);
+	FUZZ_CHECK(ol < outlen && out[ol] == '\0', "collapse not terminated in %zu", outlen);
 	FUZZ_CHECK(!memchr(out, '?', ol) && !memchr(out, '#', ol), "query kept");
-	size_t plen = strcspn(in, "?#"), slashes = 0, got = 0;
+	size_t plen = 0, slashes = 0, got = 0;
+	while (plen < n && in[plen] != '?' && in[plen] != '#')
+		plen++;
 	for (size_t i = 0; i < plen; i++)
 		slashes += in[i] == '/';
 	for (size_t i = 0; i < ol; i++)

@@ -127,15 +127,22 @@ static void test_tls(void **state)
 	}
 }
 
+#define COLLAPSE(p, out) l7_collapse_path(p, sizeof(p) - 1, out, sizeof(out))
+
 static void test_collapse(void **state)
 {
 	char out[160];
-	l7_collapse_path("/users/123/orders/9f86d081884c?x=1", out, sizeof(out));
+	assert_int_equal(COLLAPSE("/users/123/orders/9f86d081884c?x=1", out), 21);
 	assert_string_equal(out, "/users/:id/orders/:id");
-	l7_collapse_path("/api/v1/beef/abc", out, sizeof(out));
+	COLLAPSE("/api/v1/beef/abc", out);
 	assert_string_equal(out, "/api/v1/beef/abc");
-	l7_collapse_path("/o/123e4567-e89b-12d3-a456-426614174000", out, sizeof(out));
+	COLLAPSE("/o/123e4567-e89b-12d3-a456-426614174000", out);
 	assert_string_equal(out, "/o/:id");
+	/* a NUL is a byte of the path, not its end: nothing after it is lost */
+	assert_int_equal(COLLAPSE("/spoofed/\0hidden?q", out), 16);
+	assert_memory_equal(out, "/spoofed/\0hidden", 17);
+	assert_int_equal(COLLAPSE("/a/12\0/b", out), 8);
+	assert_memory_equal(out, "/a/12\0/b", 9);
 }
 
 static void test_quantile(void **state)
@@ -641,6 +648,105 @@ static void test_tls_needs_answer(void **state)
 	l7_model__free(m);
 }
 
+#include "core/escape.h"
+#include "core/json.h"
+
+/* The one escaper each for screen and JSON: every byte, NUL included. */
+static void test_escape_bytes(void **state)
+{
+	char out[64];
+	escape_display_bytes(out, sizeof(out), "bank.example\0.c2\\\x1b", 18);
+	assert_string_equal(out, "bank.example\\x00.c2\\\\\\x1b");
+	/* the C-string form stops at the NUL, as it must for C strings */
+	escape_display(out, sizeof(out), "bank.example\0.c2", 17);
+	assert_string_equal(out, "bank.example");
+	/* an escape is never cut in half */
+	escape_display_bytes(out, 6, "ab\0cd", 5);
+	assert_string_equal(out, "ab");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	json_write_bytes(f, "good\0evil\"\\\x7f", 12);
+	fclose(f);
+	assert_string_equal(buf, "\"good\\u0000evil\\\"\\\\\\u007f\"");
+	free(buf);
+}
+
+/* The JSON line of a snapshot holding only m's application-layer part. */
+static char *l7_json(struct l7_model *m, uint64_t now_ns)
+{
+	struct snapshot *snap = snapshot__new();
+	assert_non_null(snap);
+	snap->l7 = l7_model_read(m, NULL, now_ns);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	json_write_snapshot(f, snap);
+	fclose(f);
+	snapshot_put(snap);
+	return buf;
+}
+
+/*
+ * A NUL inside a name is data: "good\0evil" is not "good", and an SNI or a
+ * path does not end at its NUL. Lengths go from the event to the snapshot
+ * and come out escaped as \u0000 in JSON.
+ */
+static void test_nul_names(void **state)
+{
+	struct l7_model *m = l7_model__new(0);
+	assert_non_null(m);
+	uint8_t b[300];
+	size_t n;
+	static const char evil[] = "good\0evil.test";
+	for (int i = 0; i < 3; i++) {
+		const char *name = i ? evil : "good";
+		size_t nl = i ? sizeof(evil) - 1 : 4;
+		n = dns_msg(b, (uint16_t)(100 + i), 0, name, nl, 1, 0);
+		feed_dns(m, 5000, PL_DIR_TX, 10 + (uint64_t)i, b, n);
+		n = dns_msg(b, (uint16_t)(100 + i), 1, name, nl, 1, 0);
+		feed_dns(m, 5000, PL_DIR_RX, 11 + (uint64_t)i, b, n);
+	}
+	static const char sni[] = "bank.example\0.c2.evil.net";
+	tls_hello(m, 443, PL_DIR_TX, 1, 100, sni, sizeof(sni) - 1);
+	tls_answer(m, 443, PL_DIR_RX, 2, 101);
+	static const char req[] = "GET /spoofed/\0hidden HTTP/1.1\r\nHost: h\0x\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\n\r\n";
+	feed(m, PL_L7K_HTTP_REQ, PL_DIR_RX, 80, 7, 200, req, sizeof(req) - 1);
+	feed(m, PL_L7K_HTTP_RESP, PL_DIR_TX, 80, 7, 201, resp, sizeof(resp) - 1);
+	http_path(m, 80, 8, 202, "/spoofed/", 200);
+
+	struct snapshot_l7 *s = l7_model_read(m, NULL, 0);
+	assert_int_equal(s->n_names, 2);
+	assert_int_equal(s->names[0].count, 2);
+	assert_int_equal(s->names[0].name_len, sizeof(evil) - 1);
+	assert_memory_equal(s->names[0].name, evil, sizeof(evil) - 1);
+	assert_int_equal(s->names[1].count, 1);
+	assert_int_equal(s->names[1].name_len, 4);
+	assert_int_equal(s->n_sni, 1);
+	assert_int_equal(s->sni[0].name_len, sizeof(sni) - 1);
+	assert_memory_equal(s->sni[0].name, sni, sizeof(sni) - 1);
+	assert_int_equal(s->n_endpoints, 2);
+	/* equal counts: byte order, the shorter first */
+	assert_int_equal(s->endpoints[0].path_len, 9);
+	assert_int_equal(s->endpoints[1].path_len, 16);
+	assert_int_equal(s->recent[0].path_len, 16);
+	assert_memory_equal(s->recent[0].path, "/spoofed/\0hidden", 16);
+	assert_int_equal(s->recent[0].host_len, 3);
+	free(s);
+
+	char *j = l7_json(m, 0);
+	assert_non_null(strstr(j, "\"name\":\"good\\u0000evil.test\",\"qtype\":\"A\",\"count\":2"));
+	assert_non_null(strstr(j, "\"name\":\"good\",\"qtype\":\"A\",\"count\":1"));
+	assert_non_null(strstr(j, "\"name\":\"bank.example\\u0000.c2.evil.net\",\"count\":1"));
+	assert_non_null(strstr(j, "\"host\":\"h\\u0000x\",\"path\":\"/spoofed/\\u0000hidden\""));
+	assert_non_null(strstr(j, "\"path\":\"/spoofed/\",\"count\":1"));
+	free(j);
+	l7_model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +766,8 @@ int main(void)
 		cmocka_unit_test(test_dns_eviction),
 		cmocka_unit_test(test_endpoints_cut),
 		cmocka_unit_test(test_tls_needs_answer),
+		cmocka_unit_test(test_escape_bytes),
+		cmocka_unit_test(test_nul_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
