@@ -943,6 +943,27 @@ static void hello_sweep(struct l7_model *m, uint64_t now)
 	}
 }
 
+/* The loopback device has this index in every network namespace (LOOPBACK_IFINDEX). */
+#define PL_LOOPBACK_IFINDEX 1
+
+/*
+ * On the loopback device both ends of a local conversation are this host:
+ * every packet passes tc egress (one end's view of the flow, local = sender)
+ * and then tc ingress (the other end's view, local = receiver), so each
+ * transaction would be paired and counted once per view. Both views keep
+ * their flow rows and protocol (each end is a process of its own); their
+ * HTTP, DNS and TLS events count from one view only: the one whose local
+ * port is the lower (a server's), by address when the ports are equal.
+ */
+static int loopback_mirror(const struct flow_key *k)
+{
+	if (k->ifindex != PL_LOOPBACK_IFINDEX)
+		return 0;
+	if (k->local_port != k->remote_port)
+		return k->local_port > k->remote_port;
+	return memcmp(k->local, k->remote, sizeof(k->local)) > 0;
+}
+
 void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, uint64_t start_ns)
 {
 	if (len < sizeof(*ev) || ev->len > PL_L7_DATA)
@@ -954,6 +975,8 @@ void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, u
 		f->flags = ev->flags;
 		return;
 	}
+	if (ev->kind != PL_L7K_SSL && loopback_mirror(&ev->key))
+		return;
 	if (ev->kind == PL_L7K_DNS) {
 		if (ev->key.proto == PL_IPPROTO_TCP) {
 			/* retransmitted segments repeat the sequence number */

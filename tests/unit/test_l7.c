@@ -648,6 +648,90 @@ static void test_tls_needs_answer(void **state)
 	l7_model__free(m);
 }
 
+/* One event on interface ifindex between local port lport and remote port rport. */
+static void feed_view(struct l7_model *m, uint32_t ifindex, int proto, uint16_t lport,
+		      uint16_t rport, int kind, int dir, uint32_t seq, uint64_t ts_ms,
+		      const void *data, size_t len)
+{
+	static struct l7_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.key.ifindex = ifindex;
+	ev.key.family = PL_AF_INET;
+	ev.key.proto = (__u8)proto;
+	ev.key.local[0] = ev.key.remote[0] = 127;
+	ev.key.local[3] = ev.key.remote[3] = 1;
+	ev.key.local_port = lport;
+	ev.key.remote_port = rport;
+	ev.ts_ns = ts_ms * 1000000ULL;
+	ev.seq = seq;
+	ev.kind = (__u8)kind;
+	ev.dir = (__u8)dir;
+	ev.len = (__u16)len;
+	ev.payload_len = (__u32)len;
+	memcpy(ev.data, data, len);
+	l7_model_event(m, &ev, sizeof(ev), 0);
+}
+
+/*
+ * Both ends of a conversation on one interface, as the loopback device shows
+ * it: every packet leaves (tc egress, the sender's view) and arrives (tc
+ * ingress, the receiver's view). On lo (index 1) each transaction counts
+ * once; on another interface each view is a conversation of its own.
+ */
+static void test_loopback_once(void **state)
+{
+	static const char req[] = "GET /lo HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\n\r\n";
+	uint8_t q[300], a[300], hello[400];
+	size_t qn = dns_msg(q, 9, 0, "lo.test", 7, 1, 0), an = dns_msg(a, 9, 1, "lo.test", 7, 1, 0);
+	size_t hn = tls_hello_bytes(hello, "lo.test", 7);
+	static const uint8_t sh[] = { 0x16, 0x03, 0x03, 0x00, 0x40, 0x02, 0, 0, 0x3c };
+	for (uint32_t ifindex = 1; ifindex <= 2; ifindex++) {
+		struct l7_model *m = l7_model__new(0);
+		assert_non_null(m);
+		uint64_t t = 10;
+		for (uint16_t i = 0; i < 5; i++) {
+			uint16_t c = (uint16_t)(40000 + i);
+			/* the request leaves the client and arrives at the server */
+			feed_view(m, ifindex, 6, c, 8080, PL_L7K_HTTP_REQ, PL_DIR_TX, i, t, req,
+				  sizeof(req) - 1);
+			feed_view(m, ifindex, 6, 8080, c, PL_L7K_HTTP_REQ, PL_DIR_RX, i, t, req,
+				  sizeof(req) - 1);
+			feed_view(m, ifindex, 6, 8080, c, PL_L7K_HTTP_RESP, PL_DIR_TX, 100 + i,
+				  t + 1, resp, sizeof(resp) - 1);
+			feed_view(m, ifindex, 6, c, 8080, PL_L7K_HTTP_RESP, PL_DIR_RX, 100 + i,
+				  t + 1, resp, sizeof(resp) - 1);
+			t += 2;
+		}
+		feed_view(m, ifindex, 17, 5353, 53, PL_L7K_DNS, PL_DIR_TX, 0, t, q, qn);
+		feed_view(m, ifindex, 17, 53, 5353, PL_L7K_DNS, PL_DIR_RX, 0, t, q, qn);
+		feed_view(m, ifindex, 17, 53, 5353, PL_L7K_DNS, PL_DIR_TX, 0, t + 1, a, an);
+		feed_view(m, ifindex, 17, 5353, 53, PL_L7K_DNS, PL_DIR_RX, 0, t + 1, a, an);
+		feed_view(m, ifindex, 6, 50000, 443, PL_L7K_TLS_HELLO, PL_DIR_TX, 1, t, hello, hn);
+		feed_view(m, ifindex, 6, 443, 50000, PL_L7K_TLS_HELLO, PL_DIR_RX, 1, t, hello, hn);
+		feed_view(m, ifindex, 6, 443, 50000, PL_L7K_TLS_ANSWER, PL_DIR_TX, 2, t + 1, sh,
+			  sizeof(sh));
+		feed_view(m, ifindex, 6, 50000, 443, PL_L7K_TLS_ANSWER, PL_DIR_RX, 2, t + 1, sh,
+			  sizeof(sh));
+		struct snapshot_l7 *s = l7_model_read(m, NULL, (t + 2) * 1000000ULL);
+		uint64_t views = ifindex == 1 ? 1 : 2;
+		assert_int_equal(s->http_requests, 5 * views);
+		assert_int_equal(s->http_responses, 5 * views);
+		assert_int_equal(s->by_status[200], 5 * views);
+		assert_int_equal(s->n_endpoints, 1);
+		assert_int_equal(s->endpoints[0].count, 5 * views);
+		assert_int_equal(s->http_unmatched, 0);
+		assert_int_equal(s->dns_queries, views);
+		assert_int_equal(s->dns_responses, views);
+		assert_int_equal(s->dns_unsolicited, 0);
+		assert_int_equal(s->names[0].count, views);
+		assert_int_equal(s->tls_handshakes, views);
+		assert_int_equal(s->sni[0].count, views);
+		free(s);
+		l7_model__free(m);
+	}
+}
+
 #include "core/escape.h"
 #include "core/json.h"
 
@@ -768,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_tls_needs_answer),
 		cmocka_unit_test(test_escape_bytes),
 		cmocka_unit_test(test_nul_names),
+		cmocka_unit_test(test_loopback_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
