@@ -2,9 +2,13 @@
 # TCP connection life in pktlens --json against the test's own actions and the kernel's counters:
 # connections opened, resets sent/received (SO_LINGER 0 on either side), handshake time,
 # duration, short-lived count, and out-of-order/duplicate segments crafted with a raw socket.
+# Each connection's whole state timeline against the kernel's own trace ring (ftrace, a private
+# tracefs instance on sock:inet_sock_set_state) and against the sequence its fate implies.
 set -u
 TEST_NAME=${TEST_NAME:-tcp_life}
 . "$(dirname "$0")/../lib/netns.sh"
+# shellcheck source=tests/lib/ftrace.sh
+. "$(dirname "$0")/../lib/ftrace.sh"
 
 LIFE_PORT=46101
 OOO_PORT=46102
@@ -171,6 +175,10 @@ pktlens_wait_attached "$TMP/pl.json" tracepoint sock:inet_sock_set_state 10 ||
 pktlens_wait_attached "$TMP/pl.json" tracepoint tcp:tcp_receive_reset 5 ||
 	fail "tcp:tcp_receive_reset did not attach"
 
+# the client's sockets (destination port LIFE_PORT): every state change, by the kernel's ftrace
+ftrace_instance life
+ftrace_enable sock:inet_sock_set_state "dport == $LIFE_PORT && family == 2 && protocol == 6"
+
 out0=$(snmp "$NS_B" TcpOutRsts)
 est0=$(snmp "$NS_B" TcpEstabResets)
 act0=$(snmp "$NS_B" TcpActiveOpens)
@@ -181,6 +189,10 @@ out_rsts=$(($(snmp "$NS_B" TcpOutRsts) - out0))
 estab_resets=$(($(snmp "$NS_B" TcpEstabResets) - est0))
 active=$(($(snmp "$NS_B" TcpActiveOpens) - act0))
 log "kernel: TcpActiveOpens +$active, TcpOutRsts +$out_rsts, TcpEstabResets +$estab_resets"
+ftrace_stop
+[ "$(ftrace_lost)" = 0 ] || fail "the ftrace buffer overran: its record is incomplete"
+ftrace_events sock:inet_sock_set_state >"$TMP/states.ftrace"
+ftrace_symbols sock:inet_sock_set_state newstate >"$TMP/states.names"
 
 # ---- reordering and duplicates ----
 ofo0=$(snmp "$NS_B" TcpExtTCPOFOQueue)
@@ -219,13 +231,47 @@ pktlens_stop INT 30 || fail "pktlens did not stop on SIGINT"
 json_last "$TMP/pl.json" >"$TMP/last.json" || fail "no JSON from pktlens"
 
 "$PYTHON" - "$TMP/last.json" "$TMP/conns.json" "$TMP/ooo.json" "$ADDR_A" "$LIFE_PORT" "$OOO_PORT" \
-	"$out_rsts" "$estab_resets" "$active" "$ofo" "$dsack" "$PATTERNS" <<'PY' || fail "TCP life disagrees"
+	"$out_rsts" "$estab_resets" "$active" "$ofo" "$dsack" "$PATTERNS" "$TMP/states.ftrace" \
+	"$TMP/states.names" <<'PY' ||
 import json, sys
 j = json.load(open(sys.argv[1]))
 conns = json.load(open(sys.argv[2]))
 ooo = json.load(open(sys.argv[3]))
 addr, lport, oport = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 out_rsts, estab_resets, active, ofo, dsack, patterns = map(int, sys.argv[7:13])
+# The kernel's record of the client's sockets: per socket address, lives that start when the
+# socket leaves CLOSE. SYN_SENT is entered before connect() picks the source port (sport 0), so
+# a life is named by the first port it shows.
+names = {int(k): v.replace("TCP_", "") for k, v in json.load(open(sys.argv[14])).items()}
+want_daddr = int.from_bytes(bytes(int(x) for x in addr.split(".")), "little")
+lives, open_life = [], {}
+for line in open(sys.argv[13]):
+    e = json.loads(line)
+    f = e["f"]
+    if f["daddr"] != want_daddr:
+        continue
+    sk = f["skaddr"]
+    if f["oldstate"] == 7 or sk not in open_life:
+        open_life[sk] = {"sport": 0, "ev": []}
+        lives.append(open_life[sk])
+    life = open_life[sk]
+    life["sport"] = life["sport"] or f["sport"]
+    life["ev"].append((e["t"], names[f["oldstate"]], names[f["newstate"]]))
+kernel = {}
+for life in lives:
+    if life["sport"] in kernel:
+        sys.exit("two sockets of the trace share port %d" % life["sport"])
+    kernel[life["sport"]] = life["ev"]
+# What each fate does to the client's socket. An abortive close (SO_LINGER 0) or a reset received
+# goes straight from ESTABLISHED to CLOSE. The graceful side shuts down first: FIN_WAIT1 until
+# its FIN is acknowledged, FIN_WAIT2 until the peer's FIN, then the full socket is done (CLOSE);
+# TIME_WAIT lives on in a timewait socket that fires no inet_sock_set_state.
+fate_states = {
+    "rst-out": ["SYN_SENT", "ESTABLISHED", "CLOSE"],
+    "rst-in": ["SYN_SENT", "ESTABLISHED", "CLOSE"],
+    "short": ["SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "CLOSE"],
+    "long": ["SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "CLOSE"],
+}
 t = j["tcp"]
 bad = []
 def check(what, got, exp):
@@ -266,8 +312,23 @@ for c in conns:
     # the kernel sees the socket open after the test's first timestamp and close before its last
     if not (c["duration_s"] - 0.05 <= f["duration_s"] + 0.01 and f["duration_s"] <= c["duration_s"] + 0.01):
         bad.append("duration of :%d" % c["sport"])
-    if not f["timeline"] or f["timeline"][-1]["state"] != "CLOSE":
-        bad.append("timeline of :%d does not end in CLOSE" % c["sport"])
+    # the whole timeline: the kernel's ftrace record of this socket, and what its fate implies
+    ev = kernel.get(c["sport"], [])
+    ktl = [e[2] for e in ev]
+    ptl = [s["state"] for s in f["timeline"]]
+    print("      ftrace %s" % "/".join(ktl), file=sys.stderr)
+    if ktl != fate_states[c["fate"]] or not ev or ev[0][1] != "CLOSE":
+        bad.append("the kernel's states of :%d (%s) are not those of a %s connection" %
+                   (c["sport"], "/".join(ktl), c["fate"]))
+    if ptl != ktl:
+        bad.append("timeline of :%d is %s, ftrace says %s" % (c["sport"], "/".join(ptl), "/".join(ktl)))
+    elif ev:
+        # ms since the first change, truncated; ftrace's mono clock is bpf_ktime_get_ns'
+        for s, e in zip(f["timeline"], ev):
+            want = (e[0] - ev[0][0]) * 1000
+            if not (want - 1 <= s["ms"] <= want + 0.01):
+                bad.append("timeline of :%d: %s at %d ms, ftrace %.3f ms" %
+                           (c["sport"], s["state"], s["ms"], want))
 
 of = [f for f in j["flows"] if f["proto"] == "tcp" and f["remote"] == addr and f["remote_port"] == oport
       and f["local_port"] == ooo["sport"]]
@@ -284,5 +345,6 @@ else:
 if bad:
     sys.exit("wrong: " + ", ".join(bad))
 PY
+	fail "TCP life disagrees"
 log "ok"
 exit 0
