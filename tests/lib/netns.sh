@@ -143,6 +143,19 @@ netns_no_offloads() {
 		fail "ethtool -K $IF_B failed"
 }
 
+# wait_port NS tcp|udp PORT [TIMEOUT_S]: until a socket in NS listens on (tcp) or is bound to
+# (udp) PORT; fails the test on timeout. Use it instead of a sleep after starting a server.
+wait_port() {
+	local ns=$1 proto=$2 port=$3 timeout=${4:-10} opt=-Hltn
+	[ "$proto" = udp ] && opt=-Hlun
+	wait_for "$timeout" _port_bound "$ns" "$opt" "$port" ||
+		fail "nothing listens on $proto port $port in $ns after ${timeout} s"
+}
+
+_port_bound() {
+	[ -n "$(ip netns exec "$1" ss "$2" "sport = :$3" 2>/dev/null)" ]
+}
+
 # ns_b_ping ADDR [COUNT]: echo from namespace B (bash functions do not cross ip netns exec).
 ns_b_ping() {
 	ip netns exec "$NS_B" bash -c '. "$1"; shift; icmp_ping "$@"' _ "$PL_ROOT/tests/lib/common.sh" "$@"
