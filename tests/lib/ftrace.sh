@@ -5,8 +5,10 @@
 
 TRACEFS=${TRACEFS:-/sys/kernel/tracing}
 
-# ftrace_instance NAME: a fresh instance with the monotonic clock (bpf_ktime_get_ns' clock, so
-# times compare with pktlens'), printing every field; sets FTRACE_DIR. Removed on exit.
+# ftrace_instance NAME [plain]: a fresh instance with the monotonic clock (bpf_ktime_get_ns'
+# clock, so times compare with pktlens'), printing every field as a number (ftrace_events), or
+# with "plain" in each event's own print format (symbols as the kernel resolves them); sets
+# FTRACE_DIR. Removed on exit.
 ftrace_instance() {
 	[ -d "$TRACEFS/instances" ] || skip "kernel lacks tracefs (nothing mounted at $TRACEFS)"
 	FTRACE_DIR=$TRACEFS/instances/${PL_PREFIX}$1
@@ -15,8 +17,10 @@ ftrace_instance() {
 	cleanup_add_cmd "echo 0 >'$FTRACE_DIR/events/enable'; rmdir '$FTRACE_DIR'"
 	echo mono >"$FTRACE_DIR/trace_clock" || fail "the trace clock 'mono' is not available"
 	# every field as name=0xHEX (DECIMAL), also those the event's print format leaves out
-	echo 1 >"$FTRACE_DIR/options/fields" 2>/dev/null ||
-		skip "kernel lacks the ftrace 'fields' option (6.2+)"
+	if [ "${2:-}" != plain ]; then
+		echo 1 >"$FTRACE_DIR/options/fields" 2>/dev/null ||
+			skip "kernel lacks the ftrace 'fields' option (6.2+)"
+	fi
 	echo 16384 >"$FTRACE_DIR/buffer_size_kb"
 }
 
