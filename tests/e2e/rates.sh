@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Rates end to end: a sender paced at RATE datagrams a second to a server that answers every
+# second one with a smaller datagram; in every snapshot of the steady part pktlens' rx pps equal
+# RATE and tx pps RATE / 2, rx/tx bps (bits) the packet rate x frame length x 8, within 10%;
+# each rate times the snapshot's interval equals its counter's growth, and the totals are the
+# sum of the flows. Refresh every 0.5 s: a rate per interval instead of per second, bytes instead
+# of bits or rx for tx are all far outside.
+set -u
+TEST_NAME=rates
+. "$(dirname "$0")/../lib/netns.sh"
+
+PORT=5010
+RATE=200     # datagrams a second
+PAYLOAD=972  # frame: 14 Ethernet + 20 IPv4 + 8 UDP + 972 = 1014 bytes
+REPLY=472    # every second datagram is answered with 472 bytes: 514-byte frames
+SECONDS_ON=6
+
+require_root
+require_cmd ip "$PYTHON"
+require_pktlens
+cleanup_init
+make_tmpdir
+netns_pair 243
+
+bg_start "$TMP/echo.log" ip netns exec "$NS_A" "$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+n = 0
+while True:
+    b, a = s.recvfrom(65536)
+    n += 1
+    if n % 2 == 0:
+        s.sendto(b"a" * int(sys.argv[2]), a)
+' "$PORT" "$REPLY"
+wait_port "$NS_A" udp "$PORT"
+
+pktlens_start "$TMP/pl.json" -n "$NS_A" -i "$IF_A" --json --interval 0.5
+pktlens_wait_attached "$TMP/pl.json" tc-ingress "$IF_A" 20 || fail "tc-ingress did not attach"
+pktlens_wait_attached "$TMP/pl.json" tc-egress "$IF_A" 5 || fail "tc-egress did not attach"
+
+# paced on an absolute schedule; the echoes are read by a second thread
+ip netns exec "$NS_B" "$PYTHON" -c '
+import socket, sys, threading, time
+dst, port, rate, size, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((dst, port))
+def drain():
+    while True:
+        s.recv(65536)
+threading.Thread(target=drain, daemon=True).start()
+t0 = time.monotonic()
+n = int(rate * secs)
+for i in range(n):
+    s.send(b"r" * size)
+    time.sleep(max(0, t0 + (i + 1) / rate - time.monotonic()))
+time.sleep(0.2)
+print(n)
+' "$ADDR_A" "$PORT" "$RATE" "$PAYLOAD" "$SECONDS_ON" >"$TMP/sent" || fail "the sender failed"
+lines=$(json_count "$TMP/pl.json")
+wait_for 10 sh -c "[ \$(grep -c '^{' '$TMP/pl.json') -ge $((lines + 2)) ]" || fail "pktlens stopped printing"
+pktlens_stop INT 30 || fail "pktlens did not stop"
+[ "$PL_RC" = 0 ] || fail "pktlens exited with $PL_RC: $(cat "$TMP/pl.json.err")"
+
+"$PYTHON" - "$TMP/pl.json" "$ADDR_B" "$PORT" "$RATE" "$((PAYLOAD + 42))" "$(cat "$TMP/sent")" \
+	"$((REPLY + 42))" <<'PY' ||
+import json, sys
+snaps = []
+for line in open(sys.argv[1]):
+    try:
+        snaps.append(json.loads(line))
+    except ValueError:
+        pass
+peer, port, rate, frame, sent = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+want = {"rx": (rate, frame), "tx": (rate / 2, int(sys.argv[7]))}
+def flow(j):
+    for f in j["flows"]:
+        if f["proto"] == "udp" and f["remote"] == peer and f["local_port"] == port:
+            return f
+rows = [(j, flow(j)) for j in snaps]
+rows = [(j, f) for j, f in rows if f]
+bad = []
+last = rows[-1][1]
+if last["rx_packets"] != sent or last["tx_packets"] != sent // 2:
+    bad.append("counted rx %d tx %d, the sender sent %d (every second answered)" % (last["rx_packets"], last["tx_packets"], sent))
+# the steady part: intervals whose neighbours both carried traffic at the full rate
+steady = 0
+for i in range(2, len(rows) - 2):
+    (jp, p), (j, f) = rows[i - 1], rows[i]
+    dt = j["uptime_s"] - jp["uptime_s"]
+    if rows[i + 1][1]["rx_packets"] == f["rx_packets"] or p["rx_packets"] == rows[i - 2][1]["rx_packets"]:
+        continue
+    steady += 1
+    for d in ("rx", "tx"):
+        r, fl_len = want[d]
+        pps, bps = f[d + "_pps"], f[d + "_bps"]
+        dp, db = f[d + "_packets"] - p[d + "_packets"], f[d + "_bytes"] - p[d + "_bytes"]
+        line = "  t=%6.2f dt %.3f %s_pps %7.1f (expected %d) %s_bps %9.0f (expected %d)  delta %d pkts %d bytes" % (
+            j["uptime_s"], dt, d, pps, r, d, bps, r * fl_len * 8, dp, db)
+        ok = abs(pps - r) <= 0.1 * r and abs(bps - r * fl_len * 8) <= 0.1 * r * fl_len * 8
+        # the rate is the counter's growth over the snapshot's own interval (2%: the refresh
+        # reads the map a moment before it takes the time)
+        ok = ok and abs(pps * dt - dp) <= 1 + 0.02 * dp and abs(bps * dt / 8 - db) <= fl_len + 0.02 * db
+        print(line + ("" if ok else "   <-- wrong"), file=sys.stderr)
+        if not ok:
+            bad.append("%s rates at t=%.2f" % (d, j["uptime_s"]))
+    t = j["totals"]
+    fl = [x for x in j["flows"]]
+    for k in ("rx_pps", "rx_bps", "tx_pps", "tx_bps"):
+        # JSON prints three decimals: each printed value is off by up to 0.0005
+        if abs(t[k] - sum(x[k] for x in fl)) > 0.0005 * (len(fl) + 1):
+            bad.append("totals.%s %.1f is not the sum of the flows' at t=%.2f" % (k, t[k], j["uptime_s"]))
+if steady < 5:
+    bad.append("only %d steady snapshots" % steady)
+if bad:
+    sys.exit("wrong: " + "; ".join(bad))
+PY
+	fail "rates disagree with the sender's"
+log "ok"
+exit 0
