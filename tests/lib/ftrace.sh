@@ -45,17 +45,18 @@ ftrace_lost() {
 }
 
 # ftrace_events CATEGORY:EVENT: the recorded events of that kind as JSON lines
-# {"t": seconds, "f": {"field": number, ...}} (integers and pointers; arrays are left out).
+# {"t": seconds, "pid": the task it fired in, "f": {"field": number, ...}} (integers and
+# pointers; arrays are left out).
 ftrace_events() {
 	"$PYTHON" - "$FTRACE_DIR/trace" "${1#*:}" <<'EOF'
 import json, re, sys
-head = re.compile(r"\s([0-9]+\.[0-9]+): " + re.escape(sys.argv[2]) + r": (.*)$")
+head = re.compile(r"-([0-9]+)\s+\[[0-9]+\].*?\s([0-9]+\.[0-9]+): " + re.escape(sys.argv[2]) + r": (.*)$")
 field = re.compile(r"(\w+)=0x[0-9a-f]+ \((-?[0-9]+)\)")
 for line in open(sys.argv[1]):
     m = head.search(line)
     if m:
-        print(json.dumps({"t": float(m.group(1)),
-                          "f": {k: int(v) for k, v in field.findall(m.group(2))}}))
+        print(json.dumps({"t": float(m.group(2)), "pid": int(m.group(1)),
+                          "f": {k: int(v) for k, v in field.findall(m.group(3))}}))
 EOF
 }
 
