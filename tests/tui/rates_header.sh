@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The header's receive rate under tmux: a sender paced at RATE datagrams a second of FRAME-byte
-# frames; the header's "rx N pps Xbit/s" shows RATE and RATE x FRAME x 8 bits within 10% in three
+# frames; the header's "rx N pps Xb/s" shows RATE and RATE x FRAME x 8 bits within 10% in three
 # consecutive refreshes, and falls to 0 once the sender stops.
 set -u
 TEST_NAME=tui-rates-header
@@ -36,9 +36,9 @@ for i in range(rate * 20):
 ' "$ADDR_A" "$PORT" "$RATE" "$PAYLOAD"
 SENDER=$BG_PID
 
-# header: "... up 3s  rx 250 pps 3.0Mbit/s  lost 0"; fmt_human: K/M/G with one decimal
+# header: "... up 3s  rx 250 pps 3.0Mb/s  lost 0"; fmt_human: K/M/G with one decimal
 header_rates() {
-	tui_cap | head -n 1 | sed -nE 's/.* rx ([0-9.]+[KMG]?) pps ([0-9.]+[KMG]?)bit\/s .*/\1 \2/p' |
+	tui_cap | head -n 1 | sed -nE 's/.* rx ([0-9.]+[KMG]?) pps ([0-9.]+[KMG]?)b(it)?\/s .*/\1 \2/p' |
 		awk '{ for (i = 1; i <= 2; i++) { v = $i; m = 1
 			if (v ~ /K$/) m = 1e3; else if (v ~ /M$/) m = 1e6; else if (v ~ /G$/) m = 1e9
 			sub(/[KMG]$/, "", v); printf "%.0f ", v * m } print "" }'
@@ -65,7 +65,7 @@ done
 
 kill "$SENDER"
 wait "$SENDER" 2>/dev/null
-tui_wait_re " rx 0 pps 0bit/s " 5
+tui_wait_re " rx 0 pps 0b(it)?/s " 5
 
 tui_quit
 log "ok"
