@@ -31,7 +31,8 @@ while True:
     u.recvfrom(4096)
 PY
 bg_start "$TMP/sink.log" ip netns exec "$NS_A" "$PYTHON" "$TMP/sink.py"
-sleep 0.5
+wait_port "$NS_A" tcp 80
+wait_port "$NS_A" udp 53
 pktlens_start "$TMP/pktlens.json" -n "$NS_A" -i "$IF_A" --json --interval 1
 pktlens_wait_attached "$TMP/pktlens.json" tc-ingress "$IF_A" 20 || fail "tc-ingress did not attach"
 
