@@ -2,7 +2,8 @@
 # The one test runner (`make test`): unit and BPF test binaries, then e2e, tui and vm scripts.
 #
 # Usage: tests/run.sh [PATTERN]...   run only tests whose name contains one of the PATTERNs
-# Environment: TEST_TIMEOUT (seconds per test, default 300), VERBOSE=1 (print every script's log),
+# Environment: TEST_TIMEOUT (seconds per test, default 300; a script may ask for more with a
+#              "# test-timeout: SECONDS" line near its top), VERBOSE=1 (print every script's log),
 #              BUILD (build folder, default build), SANITIZE=1 (the build has ASan/UBSan: every
 #              report an instrumented program writes fails the test it ran in; `make test SANITIZE=1`).
 # Script exit codes: 0 pass, 77 skip (reason: the last line starting with "SKIP:"), else fail.
@@ -14,6 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+LIMIT=$TEST_TIMEOUT
 VERBOSE=${VERBOSE:-0}
 LOG_DIR=$BUILD/test-logs
 PATTERNS=("$@")
@@ -68,7 +70,18 @@ selected() {
 run_timed() {
 	local logf=$1
 	shift
-	(cd "$ROOT" && exec timeout --kill-after=15 "$TEST_TIMEOUT" "$@") </dev/null >"$logf" 2>&1
+	(cd "$ROOT" && exec timeout --kill-after=15 "$LIMIT" "$@") </dev/null >"$logf" 2>&1
+}
+
+# script_limit SCRIPT: TEST_TIMEOUT, or the script's own "# test-timeout: N" when that is longer.
+script_limit() {
+	local own
+	own=$(sed -n '1,20s/^# test-timeout: *\([0-9][0-9]*\).*/\1/p' "$1" | head -n 1)
+	if [ -n "$own" ] && [ "$own" -gt "$TEST_TIMEOUT" ]; then
+		echo "$own"
+	else
+		echo "$TEST_TIMEOUT"
+	fi
 }
 
 result() {
@@ -84,6 +97,7 @@ run_binary() {
 	local bin=$1 name logf rc np nf ns
 	name=$(basename "$bin")
 	logf=$LOG_DIR/$name.log
+	LIMIT=$TEST_TIMEOUT
 	CMOCKA_MESSAGE_OUTPUT=STDOUT run_timed "$logf" "$bin"
 	rc=$?
 	san_reports "$name" >>"$logf" || case "$rc" in 0 | 77) rc=1 ;; esac
@@ -131,7 +145,7 @@ skip_reason() {
 
 timeout_note() {
 	case "$1" in
-	124 | 137) printf ', timed out after %ss' "$TEST_TIMEOUT" ;;
+	124 | 137) printf ', timed out after %ss' "$LIMIT" ;;
 	esac
 }
 
@@ -139,6 +153,7 @@ run_script() {
 	local script=$1 name logf rc
 	name=${script#"$ROOT"/tests/}
 	logf=$LOG_DIR/${name//\//_}.log
+	LIMIT=$(script_limit "$script")
 	run_timed "$logf" bash "$script"
 	rc=$?
 	san_reports "$name" >>"$logf" || case "$rc" in 0 | 77) rc=1 ;; esac
