@@ -2,11 +2,14 @@
 # Which interfaces and probes a run gets. Without -i: every interface that is up, except lo (here
 # two veths of the namespace, not its loopback nor two interfaces that are down); several -i: exactly
 # those. --probes tc-ingress / tc-egress alone, and default minus a word (-tc-egress,
-# -tracepoints): the probe states in JSON, the tc filters tc lists, the BPF links pktlens holds
+# -tracepoints): the probe states in JSON, the programs on the tc hooks (tcx links or classic
+# filters, as the kernel lists them), the BPF links pktlens holds
 # (its fdinfo) and the flows' rx/tx counts of a known exchange all agree with the request.
 set -u
 TEST_NAME=ifaces_probes
 . "$(dirname "$0")/../lib/netns.sh"
+# shellcheck source=tests/lib/tcx.sh
+. "$(dirname "$0")/../lib/tcx.sh"
 
 N=3 # echo requests per link and run
 
@@ -15,6 +18,7 @@ require_cmd ip tc "$PYTHON"
 require_pktlens
 cleanup_init
 make_tmpdir
+build_tcxtool
 netns_pair 246
 # a second link from A (vethC) to a third namespace, and a veth pair inside A that stays down
 netns_new c
@@ -37,8 +41,8 @@ print(" ".join(sorted(l["ifname"] for l in json.load(sys.stdin)
                       if "UP" in l.get("flags", []) and l["ifname"] != "lo")))')
 [ "$up_ifaces" = "$IF_A vethC" ] || fail "the namespace's up interfaces are '$up_ifaces'"
 
-bpf_filters() { # IFACE DIR: BPF filters tc lists
-	ip netns exec "$NS_A" tc filter show dev "$1" "$2" 2>/dev/null | grep ' bpf ' | grep -c ' handle '
+bpf_filters() { # IFACE DIR: pktlens' flow programs on that hook
+	pktlens_progs "$NS_A" "$1" "$2"
 }
 pl_links() { # BPF links the running pktlens holds
 	cat /proc/"$PL_PID"/fdinfo/* 2>/dev/null | grep -c '^link_type:'
@@ -63,8 +67,8 @@ run() {
 	local links
 	links=$(pl_links)
 	for ifc in $want_ifs; do
-		[ "$(bpf_filters "$ifc" ingress)" = "$rx" ] || fail "$name: $(bpf_filters "$ifc" ingress) ingress filters on $ifc, expected $rx"
-		[ "$(bpf_filters "$ifc" egress)" = "$tx" ] || fail "$name: $(bpf_filters "$ifc" egress) egress filters on $ifc, expected $tx"
+		[ "$(bpf_filters "$ifc" ingress)" = "$rx" ] || fail "$name: $(bpf_filters "$ifc" ingress) ingress programs on $ifc, expected $rx"
+		[ "$(bpf_filters "$ifc" egress)" = "$tx" ] || fail "$name: $(bpf_filters "$ifc" egress) egress programs on $ifc, expected $tx"
 	done
 	for ifc in $(echo "$up_ifaces" | tr ' ' '\n' | grep -vxF -f <(echo "$want_ifs" | tr ' ' '\n')); do
 		[ "$(bpf_filters "$ifc" ingress)$(bpf_filters "$ifc" egress)" = 00 ] ||
@@ -96,12 +100,13 @@ for ifc in want_ifs:
     got = (sum(f["rx_packets"] for f in fl), sum(f["tx_packets"] for f in fl))
     if got != (n * rx, n * tx):
         bad.append("%s echo flow rx/tx %s, expected %s" % (ifc, got, (n * rx, n * tx)))
-# every attached probe other than tc (netlink filters) holds one BPF link
-held = [p["id"] for p in j["probes"] if p["state"] == "attached" and p["kind"] not in ("tc-ingress", "tc-egress")]
+# every attached probe holds one BPF link, except tc programs attached as classic (netlink) filters
+held = [p["id"] for p in j["probes"] if p["state"] == "attached" and
+        (p["kind"] not in ("tc-ingress", "tc-egress") or p.get("mode") == "tcx")]
 tps = [p for p in j["probes"] if p["kind"] == "tracepoint"]
 tp_on = [p["id"] for p in tps if p["state"] == "attached"]
 if len(held) != links:
-    bad.append("%d probes attached outside tc, pktlens holds %d BPF links" % (len(held), links))
+    bad.append("%d probes attached by link, pktlens holds %d BPF links" % (len(held), links))
 print("%s: interfaces %s, %d tracepoints attached, %d links" % (name, ifs, len(tp_on), links), file=sys.stderr)
 want_tp = sys.argv[9]
 if want_tp == "none" and tp_on:
