@@ -2,14 +2,17 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "core/btf_enum.h"
 #include "core/drops.h"
 #include "core/flowfmt.h"
+#include "core/jsonw.h"
 #include "core/ksyms.h"
+#include "core/maps.h"
+#include "core/model.h"
 #include "core/qstats.h"
+#include "pktlens.skel.h"
 
 #define MAX_REASON 1024
 #define EV_RING 128
@@ -194,41 +197,31 @@ static size_t loc_rows(struct drops_model *m, const struct loc_acc *locs, size_t
 }
 
 /*
- * Aggregates per-CPU drop_counts; fills reasons (indexed by value), and for drops of the
- * network path the totals, locations and interfaces; discards at close get their own total
- * and locations.
+ * Aggregates drop_counts (summed over the CPUs); fills reasons (indexed by value), and for drops
+ * of the network path the totals, locations and interfaces; discards at close get their own
+ * total and locations.
  */
-static void read_counts(struct drops_model *m, int fd, struct snapshot_drops *d,
-			uint64_t *by_reason)
+static void take_counts(struct drops_model *m, const struct drops_input *in,
+			struct snapshot_drops *d, uint64_t *by_reason)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0)
-		return;
-	__u64 *vals = calloc((size_t)ncpu, sizeof(__u64));
-	struct drop_key k, next, *prev = NULL;
 	/* locations: accumulate by address first, symbolise the top ones only */
 	struct loc_acc *locs = calloc(2 * 512, sizeof(*locs)), *dlocs = locs ? locs + 512 : NULL;
 	size_t nl = 0, ndl = 0;
-	while (vals && locs && !bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		uint64_t c = 0;
-		for (int i = 0; i < ncpu; i++)
-			c += vals[i];
-		if (k.reason < MAX_REASON)
-			by_reason[k.reason] += c;
-		if (drops_reason_discard(m, k.reason)) {
+	for (size_t e = 0; locs && e < in->n_counts; e++) {
+		const struct drop_key *k = &in->count_keys[e];
+		uint64_t c = in->counts[e];
+		if (k->reason < MAX_REASON)
+			by_reason[k->reason] += c;
+		if (drops_reason_discard(m, k->reason)) {
 			d->discarded += c;
-			loc_add(dlocs, &ndl, k.location, c);
+			loc_add(dlocs, &ndl, k->location, c);
 			continue;
 		}
 		d->total += c;
-		loc_add(locs, &nl, k.location, c);
+		loc_add(locs, &nl, k->location, c);
 		char ifn[16];
-		flow_iface_str(k.ifindex, ifn);
-		const char *pn = l4_name(k.l4proto, k.protocol);
+		flow_iface_str(k->ifindex, ifn);
+		const char *pn = l4_name(k->l4proto, k->protocol);
 		size_t i;
 		for (i = 0; i < d->n_ifaces; i++)
 			if (!strcmp(d->ifaces[i].iface, ifn) && !strcmp(d->ifaces[i].proto, pn))
@@ -241,7 +234,6 @@ static void read_counts(struct drops_model *m, int fd, struct snapshot_drops *d,
 		if (i < PL_DROP_IFACES_MAX)
 			d->ifaces[i].count += c;
 	}
-	free(vals);
 	if (locs) {
 		d->n_locs = loc_rows(m, locs, nl, d->locs, PL_DROP_LOCS_MAX);
 		d->n_discard_locs =
@@ -250,36 +242,30 @@ static void read_counts(struct drops_model *m, int fd, struct snapshot_drops *d,
 	free(locs);
 }
 
-static void read_flows(struct drops_model *m, int fd, struct snapshot_drops *d)
+static void take_flows(struct drops_model *m, const struct drops_input *in,
+		       struct snapshot_drops *d)
 {
-	struct flow_drop_key k, next, *prev = NULL;
-	size_t cap = 0, n = 0;
-	struct flow_total *ft = NULL;
+	size_t n = 0;
+	struct flow_total *ft = in->n_flows ? malloc(in->n_flows * sizeof(*ft)) : NULL;
 	struct drop_flow_row *rows = calloc(PL_DROP_FLOWS_MAX * 4, sizeof(*rows));
 	size_t nr = 0;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		__u64 c;
+	for (size_t e = 0; e < in->n_flows; e++) {
+		const struct flow_drop_key *k = &in->flow_keys[e];
+		uint64_t c = in->flow_counts[e];
 		/* the BPF side keeps discards out of this table; a kernel's stray entry too */
-		if (bpf_map_lookup_elem(fd, &k, &c) || drops_reason_discard(m, k.reason))
+		if (drops_reason_discard(m, k->reason))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct flow_total *nf = realloc(ft, cap * sizeof(*nf));
-			if (!nf)
-				break;
-			ft = nf;
+		if (ft) {
+			ft[n].key = k->flow;
+			ft[n].count = c;
+			n++;
 		}
-		ft[n].key = k.flow;
-		ft[n].count = c;
-		n++;
 		if (rows && nr < PL_DROP_FLOWS_MAX * 4) {
-			rows[nr].key = k.flow;
+			rows[nr].key = k->flow;
 			rows[nr].count = c;
 			char buf[40];
 			snprintf(rows[nr].reason, sizeof(rows[nr].reason), "%s",
-				 drops_reason_name(m, k.reason, buf));
+				 drops_reason_name(m, k->reason, buf));
 			nr++;
 		}
 	}
@@ -297,7 +283,8 @@ static void read_flows(struct drops_model *m, int fd, struct snapshot_drops *d)
 	m->flows = ft;
 	m->n_flows = w;
 	if (rows) {
-		qsort(rows, nr, sizeof(*rows), cmp_dflow_desc);
+		if (nr)
+			qsort(rows, nr, sizeof(*rows), cmp_dflow_desc);
 		d->n_flows = nr < PL_DROP_FLOWS_MAX ? nr : PL_DROP_FLOWS_MAX;
 		for (size_t i = 0; i < d->n_flows; i++) {
 			d->flows[i] = rows[i];
@@ -329,9 +316,9 @@ uint64_t drops_model_flow(const struct drops_model *m, const struct flow_key *k)
 	return t ? t->count : 0;
 }
 
-struct snapshot_drops *drops_model_read(struct drops_model *m, const struct drops_maps *maps,
-					const int *ifindexes, size_t n_if, uint64_t start_ns,
-					uint64_t now_ns, double dt, int have_reasons)
+struct snapshot_drops *drops_model_update(struct drops_model *m, const struct drops_input *in,
+					  uint64_t start_ns, uint64_t now_ns, double dt,
+					  int have_reasons)
 {
 	struct snapshot_drops *d = calloc(1, sizeof(*d));
 	uint64_t *by_reason = calloc(MAX_REASON, sizeof(*by_reason));
@@ -342,8 +329,8 @@ struct snapshot_drops *drops_model_read(struct drops_model *m, const struct drop
 	}
 	d->have_reasons = have_reasons;
 	double now_s = (double)(now_ns - start_ns) / 1e9;
-	read_counts(m, maps->counts_fd, d, by_reason);
-	read_flows(m, maps->flow_drops_fd, d);
+	take_counts(m, in, d, by_reason);
+	take_flows(m, in, d);
 
 	/* newest events tell when each reason last happened */
 	for (uint32_t i = 0; i < m->count + m->dcount; i++) {
@@ -413,22 +400,212 @@ struct snapshot_drops *drops_model_read(struct drops_model *m, const struct drop
 		event_row(m, &m->dring[(m->dhead + DISCARD_RING - m->dcount + i) % DISCARD_RING],
 			  &d->discard_events[d->n_discard_events++], start_ns);
 
-	int ncpu = libbpf_num_possible_cpus();
-	struct drop_counters *dc = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*dc)) : NULL;
-	__u32 zero = 0;
-	if (dc && !bpf_map_lookup_elem(maps->stats_fd, &zero, dc)) {
-		for (int i = 0; i < ncpu; i++) {
-			d->rcvqueue_full += dc[i].rcvqueue_full;
-			d->exceed_buf_limit += dc[i].exceed_buf_limit;
-			d->events_lost += dc[i].events_lost;
-		}
-	}
-	free(dc);
-
-	int q = qdisc_read(ifindexes, n_if, d->qdiscs, PL_QDISC_MAX);
-	d->n_qdiscs = q > 0 ? (size_t)q : 0;
-	int sn = softnet_read(NULL, d->softnet, PL_CPUS_MAX);
-	d->n_softnet = sn > 0 ? (size_t)sn : 0;
+	d->rcvqueue_full = in->counters.rcvqueue_full;
+	d->exceed_buf_limit = in->counters.exceed_buf_limit;
+	d->events_lost = in->counters.events_lost;
+	d->n_qdiscs = in->n_qdiscs < PL_QDISC_MAX ? in->n_qdiscs : PL_QDISC_MAX;
+	if (d->n_qdiscs)
+		memcpy(d->qdiscs, in->qdiscs, d->n_qdiscs * sizeof(d->qdiscs[0]));
+	d->n_softnet = in->n_softnet < PL_CPUS_MAX ? in->n_softnet : PL_CPUS_MAX;
+	if (d->n_softnet)
+		memcpy(d->softnet, in->softnet, d->n_softnet * sizeof(d->softnet[0]));
 	free(by_reason);
 	return d;
 }
+
+/* ---- the model's place in the engine (model.h) ---- */
+
+struct drops_reader {
+	struct drops_model *m;
+	struct drop_key *ck; /* drop_counts, summed over the CPUs */
+	uint64_t *cv;
+	size_t c_cap;
+	struct flow_drop_key *fk; /* flow_drops */
+	uint64_t *fv;
+	size_t f_cap;
+	struct qdisc_row qdiscs[PL_QDISC_MAX];
+	struct softnet_row softnet[PL_CPUS_MAX];
+};
+
+static void *drops_create(const struct model_env *env)
+{
+	struct drops_reader *r = calloc(1, sizeof(*r));
+	if (r && !(r->m = drops_model__new(NULL, NULL))) {
+		free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+static void drops_free(void *p)
+{
+	struct drops_reader *r = p;
+	if (!r)
+		return;
+	drops_model__free(r->m);
+	free(r->ck);
+	free(r->cv);
+	free(r->fk);
+	free(r->fv);
+	free(r);
+}
+
+/* The drop programs file these reasons as discards: their values on this kernel, before load. */
+static void drops_configure(void *p, struct pktlens_bpf *skel)
+{
+	struct drops_reader *r = p;
+	drops_discard_values(r->m, skel->rodata->discard_reasons, PL_DISCARD_REASONS_MAX);
+}
+
+static void drops_event(void *p, const void *data, size_t len, const struct model_env *env)
+{
+	struct drops_reader *r = p;
+	if (len >= sizeof(struct drop_event))
+		drops_model_event(r->m, data);
+}
+
+static void drops_read(void *p, const struct model_env *env, const struct model_tick *t,
+		       struct snapshot *s)
+{
+	struct drops_reader *r = p;
+	struct drops_input in = { 0 };
+	struct maps_desc counts = { maps_fd(env->obj, "drop_counts"), sizeof(struct drop_key),
+				    sizeof(uint64_t), MAPS_SUM_U64 };
+	struct maps_desc flows = { maps_fd(env->obj, "flow_drops"), sizeof(struct flow_drop_key),
+				   sizeof(uint64_t), MAPS_PLAIN };
+	struct maps_desc stats = { maps_fd(env->obj, "drop_stats"), sizeof(__u32),
+				   sizeof(struct drop_counters), MAPS_SUM_U64 };
+	__u32 zero = 0;
+	long n = maps_read_grow(&counts, (void **)&r->ck, (void **)&r->cv, &r->c_cap);
+	in.count_keys = r->ck;
+	in.counts = r->cv;
+	in.n_counts = n > 0 ? (size_t)n : 0;
+	n = maps_read_grow(&flows, (void **)&r->fk, (void **)&r->fv, &r->f_cap);
+	in.flow_keys = r->fk;
+	in.flow_counts = r->fv;
+	in.n_flows = n > 0 ? (size_t)n : 0;
+	maps_lookup_sum(&stats, &zero, &in.counters);
+	int q = qdisc_read(env->ifindexes, env->n_ifaces, r->qdiscs, PL_QDISC_MAX);
+	in.qdiscs = r->qdiscs;
+	in.n_qdiscs = q > 0 ? (size_t)q : 0;
+	int sn = softnet_read(NULL, r->softnet, PL_CPUS_MAX);
+	in.softnet = r->softnet;
+	in.n_softnet = sn > 0 ? (size_t)sn : 0;
+	s->drops =
+	    drops_model_update(r->m, &in, env->start_ns, t->now_ns, t->dt, env->drop_reasons);
+}
+
+static void drops_fill(void *p, struct flow_row *row, struct snapshot *s)
+{
+	struct drops_reader *r = p;
+	row->drops = drops_model_flow(r->m, &row->key);
+}
+
+static const struct jf reason_fields[] = {
+	JF_STR(struct drop_reason_row, reason, "reason"),
+	JF_U64(struct drop_reason_row, count, "count"),
+	JF_F64(struct drop_reason_row, rate, "rate"),
+	JF_F64(struct drop_reason_row, last_seen, "last_seen"),
+	JF_STR(struct drop_reason_row, top_flow, "top_flow"),
+};
+
+/* discards name no top flow: the BPF side keeps them out of the per-flow table */
+static const struct jf discard_reason_fields[] = {
+	JF_STR(struct drop_reason_row, reason, "reason"),
+	JF_U64(struct drop_reason_row, count, "count"),
+	JF_F64(struct drop_reason_row, rate, "rate"),
+	JF_F64(struct drop_reason_row, last_seen, "last_seen"),
+};
+
+static const struct jf loc_fields[] = {
+	JF_STR(struct drop_loc_row, function, "function"),
+	JF_U64(struct drop_loc_row, count, "count"),
+};
+
+static const struct jf iface_fields[] = {
+	JF_STR(struct drop_iface_row, iface, "iface"),
+	JF_STR(struct drop_iface_row, proto, "proto"),
+	JF_U64(struct drop_iface_row, count, "count"),
+};
+
+static const struct jf flow_fields[] = {
+	JF_STR(struct drop_flow_row, flow, "flow"),
+	JF_STR(struct drop_flow_row, reason, "reason"),
+	JF_U64(struct drop_flow_row, count, "count"),
+};
+
+static const struct jf event_fields[] = {
+	JF_STR(struct drop_event_row, reason, "reason"),
+	JF_STR(struct drop_event_row, location, "location"),
+	JF_STR(struct drop_event_row, flow, "flow"),
+	JF_U32(struct drop_event_row, len, "len"),
+	JF_F64(struct drop_event_row, time, "time"),
+};
+
+static const struct jf qdisc_fields[] = {
+	JF_STR(struct qdisc_row, iface, "iface"),
+	JF_STR(struct qdisc_row, kind, "kind"),
+	JF_STR(struct qdisc_row, handle, "handle"),
+	JF_STR(struct qdisc_row, parent, "parent"),
+	JF_U64(struct qdisc_row, packets, "packets"),
+	JF_U64(struct qdisc_row, bytes, "bytes"),
+	JF_U64(struct qdisc_row, drops, "drops"),
+	JF_U64(struct qdisc_row, overlimits, "overlimits"),
+	JF_U64(struct qdisc_row, requeues, "requeues"),
+	JF_U32(struct qdisc_row, backlog, "backlog"),
+	JF_U32(struct qdisc_row, qlen, "qlen"),
+};
+
+static const struct jf softnet_fields[] = {
+	JF_U32(struct softnet_row, cpu, "cpu"),
+	JF_U64(struct softnet_row, processed, "processed"),
+	JF_U64(struct softnet_row, dropped, "dropped"),
+	JF_U64(struct softnet_row, time_squeeze, "time_squeeze"),
+	JF_U64(struct softnet_row, flow_limit, "flow_limit"),
+};
+
+#define ROWS(w, key, fields, arr, n) \
+	jw_rows(w, key, fields, JF_COUNT(fields), arr, sizeof((arr)[0]), n)
+
+static void drops_json(struct jw *w, const struct snapshot *s)
+{
+	static const struct snapshot_drops none;
+	const struct snapshot_drops *d = s->drops ? s->drops : &none;
+	size_t flows = d->n_flows < 32 ? d->n_flows : 32;
+	size_t first = d->n_events > 16 ? d->n_events - 16 : 0;
+	jw_obj(w, "drops");
+	jw_u64(w, "total", d->total);
+	jw_num(w, "rate", d->rate);
+	ROWS(w, "by_reason", reason_fields, d->reasons, d->n_reasons);
+	ROWS(w, "by_location", loc_fields, d->locs, d->n_locs);
+	ROWS(w, "by_iface", iface_fields, d->ifaces, d->n_ifaces);
+	ROWS(w, "flows", flow_fields, d->flows, flows);
+	ROWS(w, "recent", event_fields, &d->events[first], d->n_events - first);
+	ROWS(w, "queues", qdisc_fields, d->qdiscs, d->n_qdiscs);
+	ROWS(w, "softnet", softnet_fields, d->softnet, d->n_softnet);
+	jw_u64(w, "rcvqueue_full", d->rcvqueue_full);
+	jw_u64(w, "exceed_buf_limit", d->exceed_buf_limit);
+	jw_u64(w, "events_lost", d->events_lost);
+	jw_bool(w, "have_reasons", d->have_reasons);
+	/* queues freed with their owner: not in total or any list above (see the top of this file) */
+	jw_obj(w, "discarded_at_close");
+	jw_u64(w, "total", d->discarded);
+	jw_num(w, "rate", d->discarded_rate);
+	ROWS(w, "by_reason", discard_reason_fields, d->discard_reasons, d->n_discard_reasons);
+	ROWS(w, "by_location", loc_fields, d->discard_locs, d->n_discard_locs);
+	ROWS(w, "recent", event_fields, d->discard_events, d->n_discard_events);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+const struct model_ops drops_model_ops = {
+	.name = "drops",
+	.create = drops_create,
+	.configure = drops_configure,
+	.ring = "drop_events",
+	.event = drops_event,
+	.read = drops_read,
+	.fill = drops_fill,
+	.json = drops_json,
+	.free = drops_free,
+};

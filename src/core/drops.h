@@ -9,10 +9,19 @@
 
 struct drops_model;
 
-struct drops_maps {
-	int counts_fd;	   /* drop_counts: per-CPU hash drop_key -> u64 */
-	int flow_drops_fd; /* flow_drops: flow_drop_key -> u64 */
-	int stats_fd;	   /* drop_stats: per-CPU array of struct drop_counters */
+/* One reading: the maps' entries in any order (per-CPU values summed), queue statistics. */
+struct drops_input {
+	const struct drop_key *count_keys; /* drop_counts */
+	const uint64_t *counts;
+	size_t n_counts;
+	const struct flow_drop_key *flow_keys; /* flow_drops */
+	const uint64_t *flow_counts;
+	size_t n_flows;
+	struct drop_counters counters; /* drop_stats */
+	const struct qdisc_row *qdiscs;
+	size_t n_qdiscs;
+	const struct softnet_row *softnet;
+	size_t n_softnet;
 };
 
 /* btf_path NULL = the running kernel's; kallsyms NULL = /proc/kallsyms. */
@@ -32,13 +41,12 @@ size_t drops_discard_values(const struct drops_model *m, uint32_t *out, size_t m
 void drops_model_event(struct drops_model *m, const struct drop_event *ev);
 
 /*
- * Reads the maps and builds the drops part of a snapshot. start_ns/now_ns are
- * CLOCK_MONOTONIC; dt is the interval for rates. ifindexes limit the qdisc
- * table to the watched interfaces.
+ * Takes one reading and builds the drops part of a snapshot. start_ns/now_ns
+ * are CLOCK_MONOTONIC; dt is the interval for rates.
  */
-struct snapshot_drops *drops_model_read(struct drops_model *m, const struct drops_maps *maps,
-					const int *ifindexes, size_t n_if, uint64_t start_ns,
-					uint64_t now_ns, double dt, int have_reasons);
+struct snapshot_drops *drops_model_update(struct drops_model *m, const struct drops_input *in,
+					  uint64_t start_ns, uint64_t now_ns, double dt,
+					  int have_reasons);
 /* Drops of one flow over all reasons, from the last read. */
 uint64_t drops_model_flow(const struct drops_model *m, const struct flow_key *k);
 

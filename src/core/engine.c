@@ -16,6 +16,8 @@
 #include <bpf/libbpf.h>
 
 #include "core/internal.h"
+#include "core/l7model.h"
+#include "core/maps.h"
 #include "shared/tcp.h"
 #include "shared/funclat.h"
 #include "core/instance.h"
@@ -94,43 +96,18 @@ static int handle_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static int handle_tcp_event(void *ctx, void *data, size_t len)
-{
-	struct engine *e = ctx;
-	if (len >= sizeof(struct tcp_event))
-		tcp_model_event(e->tcp, data);
-	return 0;
-}
+/* Ring buffer records of one model (its ops name the ring). */
+struct model_ring {
+	struct engine *e;
+	size_t i;
+};
 
-static int handle_l7_event(void *ctx, void *data, size_t len)
-{
-	struct engine *e = ctx;
-	l7_model_event(e->l7, data, len, e->start_mono_ns);
-	return 0;
-}
+static struct model_ring rings[PL_MODELS_MAX];
 
-static void read_l7_counters(struct engine *e, struct l7_counters *sum)
+static int handle_model_event(void *ctx, void *data, size_t len)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u32 zero = 0;
-	memset(sum, 0, sizeof(*sum));
-	struct l7_counters *pc = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*pc)) : NULL;
-	if (pc && !bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.l7_stats), &zero, pc)) {
-		for (int c = 0; c < ncpu; c++) {
-			sum->events += pc[c].events;
-			sum->events_lost += pc[c].events_lost;
-			sum->ssl_calls += pc[c].ssl_calls;
-			sum->ssl_lost += pc[c].ssl_lost;
-		}
-	}
-	free(pc);
-}
-
-static int handle_drop_event(void *ctx, void *data, size_t len)
-{
-	struct engine *e = ctx;
-	if (len >= sizeof(struct drop_event))
-		drops_model_event(e->drops, data);
+	struct model_ring *r = ctx;
+	pl_models[r->i]->event(r->e->models[r->i], data, len, &r->e->env);
 	return 0;
 }
 
@@ -227,11 +204,20 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	}
 	if (btf_enum_load(&e->tcp_states, NULL, "TCP_ESTABLISHED", "TCP_"))
 		pr_warn("TCP state names not found in the kernel's BTF");
-	/* before load: it names the drop reasons the BPF side files as discards */
-	e->drops = drops_model__new(NULL, NULL);
-	if (!e->drops) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
+	/* the models exist before the object loads: some set its knobs (configure) */
+	e->env.tcp_states = &e->tcp_states;
+	e->env.netns_ino = opts->netns ? e->netns_ino : 0;
+	e->env.slow_ms = opts->slow_ms;
+	e->env.drop_reasons = e->feat.drop_reasons;
+	for (int i = 0; i < e->n_ifaces; i++)
+		e->ifindexes[i] = e->ifaces[i].ifindex;
+	e->env.ifindexes = e->ifindexes;
+	e->env.n_ifaces = (size_t)e->n_ifaces;
+	for (size_t i = 0; i < pl_n_models; i++) {
+		if (!(e->models[i] = pl_models[i]->create(&e->env))) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 	}
 
 reopen:
@@ -242,7 +228,9 @@ reopen:
 	}
 	bpf_map__set_max_entries(e->skel->maps.flows, opts->flow_entries);
 	e->skel->rodata->netns_ino = opts->netns ? e->netns_ino : 0;
-	drops_discard_values(e->drops, e->skel->rodata->discard_reasons, PL_DISCARD_REASONS_MAX);
+	for (size_t i = 0; i < pl_n_models; i++)
+		if (pl_models[i]->configure)
+			pl_models[i]->configure(e->models[i], e->skel);
 	probes_set_autoload(e);
 	int ret = pktlens_bpf__load(e->skel);
 	if (ret && e->feat.fexit) {
@@ -265,17 +253,7 @@ reopen:
 	}
 	if (probes_build(e, err, errlen))
 		goto fail;
-	e->tcp = tcp_model__new(&e->tcp_states);
-	/* --slow-ms, else PKTLENS_SLOW_MS (older scripts), else the model's default */
-	double slow_ms = opts->slow_ms;
-	if (slow_ms <= 0 && getenv("PKTLENS_SLOW_MS"))
-		slow_ms = atof(getenv("PKTLENS_SLOW_MS"));
-	e->l7 = l7_model__new(slow_ms);
-	e->procs = proc_model__new(&e->tcp_states, opts->netns ? e->netns_ino : 0);
-	if (!e->drops || !e->tcp || !e->procs || !e->l7) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	e->env.obj = e->skel->obj;
 	e->nl_fd = tcnl_open();
 	if (opts->list_only)
 		return e;
@@ -294,13 +272,15 @@ reopen:
 	legacy_events_cleanup();
 	instance_sweep_dead();
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events), handle_event, e, NULL);
-	if (e->rb &&
-	    (ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.drop_events), handle_drop_event,
-			      e) ||
-	     ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.tcp_events), handle_tcp_event, e) ||
-	     ring_buffer__add(e->rb, bpf_map__fd(e->skel->maps.l7_events), handle_l7_event, e))) {
-		ring_buffer__free(e->rb);
-		e->rb = NULL;
+	for (size_t i = 0; e->rb && i < pl_n_models; i++) {
+		if (!pl_models[i]->ring)
+			continue;
+		rings[i] = (struct model_ring){ e, i };
+		int fd = maps_fd(e->skel->obj, pl_models[i]->ring);
+		if (fd < 0 || ring_buffer__add(e->rb, fd, handle_model_event, &rings[i])) {
+			ring_buffer__free(e->rb);
+			e->rb = NULL;
+		}
 	}
 	if (!e->rb) {
 		snprintf(err, errlen, "creating the ring buffer failed: %s", strerror(errno));
@@ -311,6 +291,7 @@ reopen:
 		pr_info("BPF run-time statistics unavailable: %s", strerror(errno));
 
 	e->start_mono_ns = mono_ns();
+	e->env.start_ns = e->start_mono_ns;
 	if (probes_apply_list(e, opts->probes, err, errlen))
 		goto fail;
 	return e;
@@ -338,10 +319,9 @@ void engine__free(struct engine *e)
 	flowstore_free(&e->fs);
 	btf_enum_free(&e->tcp_states);
 	pfilter__free(e->filter);
-	drops_model__free(e->drops);
-	tcp_model__free(e->tcp);
-	l7_model__free(e->l7);
-	proc_model__free(e->procs);
+	for (size_t i = 0; i < pl_n_models; i++)
+		if (e->models[i])
+			pl_models[i]->free(e->models[i]);
 	free(e);
 }
 
@@ -434,48 +414,6 @@ static int grow_bufs(struct engine *e, size_t need)
 	return 0;
 }
 
-/*
- * Reads a whole hash map: batches where the kernel has them, else
- * get_next_key. A map that changes while it is read may yield a key twice or
- * miss a new one; the next reading corrects that.
- */
-size_t map_read_all(int fd, void *keys, void *vals, size_t ksz, size_t vsz, size_t max)
-{
-	size_t n = 0;
-	__u64 in = 0, out = 0;
-	bool first = true;
-	LIBBPF_OPTS(bpf_map_batch_opts, bo);
-	while (n < max) {
-		__u32 cnt = (__u32)(max - n < 4096 ? max - n : 4096);
-		int ret = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, (char *)keys + n * ksz,
-					       (char *)vals + n * vsz, &cnt, &bo);
-		if (ret && errno != ENOENT) {
-			if (first && (errno == EINVAL || errno == EOPNOTSUPP))
-				goto fallback;
-			break;
-		}
-		n += cnt;
-		if (ret)
-			break; /* ENOENT: that was the last batch */
-		in = out;
-		first = false;
-	}
-	return n;
-fallback:
-	n = 0;
-	char prev[64], cur[64];
-	void *pk = NULL;
-	while (n < max && ksz <= sizeof(cur) && !bpf_map_get_next_key(fd, pk, cur)) {
-		if (!bpf_map_lookup_elem(fd, cur, (char *)vals + n * vsz)) {
-			memcpy((char *)keys + n * ksz, cur, ksz);
-			n++;
-		}
-		memcpy(prev, cur, ksz);
-		pk = prev;
-	}
-	return n;
-}
-
 static void fmt_addr(const uint8_t *a, uint8_t family, char *out, size_t len)
 {
 	if (!inet_ntop(family == PL_AF_INET ? AF_INET : AF_INET6, a, out, (socklen_t)len))
@@ -493,34 +431,32 @@ static const char *iface_name(struct engine *e, uint32_t ifindex, char *buf)
 }
 
 /* Sums the funclat histograms of one pair (one per process for uprobes) into a probe row. */
-static void fill_latency(struct engine *e, uint64_t cookie, struct probe_info *pi)
+static void fill_latency(const struct funclat_key *keys, const struct lat_hist *hists, size_t n,
+			 uint64_t cookie, struct probe_info *pi)
 {
-	int fd = bpf_map__fd(e->skel->maps.funclat_hist);
-	struct funclat_key k, next, *prev = NULL;
-	struct lat_hist h;
-	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (k.cookie != cookie || bpf_map_lookup_elem(fd, &k, &h))
+	for (size_t i = 0; i < n; i++) {
+		const struct funclat_key *k = &keys[i];
+		const struct lat_hist *h = &hists[i];
+		if (k->cookie != cookie)
 			continue;
-		uint64_t n = 0;
+		uint64_t c = 0;
 		for (int b = 0; b < PL_LAT_BUCKETS; b++) {
-			pi->lat_hist[b] += h.bucket[b];
-			n += h.bucket[b];
+			pi->lat_hist[b] += h->bucket[b];
+			c += h->bucket[b];
 		}
-		pi->lat_count += n;
-		if (!k.tgid)
+		pi->lat_count += c;
+		if (!k->tgid)
 			continue;
 		/* Keep the processes with the most calls, most first (insertion into a short list). */
 		uint32_t j = pi->n_lat_pids < 8 ? pi->n_lat_pids++ : 7;
-		if (j == 7 && pi->lat_pids[7].count >= n)
+		if (j == 7 && pi->lat_pids[7].count >= c)
 			continue;
-		while (j > 0 && pi->lat_pids[j - 1].count < n) {
+		while (j > 0 && pi->lat_pids[j - 1].count < c) {
 			pi->lat_pids[j] = pi->lat_pids[j - 1];
 			j--;
 		}
-		pi->lat_pids[j].pid = k.tgid;
-		pi->lat_pids[j].count = n;
+		pi->lat_pids[j].pid = k->tgid;
+		pi->lat_pids[j].count = c;
 	}
 }
 
@@ -531,9 +467,13 @@ static void fill_probes(struct engine *e, struct snapshot *s)
 	if (!s->probes)
 		return;
 	s->n_probes = e->n_probes;
-	int hits_fd = bpf_map__fd(e->skel->maps.probe_hits);
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *percpu = ncpu > 0 ? calloc((size_t)ncpu, sizeof(__u64)) : NULL;
+	struct maps_desc hits = { bpf_map__fd(e->skel->maps.probe_hits), sizeof(__u64),
+				  sizeof(__u64), MAPS_SUM_U64 };
+	struct maps_desc lat = { bpf_map__fd(e->skel->maps.funclat_hist),
+				 sizeof(struct funclat_key), sizeof(struct lat_hist), MAPS_PLAIN };
+	void *lk = NULL, *lv = NULL;
+	size_t lcap = 0;
+	long nl = -1;
 	for (size_t i = 0; i < e->n_probes; i++) {
 		struct probe *p = &e->probes[i];
 		s->probes[i] = p->info;
@@ -547,36 +487,35 @@ static void fill_probes(struct engine *e, struct snapshot *s)
 				s->probes[i].misses = info.recursion_misses;
 			}
 		}
-		if (p->cookie && percpu && !bpf_map_lookup_elem(hits_fd, &p->cookie, percpu)) {
-			for (int c = 0; c < ncpu; c++)
-				s->probes[i].hits += percpu[c];
-		}
-		if (p->lat_cookie)
-			fill_latency(e, p->lat_cookie, &s->probes[i]);
+		if (p->cookie)
+			maps_lookup_sum(&hits, &p->cookie, &s->probes[i].hits);
+		if (!p->lat_cookie)
+			continue;
+		if (nl < 0)
+			nl = maps_read_grow(&lat, &lk, &lv, &lcap);
+		if (nl > 0)
+			fill_latency(lk, lv, (size_t)nl, p->lat_cookie, &s->probes[i]);
 	}
-	free(percpu);
+	free(lk);
+	free(lv);
 }
 
 static void fill_totals(struct engine *e, struct snapshot *s)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0)
-		return;
-	struct pl_counters *pc = calloc((size_t)ncpu, sizeof(*pc));
+	struct maps_desc counters = { bpf_map__fd(e->skel->maps.counters), sizeof(__u32),
+				      sizeof(struct pl_counters), MAPS_SUM_U64 };
+	struct pl_counters c;
 	__u32 zero = 0;
-	if (pc && !bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.counters), &zero, pc)) {
-		for (int c = 0; c < ncpu; c++) {
-			for (int i = 0; i < PL_P_MAX; i++)
-				s->tot.packets[i] += pc[c].packets[i];
-			for (int i = 0; i < PL_M_MAX; i++)
-				s->tot.malformed[i] += pc[c].malformed[i];
-			s->tot.flow_table_full += pc[c].flow_table_full;
-			s->tot.events_lost += pc[c].events_lost;
-		}
-		for (int i = 0; i < PL_M_MAX; i++)
-			s->tot.malformed_total += s->tot.malformed[i];
+	if (maps_lookup_sum(&counters, &zero, &c))
+		return;
+	for (int i = 0; i < PL_P_MAX; i++)
+		s->tot.packets[i] = c.packets[i];
+	for (int i = 0; i < PL_M_MAX; i++) {
+		s->tot.malformed[i] = c.malformed[i];
+		s->tot.malformed_total += c.malformed[i];
 	}
-	free(pc);
+	s->tot.flow_table_full = c.flow_table_full;
+	s->tot.events_lost = c.events_lost;
 }
 
 struct snapshot *engine_refresh(struct engine *e)
@@ -591,13 +530,14 @@ struct snapshot *engine_refresh(struct engine *e)
 	size_t max = bpf_map__max_entries(e->skel->maps.flows);
 	size_t n = 0;
 	if (!grow_bufs(e, max)) {
-		int fd = bpf_map__fd(e->skel->maps.flows);
-		n = map_read_all(fd, e->keys, e->vals, sizeof(*e->keys), sizeof(*e->vals), max);
+		struct maps_desc flows = { bpf_map__fd(e->skel->maps.flows), sizeof(*e->keys),
+					   sizeof(*e->vals), MAPS_PLAIN };
+		n = maps_read_all(&flows, e->keys, e->vals, max);
 		/* Age idle flows out of the map, keeping the array compact. */
 		size_t w = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (flow_is_idle(e->vals[i].last_seen_ns, now, e->opts.idle_timeout_s)) {
-				bpf_map_delete_elem(fd, &e->keys[i]);
+				bpf_map_delete_elem(flows.fd, &e->keys[i]);
 				continue;
 			}
 			e->keys[w] = e->keys[i];
@@ -608,26 +548,10 @@ struct snapshot *engine_refresh(struct engine *e)
 	flowstore_update(&e->fs, e->keys, e->vals, n, dt);
 
 	engine_poll_events(e);
-	struct drops_maps dm = { .counts_fd = bpf_map__fd(e->skel->maps.drop_counts),
-				 .flow_drops_fd = bpf_map__fd(e->skel->maps.flow_drops),
-				 .stats_fd = bpf_map__fd(e->skel->maps.drop_stats) };
-	int ifx[PL_MAX_IFACES];
-	for (int i = 0; i < e->n_ifaces; i++)
-		ifx[i] = e->ifaces[i].ifindex;
-	s->drops = drops_model_read(e->drops, &dm, ifx, (size_t)e->n_ifaces, e->start_mono_ns, now,
-				    dt, e->feat.drop_reasons);
-
-	struct tcp_maps tm = { .socks_fd = bpf_map__fd(e->skel->maps.socks),
-			       .stats_fd = bpf_map__fd(e->skel->maps.tcp_stats),
-			       .all_lat_fd = bpf_map__fd(e->skel->maps.all_lat),
-			       .flow_lat_fd = bpf_map__fd(e->skel->maps.flow_lat) };
-	s->tcp = tcp_model_read(e->tcp, &tm, e->start_mono_ns, now, dt);
-	struct l7_counters l7c;
-	read_l7_counters(e, &l7c);
-	s->l7 = l7_model_read(e->l7, &l7c, now);
-	struct proc_maps pm = { .socks_fd = bpf_map__fd(e->skel->maps.proc_socks),
-				.info_fd = bpf_map__fd(e->skel->maps.proc_info) };
-	s->procs = proc_model_read(e->procs, &pm, e->start_mono_ns, now, dt);
+	struct model_tick tick = { .now_ns = now, .dt = dt };
+	for (size_t i = 0; i < pl_n_models; i++)
+		if (pl_models[i]->read)
+			pl_models[i]->read(e->models[i], &e->env, &tick, s);
 
 	s->uptime_s = (double)(now - e->start_mono_ns) / 1e9;
 	s->interval_s = dt;
@@ -644,10 +568,10 @@ struct snapshot *engine_refresh(struct engine *e)
 			 e->ifaces[i].name);
 	}
 
-	s->flows = calloc(n ? n : 1, sizeof(*s->flows));
+	s->flows = calloc(e->fs.n ? e->fs.n : 1, sizeof(*s->flows));
 	if (s->flows) {
 		size_t k = 0;
-		for (size_t i = 0; i < e->fs.cap; i++) {
+		for (size_t i = 0; i < e->fs.cap && k < e->fs.n; i++) {
 			struct fs_entry *fe = &e->fs.tab[i];
 			if (!flowstore_live(&e->fs, fe))
 				continue;
@@ -684,16 +608,13 @@ struct snapshot *engine_refresh(struct engine *e)
 			memcpy(r->rx_hist, fe->rx_hist, sizeof(r->rx_hist));
 			memcpy(r->tx_hist, fe->tx_hist, sizeof(r->tx_hist));
 			r->hist_len = fe->hist_len;
-			r->drops = drops_model_flow(e->drops, &fe->key);
-			tcp_model_fill_flow(e->tcp, r, e->start_mono_ns, now);
-			l7_model_fill_flow(e->l7, r);
-			proc_model_fill_flow(e->procs, r, s->procs);
 			r->ooo = fe->val.ooo;
 			r->dup = fe->val.dup;
 			r->retrans_rx = fe->val.rx_retrans;
-			if (s->tcp)
-				s->tcp->retrans_rx += fe->val.rx_retrans;
 			r->zero_win = fe->val.zero_win;
+			for (size_t m = 0; m < pl_n_models; m++)
+				if (pl_models[m]->fill)
+					pl_models[m]->fill(e->models[m], r, s);
 			/* srtt/cwnd history advances with the rate history (same pushes) */
 			fe->srtt_hist[PL_HIST_LEN - 1] = (float)r->srtt_us;
 			fe->cwnd_hist[PL_HIST_LEN - 1] = (float)r->cwnd;
@@ -943,7 +864,10 @@ int engine_set_slow_ms(struct engine *e, double ms, char *err, size_t errlen)
 			 (double)PL_SLOW_MS_MIN, (double)PL_SLOW_MS_MAX);
 		return -EINVAL;
 	}
-	l7_model_set_slow_ms(e->l7, ms);
+	extern const struct model_ops l7_model_ops;
+	for (size_t i = 0; i < pl_n_models; i++)
+		if (pl_models[i] == &l7_model_ops)
+			l7_model_set_slow_ms(e->models[i], ms);
 	return 0;
 }
 

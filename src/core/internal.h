@@ -9,11 +9,8 @@
 #include "core/btf_enum.h"
 #include "core/engine.h"
 #include "core/flowstore.h"
+#include "core/model.h"
 #include "core/pfilter.h"
-#include "core/drops.h"
-#include "core/tcpmodel.h"
-#include "core/l7model.h"
-#include "core/procmodel.h"
 #include "pktlens.skel.h"
 
 /*
@@ -118,10 +115,9 @@ struct engine {
 	uint64_t next_cookie;
 	struct btf_enum_names tcp_states;
 	struct pfilter *filter;
-	struct drops_model *drops;
-	struct tcp_model *tcp;
-	struct l7_model *l7;
-	struct proc_model *procs;
+	void *models[PL_MODELS_MAX]; /* one per entry of pl_models (models.c), same order */
+	struct model_env env;
+	int ifindexes[PL_MAX_IFACES];
 	uint32_t xdp_count;
 	int nl_fd;	    /* rtnetlink, for classic tc filters and qdiscs */
 	uint32_t tc_handle; /* our classic tc filters' handle: the pid */
@@ -151,7 +147,5 @@ void probes_describe(struct engine *e);
 void probes_remove_stale(struct engine *e);
 
 uint64_t mono_ns(void);
-/* Reads up to max entries of a hash map (batches, else get_next_key) into keys and vals. */
-size_t map_read_all(int fd, void *keys, void *vals, size_t ksz, size_t vsz, size_t max);
 
 #endif

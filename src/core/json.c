@@ -1,13 +1,21 @@
 /* Writes a snapshot as one line of JSON, every key of contract version 1 present even when empty. */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/escape.h"
 #include "core/json.h"
+#include "core/jsonw.h"
 #include "core/l7model.h"
+#include "core/model.h"
 #include "core/procfs.h"
 
+/*
+ * The application-layer sections below still write their own commas (they
+ * move to the writer of jsonw.h with the L7 model's ops): kv_* put a comma
+ * before their key unless told otherwise.
+ */
 static void kv_str(FILE *f, const char *k, const char *v, int comma)
 {
 	fprintf(f, "%s\"%s\":", comma ? "," : "", k);
@@ -34,299 +42,318 @@ static void kv_u64(FILE *f, const char *k, uint64_t v)
 	fprintf(f, ",\"%s\":%" PRIu64, k, v);
 }
 
-static void write_time(FILE *f, int64_t unix_ns)
+void json_lat_hist(struct jw *w, const char *key, const uint32_t *h, uint64_t count)
 {
-	time_t t = (time_t)(unix_ns / 1000000000LL);
-	struct tm tm;
-	char buf[64];
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(f, "\"time\":\"%s.%03dZ\"", buf, (int)((unix_ns / 1000000LL) % 1000));
-}
-
-/* A log2 histogram as {"count":N,"buckets":[{"le_us":2,"count":N},...]} (non-empty buckets). */
-static void write_hist(FILE *f, const char *key, const uint32_t *h, uint64_t count)
-{
-	fprintf(f, ",\"%s\":{\"count\":%" PRIu64 ",\"buckets\":[", key, count);
-	int first = 1;
+	jw_obj(w, key);
+	jw_u64(w, "count", count);
+	jw_arr(w, "buckets");
 	for (int b = 0; b < 24; b++) {
 		if (!h[b])
 			continue;
-		fprintf(f, "%s{\"le_us\":%llu,\"count\":%u}", first ? "" : ",", 1ULL << (b + 1),
-			h[b]);
-		first = 0;
+		jw_obj(w, NULL);
+		jw_u64(w, "le_us", 1ULL << (b + 1));
+		jw_u64(w, "count", h[b]);
+		jw_obj_end(w);
 	}
-	fputs("]}", f);
+	jw_arr_end(w);
+	jw_obj_end(w);
 }
 
-static void write_tcp(FILE *f, const struct snapshot_tcp *t)
+static void write_time(struct jw *w, int64_t unix_ns)
 {
-	static const struct snapshot_tcp none;
-	if (!t)
-		t = &none;
-	fprintf(f, ",\"retransmits\":{\"total\":%" PRIu64, t->retrans_total);
-	kv_num(f, "rate", t->retrans_rate);
-	/* the peers' retransmissions that arrived here, summed over the flows of this snapshot */
-	kv_u64(f, "received", t->retrans_rx);
-	fputs(",\"recent\":[", f);
-	size_t first = t->n_recent > 32 ? t->n_recent - 32 : 0;
-	for (size_t i = first; i < t->n_recent; i++) {
-		const struct tcp_event_row *r = &t->recent[i];
-		fputs(i > first ? ",{" : "{", f);
-		kv_str(f, "kind", r->kind, 0);
-		kv_num(f, "time", r->time);
-		kv_str(f, "state", r->state, 1);
-		kv_str(f, "flow", r->flow, 1);
-		kv_u64(f, "seq", r->seq);
-		kv_u64(f, "segs", r->segs);
-		fputc('}', f);
-	}
-	fputs("]}", f);
-	fprintf(f, ",\"tcp\":{\"connections\":%" PRIu64, t->conns_opened);
-	kv_num(f, "conn_rate", t->conn_rate);
-	kv_u64(f, "short_lived", t->short_lived);
-	kv_num(f, "handshake_ms_avg", t->handshake_ms_avg);
-	kv_u64(f, "resets_rx", t->resets_rx);
-	kv_u64(f, "resets_tx", t->resets_tx);
-	kv_u64(f, "events_lost", t->events_lost);
-	write_hist(f, "kernel_latency_us", t->lat_hist, t->lat_count);
-	fputc('}', f);
+	time_t t = (time_t)(unix_ns / 1000000000LL);
+	struct tm tm;
+	char buf[64], out[80];
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, sizeof(out), "%s.%03dZ", buf, (int)((unix_ns / 1000000LL) % 1000));
+	jw_str(w, "time", out);
 }
 
-static void write_probes(FILE *f, const struct snapshot *s)
+/* ---- probes ---- */
+
+static void probe_kind(struct jw *w, const char *key, const void *row)
 {
-	fputs(",\"probes\":[", f);
-	for (size_t i = 0; i < s->n_probes; i++) {
-		const struct probe_info *p = &s->probes[i];
-		fputs(i ? ",{" : "{", f);
-		kv_str(f, "id", p->id, 0);
-		kv_str(f, "kind", probe_kind_name(p->kind), 1);
-		kv_str(f, "target", p->target, 1);
-		kv_str(f, "state", probe_state_name(p->state), 1);
-		kv_str(f, "reason", p->reason, 1);
-		kv_str(f, "mode", p->detail, 1);
-		/* who else is attached on the hook, in the kernel's order */
-		fputs(",\"others\":[", f);
-		for (uint32_t j = 0; j < p->n_others; j++) {
-			fprintf(f, "%s{\"id\":%u", j ? "," : "", p->others[j].id);
-			kv_str(f, "name", p->others[j].name, 1);
-			kv_str(f, "how", p->others[j].how, 1);
-			fputc('}', f);
-		}
-		fputc(']', f);
-		kv_u64(f, "others_more", p->others_more);
-		kv_u64(f, "run_cnt", p->run_cnt);
-		kv_u64(f, "run_time_ns", p->run_time_ns);
-		kv_u64(f, "recursion_misses", p->misses);
-		kv_u64(f, "hits", p->hits);
-		write_hist(f, "latency_us", p->lat_hist, p->lat_count);
-		fputs(",\"latency_pids\":[", f);
-		for (uint32_t j = 0; j < p->n_lat_pids; j++)
-			fprintf(f, "%s{\"pid\":%u,\"count\":%" PRIu64 "}", j ? "," : "",
-				p->lat_pids[j].pid, p->lat_pids[j].count);
-		fputs("]}", f);
+	jw_str(w, key, probe_kind_name(((const struct probe_info *)row)->kind));
+}
+
+static void probe_state(struct jw *w, const char *key, const void *row)
+{
+	jw_str(w, key, probe_state_name(((const struct probe_info *)row)->state));
+}
+
+static void probe_latency(struct jw *w, const char *key, const void *row)
+{
+	const struct probe_info *p = row;
+	json_lat_hist(w, key, p->lat_hist, p->lat_count);
+}
+
+static void probe_latency_pids(struct jw *w, const char *key, const void *row)
+{
+	const struct probe_info *p = row;
+	jw_arr(w, key);
+	for (uint32_t j = 0; j < p->n_lat_pids; j++) {
+		jw_obj(w, NULL);
+		jw_u64(w, "pid", p->lat_pids[j].pid);
+		jw_u64(w, "count", p->lat_pids[j].count);
+		jw_obj_end(w);
 	}
-	fputc(']', f);
+	jw_arr_end(w);
+}
+
+/* who else is attached on the hook, in the kernel's order */
+static void probe_others(struct jw *w, const char *key, const void *row)
+{
+	const struct probe_info *p = row;
+	jw_arr(w, key);
+	for (uint32_t j = 0; j < p->n_others; j++) {
+		jw_obj(w, NULL);
+		jw_u64(w, "id", p->others[j].id);
+		jw_strn(w, "name", p->others[j].name, sizeof(p->others[j].name));
+		jw_strn(w, "how", p->others[j].how, sizeof(p->others[j].how));
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static const struct jf probe_fields[] = {
+	JF_STR(struct probe_info, id, "id"),
+	JF_FN("kind", probe_kind),
+	JF_STR(struct probe_info, target, "target"),
+	JF_FN("state", probe_state),
+	JF_STR(struct probe_info, reason, "reason"),
+	JF_STR(struct probe_info, detail, "mode"),
+	JF_FN("others", probe_others),
+	JF_U32(struct probe_info, others_more, "others_more"),
+	JF_U64(struct probe_info, run_cnt, "run_cnt"),
+	JF_U64(struct probe_info, run_time_ns, "run_time_ns"),
+	JF_U64(struct probe_info, misses, "recursion_misses"),
+	JF_U64(struct probe_info, hits, "hits"),
+	JF_FN("latency_us", probe_latency),
+	JF_FN("latency_pids", probe_latency_pids),
+};
+
+/* ---- flows ---- */
+
+static void flow_proto(struct jw *w, const char *key, const void *row)
+{
+	jw_str(w, key, proto_name(((const struct flow_row *)row)->key.proto));
+}
+
+static void flow_tcp_flags(struct jw *w, const char *key, const void *row)
+{
+	char flags[9];
+	flow_flags_str(((const struct flow_row *)row)->tcp_flags, flags);
+	jw_str(w, key, flags);
+}
+
+static void flow_port80(struct jw *w, const char *key, const void *row)
+{
+	jw_bool(w, key, ((const struct flow_row *)row)->l7_flags & PL_L7F_PORT80_NOT_HTTP);
+}
+
+static void flow_resets(struct jw *w, const char *key, const void *row)
+{
+	const struct flow_row *r = row;
+	jw_u64(w, key, (uint64_t)r->resets_rx + r->resets_tx);
 }
 
 /*
  * The keys of a flow whose value pktlens has not measured: they keep their type and read 0
  * (handshake_ms -1), and are named here so that a real 0 (a zero window) stays a 0.
  */
-static void write_unknown(FILE *f, const struct flow_row *r)
+static void flow_unknown(struct jw *w, const char *key, const void *row)
 {
 	static const char *const tcp_info[] = { "srtt_us", "cwnd", "ssthresh", "snd_wnd",
 						"rcv_wnd" };
-	int n = 0;
-
-	fputs(",\"unknown\":[", f);
+	const struct flow_row *r = row;
+	jw_arr(w, key);
 	if (!(r->known & PL_FK_TCP_INFO))
 		for (size_t i = 0; i < sizeof(tcp_info) / sizeof(tcp_info[0]); i++)
-			fprintf(f, "%s\"%s\"", n++ ? "," : "", tcp_info[i]);
+			jw_str(w, NULL, tcp_info[i]);
 	if (r->handshake_ms < 0)
-		fprintf(f, "%s\"handshake_ms\"", n++ ? "," : "");
-	fputc(']', f);
+		jw_str(w, NULL, "handshake_ms");
+	jw_arr_end(w);
 }
 
-static void write_flows(FILE *f, const struct snapshot *s)
+static void flow_timeline(struct jw *w, const char *key, const void *row)
 {
-	fputs(",\"flows\":[", f);
+	const struct flow_row *r = row;
+	jw_arr(w, key);
+	for (uint32_t t = 0; t < r->n_timeline; t++) {
+		jw_obj(w, NULL);
+		jw_strn(w, "state", r->timeline[t].state, sizeof(r->timeline[t].state));
+		jw_u64(w, "ms", r->timeline[t].ms);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void flow_latency(struct jw *w, const char *key, const void *row)
+{
+	const struct flow_row *r = row;
+	json_lat_hist(w, key, r->lat_hist, r->lat_count);
+}
+
+static const struct jf flow_fields[] = {
+	JF_STR(struct flow_row, iface, "iface"),
+	JF_FN("proto", flow_proto),
+	JF_STR(struct flow_row, local, "local"),
+	JF_U16(struct flow_row, key.local_port, "local_port"),
+	JF_STR(struct flow_row, remote, "remote"),
+	JF_U16(struct flow_row, key.remote_port, "remote_port"),
+	JF_U64(struct flow_row, rx_packets, "rx_packets"),
+	JF_U64(struct flow_row, rx_bytes, "rx_bytes"),
+	JF_U64(struct flow_row, tx_packets, "tx_packets"),
+	JF_U64(struct flow_row, tx_bytes, "tx_bytes"),
+	JF_F64(struct flow_row, rx_pps, "rx_pps"),
+	JF_F64(struct flow_row, rx_bps, "rx_bps"),
+	JF_F64(struct flow_row, tx_pps, "tx_pps"),
+	JF_F64(struct flow_row, tx_bps, "tx_bps"),
+	JF_FN("tcp_flags", flow_tcp_flags),
+	JF_STR(struct flow_row, state, "state"),
+	JF_U32(struct flow_row, srtt_us, "srtt_us"),
+	JF_U32(struct flow_row, cwnd, "cwnd"),
+	JF_U64(struct flow_row, retrans, "retrans"),
+	JF_U64(struct flow_row, drops, "drops"),
+	JF_STR(struct flow_row, l7, "l7"),
+	JF_FN("port80_not_http", flow_port80),
+	JF_U32(struct flow_row, pid, "pid"),
+	JF_STR(struct flow_row, comm, "comm"),
+	JF_F64(struct flow_row, first_seen, "first_seen"),
+	JF_F64(struct flow_row, last_seen, "last_seen"),
+	JF_U32(struct flow_row, ssthresh, "ssthresh"),
+	JF_U32(struct flow_row, snd_wnd, "snd_wnd"),
+	JF_U32(struct flow_row, rcv_wnd, "rcv_wnd"),
+	JF_U32(struct flow_row, ooo, "ooo"),
+	JF_U32(struct flow_row, dup, "dup"),
+	JF_U32(struct flow_row, retrans_rx, "retrans_rx"),
+	JF_U32(struct flow_row, zero_win, "zero_window"),
+	JF_FN("resets", flow_resets),
+	JF_U32(struct flow_row, resets_rx, "resets_rx"),
+	JF_U32(struct flow_row, resets_tx, "resets_tx"),
+	JF_F64(struct flow_row, handshake_ms, "handshake_ms"),
+	JF_F64(struct flow_row, duration_s, "duration_s"),
+	JF_FN("unknown", flow_unknown),
+	JF_FN("timeline", flow_timeline),
+	JF_FN("kernel_latency_us", flow_latency),
+};
+
+/* What a cut list left out. */
+struct flow_rest {
+	uint64_t count, rx_packets, rx_bytes, tx_packets, tx_bytes;
+};
+
+/* Bytes of the last interval (the rates say it), then all bytes, then the key: a total order. */
+static int flow_bigger(const struct flow_row *a, const struct flow_row *b)
+{
+	double ia = a->rx_bps + a->tx_bps, ib = b->rx_bps + b->tx_bps;
+	if (ia != ib)
+		return ia > ib;
+	uint64_t ta = a->rx_bytes + a->tx_bytes, tb = b->rx_bytes + b->tx_bytes;
+	if (ta != tb)
+		return ta > tb;
+	return memcmp(&a->key, &b->key, sizeof(a->key)) < 0;
+}
+
+/* Heap of the limit biggest rows seen so far, the smallest on top. */
+static void sift_down(const struct flow_row *rows, uint32_t *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && flow_bigger(&rows[h[m]], &rows[h[l]]))
+			m = l;
+		if (r < n && flow_bigger(&rows[h[m]], &rows[h[r]]))
+			m = r;
+		if (m == i)
+			return;
+		uint32_t t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/*
+ * The limit flows with the most bytes in the last interval, biggest first, into ord; returns
+ * how many. O(n log limit): a 100k-flow snapshot is one pass with few heap changes.
+ */
+static size_t top_flows(const struct snapshot *s, size_t limit, uint32_t *ord)
+{
+	size_t k = 0;
 	for (size_t i = 0; i < s->n_flows; i++) {
-		const struct flow_row *r = &s->flows[i];
-		char flags[9];
-		flow_flags_str(r->tcp_flags, flags);
-		fputs(i ? ",{" : "{", f);
-		kv_str(f, "iface", r->iface, 0);
-		kv_str(f, "proto", proto_name(r->key.proto), 1);
-		kv_str(f, "local", r->local, 1);
-		kv_u64(f, "local_port", r->key.local_port);
-		kv_str(f, "remote", r->remote, 1);
-		kv_u64(f, "remote_port", r->key.remote_port);
-		kv_u64(f, "rx_packets", r->rx_packets);
-		kv_u64(f, "rx_bytes", r->rx_bytes);
-		kv_u64(f, "tx_packets", r->tx_packets);
-		kv_u64(f, "tx_bytes", r->tx_bytes);
-		kv_num(f, "rx_pps", r->rx_pps);
-		kv_num(f, "rx_bps", r->rx_bps);
-		kv_num(f, "tx_pps", r->tx_pps);
-		kv_num(f, "tx_bps", r->tx_bps);
-		kv_str(f, "tcp_flags", flags, 1);
-		kv_str(f, "state", r->state, 1);
-		kv_u64(f, "srtt_us", r->srtt_us);
-		kv_u64(f, "cwnd", r->cwnd);
-		kv_u64(f, "retrans", r->retrans);
-		kv_u64(f, "drops", r->drops);
-		kv_str(f, "l7", r->l7, 1);
-		fprintf(f, ",\"port80_not_http\":%s",
-			(r->l7_flags & PL_L7F_PORT80_NOT_HTTP) ? "true" : "false");
-		kv_u64(f, "pid", r->pid);
-		kv_str(f, "comm", r->comm, 1);
-		kv_num(f, "first_seen", r->first_seen);
-		kv_num(f, "last_seen", r->last_seen);
-		kv_u64(f, "ssthresh", r->ssthresh);
-		kv_u64(f, "snd_wnd", r->snd_wnd);
-		kv_u64(f, "rcv_wnd", r->rcv_wnd);
-		kv_u64(f, "ooo", r->ooo);
-		kv_u64(f, "dup", r->dup);
-		kv_u64(f, "retrans_rx", r->retrans_rx);
-		kv_u64(f, "zero_window", r->zero_win);
-		kv_u64(f, "resets", (uint64_t)r->resets_rx + r->resets_tx);
-		kv_u64(f, "resets_rx", r->resets_rx);
-		kv_u64(f, "resets_tx", r->resets_tx);
-		kv_num(f, "handshake_ms", r->handshake_ms);
-		kv_num(f, "duration_s", r->duration_s);
-		write_unknown(f, r);
-		fputs(",\"timeline\":[", f);
-		for (uint32_t t = 0; t < r->n_timeline; t++) {
-			fputs(t ? ",{" : "{", f);
-			kv_str(f, "state", r->timeline[t].state, 0);
-			kv_u64(f, "ms", r->timeline[t].ms);
-			fputc('}', f);
+		if (k < limit) {
+			ord[k++] = (uint32_t)i;
+			if (k == limit)
+				for (size_t j = k / 2; j-- > 0;)
+					sift_down(s->flows, ord, k, j);
+			continue;
 		}
-		fputc(']', f);
-		write_hist(f, "kernel_latency_us", r->lat_hist, r->lat_count);
-		fputc('}', f);
+		if (!flow_bigger(&s->flows[i], &s->flows[ord[0]]))
+			continue;
+		ord[0] = (uint32_t)i;
+		sift_down(s->flows, ord, k, 0);
 	}
-	fputc(']', f);
+	if (k < limit)
+		for (size_t j = k / 2; j-- > 0;)
+			sift_down(s->flows, ord, k, j);
+	/* heap order to biggest first: pop the smallest to the end */
+	for (size_t n = k; n > 1; n--) {
+		uint32_t t = ord[0];
+		ord[0] = ord[n - 1];
+		ord[n - 1] = t;
+		sift_down(s->flows, ord, n - 1, 0);
+	}
+	return k;
 }
 
-static void write_drops(FILE *f, const struct snapshot_drops *d)
+static void write_flows(struct jw *w, const struct snapshot *s, size_t limit)
 {
-	static const struct snapshot_drops none;
-	if (!d)
-		d = &none;
-	fprintf(f, ",\"drops\":{\"total\":%" PRIu64, d->total);
-	kv_num(f, "rate", d->rate);
-	fputs(",\"by_reason\":[", f);
-	for (size_t i = 0; i < d->n_reasons; i++) {
-		const struct drop_reason_row *r = &d->reasons[i];
-		fputs(i ? ",{" : "{", f);
-		kv_str(f, "reason", r->reason, 0);
-		kv_u64(f, "count", r->count);
-		kv_num(f, "rate", r->rate);
-		kv_num(f, "last_seen", r->last_seen);
-		kv_str(f, "top_flow", r->top_flow, 1);
-		fputc('}', f);
+	struct flow_rest rest = { 0 };
+	size_t n = s->n_flows;
+	uint32_t *ord = NULL;
+	if (limit && n > limit)
+		ord = malloc(limit * sizeof(*ord));
+	jw_arr(w, "flows");
+	if (limit && n > limit && !ord) {
+		/* out of memory: none listed, and the object says so (flows_left_out) */
+		limit = 0;
+		n = 0;
 	}
-	fputs("],\"by_location\":[", f);
-	for (size_t i = 0; i < d->n_locs; i++) {
-		fputs(i ? ",{" : "{", f);
-		kv_str(f, "function", d->locs[i].function, 0);
-		kv_u64(f, "count", d->locs[i].count);
-		fputc('}', f);
+	size_t shown = ord ? top_flows(s, limit, ord) : n;
+	for (size_t i = 0; i < shown; i++) {
+		jw_obj(w, NULL);
+		jw_fields(w, flow_fields, JF_COUNT(flow_fields), &s->flows[ord ? ord[i] : i]);
+		jw_obj_end(w);
 	}
-	fputs("],\"by_iface\":[", f);
-	for (size_t i = 0; i < d->n_ifaces; i++) {
-		fputs(i ? ",{" : "{", f);
-		kv_str(f, "iface", d->ifaces[i].iface, 0);
-		kv_str(f, "proto", d->ifaces[i].proto, 1);
-		kv_u64(f, "count", d->ifaces[i].count);
-		fputc('}', f);
+	jw_arr_end(w);
+	/* what the cut left out, summed, so the totals of the flows still add up */
+	rest.count = s->n_flows - shown;
+	if (rest.count) {
+		uint8_t *in = calloc(s->n_flows, 1);
+		for (size_t i = 0; in && ord && i < shown; i++)
+			in[ord[i]] = 1;
+		for (size_t i = 0; in && i < s->n_flows; i++) {
+			if (in[i])
+				continue;
+			rest.rx_packets += s->flows[i].rx_packets;
+			rest.rx_bytes += s->flows[i].rx_bytes;
+			rest.tx_packets += s->flows[i].tx_packets;
+			rest.tx_bytes += s->flows[i].tx_bytes;
+		}
+		free(in);
 	}
-	fputs("],\"flows\":[", f);
-	for (size_t i = 0; i < d->n_flows && i < 32; i++) {
-		fputs(i ? ",{" : "{", f);
-		kv_str(f, "flow", d->flows[i].flow, 0);
-		kv_str(f, "reason", d->flows[i].reason, 1);
-		kv_u64(f, "count", d->flows[i].count);
-		fputc('}', f);
-	}
-	fputs("],\"recent\":[", f);
-	size_t first = d->n_events > 16 ? d->n_events - 16 : 0;
-	for (size_t i = first; i < d->n_events; i++) {
-		const struct drop_event_row *r = &d->events[i];
-		fputs(i > first ? ",{" : "{", f);
-		kv_str(f, "reason", r->reason, 0);
-		kv_str(f, "location", r->location, 1);
-		kv_str(f, "flow", r->flow, 1);
-		kv_u64(f, "len", r->len);
-		kv_num(f, "time", r->time);
-		fputc('}', f);
-	}
-	fputs("],\"queues\":[", f);
-	for (size_t i = 0; i < d->n_qdiscs; i++) {
-		const struct qdisc_row *q = &d->qdiscs[i];
-		fputs(i ? ",{" : "{", f);
-		kv_str(f, "iface", q->iface, 0);
-		kv_str(f, "kind", q->kind, 1);
-		kv_str(f, "handle", q->handle, 1);
-		kv_str(f, "parent", q->parent, 1);
-		kv_u64(f, "packets", q->packets);
-		kv_u64(f, "bytes", q->bytes);
-		kv_u64(f, "drops", q->drops);
-		kv_u64(f, "overlimits", q->overlimits);
-		kv_u64(f, "requeues", q->requeues);
-		kv_u64(f, "backlog", q->backlog);
-		kv_u64(f, "qlen", q->qlen);
-		fputc('}', f);
-	}
-	fputs("],\"softnet\":[", f);
-	for (size_t i = 0; i < d->n_softnet; i++) {
-		const struct softnet_row *r = &d->softnet[i];
-		fprintf(f, "%s{\"cpu\":%u", i ? "," : "", r->cpu);
-		kv_u64(f, "processed", r->processed);
-		kv_u64(f, "dropped", r->dropped);
-		kv_u64(f, "time_squeeze", r->time_squeeze);
-		kv_u64(f, "flow_limit", r->flow_limit);
-		fputc('}', f);
-	}
-	fprintf(f, "],\"rcvqueue_full\":%" PRIu64, d->rcvqueue_full);
-	kv_u64(f, "exceed_buf_limit", d->exceed_buf_limit);
-	kv_u64(f, "events_lost", d->events_lost);
-	fprintf(f, ",\"have_reasons\":%s", d->have_reasons ? "true" : "false");
-	/* queues freed with their owner: not in total or any list above (src/core/drops.c) */
-	fprintf(f, ",\"discarded_at_close\":{\"total\":%" PRIu64, d->discarded);
-	kv_num(f, "rate", d->discarded_rate);
-	fputs(",\"by_reason\":[", f);
-	for (size_t i = 0; i < d->n_discard_reasons; i++) {
-		const struct drop_reason_row *r = &d->discard_reasons[i];
-		fputs(i ? ",{" : "{", f);
-		kv_str(f, "reason", r->reason, 0);
-		kv_u64(f, "count", r->count);
-		kv_num(f, "rate", r->rate);
-		kv_num(f, "last_seen", r->last_seen);
-		fputc('}', f);
-	}
-	fputs("],\"by_location\":[", f);
-	for (size_t i = 0; i < d->n_discard_locs; i++) {
-		fputs(i ? ",{" : "{", f);
-		kv_str(f, "function", d->discard_locs[i].function, 0);
-		kv_u64(f, "count", d->discard_locs[i].count);
-		fputc('}', f);
-	}
-	fputs("],\"recent\":[", f);
-	for (size_t i = 0; i < d->n_discard_events; i++) {
-		const struct drop_event_row *r = &d->discard_events[i];
-		fputs(i ? ",{" : "{", f);
-		kv_str(f, "reason", r->reason, 0);
-		kv_str(f, "location", r->location, 1);
-		kv_str(f, "flow", r->flow, 1);
-		kv_u64(f, "len", r->len);
-		kv_num(f, "time", r->time);
-		fputc('}', f);
-	}
-	fputs("]}}", f);
+	free(ord);
+	jw_obj(w, "flows_left_out");
+	jw_u64(w, "count", rest.count);
+	jw_u64(w, "rx_packets", rest.rx_packets);
+	jw_u64(w, "rx_bytes", rest.rx_bytes);
+	jw_u64(w, "tx_packets", rest.tx_packets);
+	jw_u64(w, "tx_bytes", rest.tx_bytes);
+	jw_obj_end(w);
 }
+
+/* ---- processes (the procs model's section, procmaps.c) ---- */
 
 static const struct snapshot_procs *g_procs; /* qsort has no context argument in C11 */
 
@@ -347,72 +374,100 @@ static int cmp_proc_size(const void *a, const void *b)
 	return (x->start_ticks > y->start_ticks) - (x->start_ticks < y->start_ticks);
 }
 
-static void write_rest(FILE *f, const char *key, const struct proc_rest *r, int comma)
+static const struct jf rest_fields[] = {
+	JF_U64(struct proc_rest, count, "count"),
+	JF_U64(struct proc_rest, sockets, "sockets"),
+	JF_U64(struct proc_rest, rx_bytes, "rx_bytes"),
+	JF_U64(struct proc_rest, tx_bytes, "tx_bytes"),
+};
+
+static void write_rest(struct jw *w, const char *key, const struct proc_rest *r)
 {
-	fprintf(f, "%s\"%s\":{\"count\":%" PRIu64, comma ? "," : "", key, r->count);
-	kv_u64(f, "sockets", r->sockets);
-	kv_u64(f, "rx_bytes", r->rx_bytes);
-	kv_u64(f, "tx_bytes", r->tx_bytes);
-	fputc('}', f);
+	jw_obj(w, key);
+	jw_fields(w, rest_fields, JF_COUNT(rest_fields), r);
+	jw_obj_end(w);
 }
 
-static void write_proc(FILE *f, const struct snapshot_procs *p, const struct proc_row *r, int comma)
+static void proc_start_time(struct jw *w, const char *key, const void *row)
 {
-	fprintf(f, "%s{\"pid\":%u", comma ? "," : "", r->pid);
-	kv_str(f, "comm", r->comm, 1);
-	kv_u64(f, "sockets", r->sockets);
-	kv_u64(f, "rx_bytes", r->rx_bytes);
-	kv_u64(f, "tx_bytes", r->tx_bytes);
-	kv_num(f, "rx_bps", r->rx_bps);
-	kv_num(f, "tx_bps", r->tx_bps);
-	kv_u64(f, "rx_calls", r->rx_calls);
-	kv_u64(f, "tx_calls", r->tx_calls);
-	kv_u64(f, "tcp", r->tcp);
-	kv_u64(f, "udp", r->udp);
-	kv_u64(f, "other", r->other);
-	kv_u64(f, "listen", r->listen);
-	kv_u64(f, "established", r->established);
-	kv_u64(f, "connects", r->connects);
-	kv_u64(f, "accepts", r->accepts);
-	kv_num(f, "conn_rate", r->conn_rate);
-	kv_u64(f, "flows", r->flows);
-	kv_u64(f, "retrans", r->retrans);
-	kv_u64(f, "drops", r->drops);
-	kv_u64(f, "cgroup_id", r->cgroup_id);
-	kv_str(f, "cgroup", r->cgroup, 1);
-	kv_str(f, "cmdline", r->cmdline, 1);
 	/* seconds since boot, as ps: with pid, it names the process (a pid is reused) */
-	kv_num(f, "start_time", (double)r->start_ticks / (double)procfs_ticks_per_s());
-	fprintf(f, ",\"exited\":%s", r->exited ? "true" : "false");
-	kv_num(f, "exited_at", r->exited_at);
-	kv_num(f, "first_seen", r->first_seen);
-	kv_num(f, "last_seen", r->last_seen);
+	const struct proc_row *r = row;
+	jw_num(w, key, (double)r->start_ticks / (double)procfs_ticks_per_s());
+}
+
+static const struct jf proc_fields[] = {
+	JF_U32(struct proc_row, pid, "pid"),
+	JF_STR(struct proc_row, comm, "comm"),
+	JF_U32(struct proc_row, sockets, "sockets"),
+	JF_U64(struct proc_row, rx_bytes, "rx_bytes"),
+	JF_U64(struct proc_row, tx_bytes, "tx_bytes"),
+	JF_F64(struct proc_row, rx_bps, "rx_bps"),
+	JF_F64(struct proc_row, tx_bps, "tx_bps"),
+	JF_U64(struct proc_row, rx_calls, "rx_calls"),
+	JF_U64(struct proc_row, tx_calls, "tx_calls"),
+	JF_U32(struct proc_row, tcp, "tcp"),
+	JF_U32(struct proc_row, udp, "udp"),
+	JF_U32(struct proc_row, other, "other"),
+	JF_U32(struct proc_row, listen, "listen"),
+	JF_U32(struct proc_row, established, "established"),
+	JF_U64(struct proc_row, connects, "connects"),
+	JF_U64(struct proc_row, accepts, "accepts"),
+	JF_F64(struct proc_row, conn_rate, "conn_rate"),
+	JF_U32(struct proc_row, flows, "flows"),
+	JF_U64(struct proc_row, retrans, "retrans"),
+	JF_U64(struct proc_row, drops, "drops"),
+	JF_U64(struct proc_row, cgroup_id, "cgroup_id"),
+	JF_STR(struct proc_row, cgroup, "cgroup"),
+	JF_STR(struct proc_row, cmdline, "cmdline"),
+	JF_FN("start_time", proc_start_time),
+	JF_BOOL(struct proc_row, exited, "exited"),
+	JF_F64(struct proc_row, exited_at, "exited_at"),
+	JF_F64(struct proc_row, first_seen, "first_seen"),
+	JF_F64(struct proc_row, last_seen, "last_seen"),
 	/* a busy server has thousands: the line stays bounded (open, busiest first), the pane
 	 * shows them all */
-	kv_u64(f, "socket_rows", r->n_socks);
-	fputs(",\"socks\":[", f);
-	for (uint32_t k = 0;
-	     k < r->n_socks && k < PL_JSON_PROC_SOCKS_MAX && r->first_sock + k < p->n_socks; k++) {
-		const struct proc_sock_row *o = &p->socks[r->first_sock + k];
-		fputs(k ? ",{" : "{", f);
-		kv_str(f, "proto", proto_name(o->proto), 0);
-		kv_str(f, "local", o->local, 1);
-		kv_u64(f, "local_port", o->local_port);
-		kv_str(f, "remote", o->remote, 1);
-		kv_u64(f, "remote_port", o->remote_port);
-		kv_str(f, "state", o->state, 1);
-		kv_u64(f, "inode", o->inode);
-		kv_u64(f, "rx_bytes", o->rx_bytes);
-		kv_u64(f, "tx_bytes", o->tx_bytes);
-		kv_u64(f, "rx_calls", o->rx_calls);
-		kv_u64(f, "tx_calls", o->tx_calls);
-		kv_u64(f, "tid", o->tid);
-		kv_str(f, "thread", o->thread, 1);
-		fprintf(f, ",\"listen\":%s,\"open\":%s,\"from_proc\":%s}",
-			o->flags & 1 ? "true" : "false", o->open ? "true" : "false",
-			o->from_proc ? "true" : "false");
-	}
-	fputs("]}", f);
+	JF_U32(struct proc_row, n_socks, "socket_rows"),
+};
+
+static void sock_proto(struct jw *w, const char *key, const void *row)
+{
+	jw_str(w, key, proto_name(((const struct proc_sock_row *)row)->proto));
+}
+
+static void sock_listen(struct jw *w, const char *key, const void *row)
+{
+	jw_bool(w, key, ((const struct proc_sock_row *)row)->flags & 1);
+}
+
+static const struct jf sock_fields[] = {
+	JF_FN("proto", sock_proto),
+	JF_STR(struct proc_sock_row, local, "local"),
+	JF_U16(struct proc_sock_row, local_port, "local_port"),
+	JF_STR(struct proc_sock_row, remote, "remote"),
+	JF_U16(struct proc_sock_row, remote_port, "remote_port"),
+	JF_STR(struct proc_sock_row, state, "state"),
+	JF_U64(struct proc_sock_row, inode, "inode"),
+	JF_U64(struct proc_sock_row, rx_bytes, "rx_bytes"),
+	JF_U64(struct proc_sock_row, tx_bytes, "tx_bytes"),
+	JF_U64(struct proc_sock_row, rx_calls, "rx_calls"),
+	JF_U64(struct proc_sock_row, tx_calls, "tx_calls"),
+	JF_U32(struct proc_sock_row, tid, "tid"),
+	JF_STR(struct proc_sock_row, thread, "thread"),
+	JF_FN("listen", sock_listen),
+	JF_BOOL(struct proc_sock_row, open, "open"),
+	JF_BOOL(struct proc_sock_row, from_proc, "from_proc"),
+};
+
+static void write_proc(struct jw *w, const struct snapshot_procs *p, const struct proc_row *r)
+{
+	jw_obj(w, NULL);
+	jw_fields(w, proc_fields, JF_COUNT(proc_fields), r);
+	size_t n = r->n_socks < PL_JSON_PROC_SOCKS_MAX ? r->n_socks : PL_JSON_PROC_SOCKS_MAX;
+	if (r->first_sock + n > p->n_socks)
+		n = r->first_sock < p->n_socks ? p->n_socks - r->first_sock : 0;
+	jw_rows(w, "socks", sock_fields, JF_COUNT(sock_fields), &p->socks[r->first_sock],
+		sizeof(p->socks[0]), n);
+	jw_obj_end(w);
 }
 
 /*
@@ -421,15 +476,16 @@ static void write_proc(FILE *f, const struct snapshot_procs *p, const struct pro
  * summed in processes_left_out (4,000 short-lived processes made a 4.7 MB
  * line per second).
  */
-static void write_processes(FILE *f, const struct snapshot_procs *p)
+void json_write_processes(struct jw *w, const struct snapshot *s)
 {
 	static const struct proc_rest none;
+	const struct snapshot_procs *p = s->procs;
 	struct proc_rest rest = { 0 };
 	size_t n = p ? p->n_rows : 0;
 	uint32_t *ord = n ? malloc(n * sizeof(*ord)) : NULL;
 	size_t shown = 0;
 
-	fputs(",\"processes\":[", f);
+	jw_arr(w, "processes");
 	if (ord) {
 		for (size_t i = 0; i < n; i++)
 			ord[i] = (uint32_t)i;
@@ -438,7 +494,8 @@ static void write_processes(FILE *f, const struct snapshot_procs *p)
 		for (size_t i = 0; i < n; i++) {
 			const struct proc_row *r = &p->rows[ord[i]];
 			if (shown < PL_JSON_PROCS_MAX) {
-				write_proc(f, p, r, shown++ > 0);
+				write_proc(w, p, r);
+				shown++;
 				continue;
 			}
 			rest.count++;
@@ -450,16 +507,17 @@ static void write_processes(FILE *f, const struct snapshot_procs *p)
 	} else {
 		rest.count = n; /* out of memory: say that they are there */
 	}
-	fputc(']', f);
-	write_rest(f, "processes_left_out", &rest, 1);
-	fprintf(f, ",\"process_attribution\":{\"flows\":%" PRIu64, p ? p->flows : 0);
-	kv_u64(f, "attributed", p ? p->flows_attributed : 0);
-	kv_u64(f, "proc_scans", p ? p->proc_scans : 0);
-	write_rest(f, "processes_evicted", p ? &p->evicted : &none, 1);
-	write_rest(f, "processes_expired", p ? &p->expired : &none, 1);
-	kv_u64(f, "sockets_untracked", p ? p->untracked_socks : 0);
-	kv_u64(f, "closed_remembered", p ? p->closed_remembered : 0);
-	fputc('}', f);
+	jw_arr_end(w);
+	write_rest(w, "processes_left_out", &rest);
+	jw_obj(w, "process_attribution");
+	jw_u64(w, "flows", p ? p->flows : 0);
+	jw_u64(w, "attributed", p ? p->flows_attributed : 0);
+	jw_u64(w, "proc_scans", p ? p->proc_scans : 0);
+	write_rest(w, "processes_evicted", p ? &p->evicted : &none);
+	write_rest(w, "processes_expired", p ? &p->expired : &none);
+	jw_u64(w, "sockets_untracked", p ? p->untracked_socks : 0);
+	jw_u64(w, "closed_remembered", p ? p->closed_remembered : 0);
+	jw_obj_end(w);
 }
 
 static void write_http_tx(FILE *f, const struct http_tx_row *t, int comma)
@@ -492,11 +550,10 @@ static void write_other(FILE *f, const char *key, const char *rows_key, const st
 }
 
 /* http, dns and tls sections; every string in them came off the wire and is escaped. */
-static void write_l7(FILE *f, const struct snapshot_l7 *l)
+void json_write_l7_legacy(FILE *f, const void *arg)
 {
 	static const struct snapshot_l7 none;
-	if (!l)
-		l = &none;
+	const struct snapshot_l7 *l = arg ? arg : &none;
 	fprintf(f, ",\"http\":{\"requests\":%" PRIu64, l->http_requests);
 	kv_u64(f, "responses", l->http_responses);
 	kv_u64(f, "unmatched_responses", l->http_unmatched);
@@ -604,48 +661,68 @@ static const char *const malformed_names[PL_M_MAX] = {
 static const char *const bucket_names[PL_P_MAX] = { "tcp",   "udp",	 "icmp",
 						    "icmp6", "other_ip", "non_ip" };
 
+static void write_totals(struct jw *w, const struct snapshot *s)
+{
+	jw_obj(w, "totals");
+	jw_u64(w, "rx_packets", s->tot.rx_packets);
+	jw_u64(w, "rx_bytes", s->tot.rx_bytes);
+	jw_u64(w, "tx_packets", s->tot.tx_packets);
+	jw_u64(w, "tx_bytes", s->tot.tx_bytes);
+	jw_num(w, "rx_pps", s->tot.rx_pps);
+	jw_num(w, "rx_bps", s->tot.rx_bps);
+	jw_num(w, "tx_pps", s->tot.tx_pps);
+	jw_num(w, "tx_bps", s->tot.tx_bps);
+	jw_obj(w, "packets_by_proto");
+	for (int i = 0; i < PL_P_MAX; i++)
+		jw_u64(w, bucket_names[i], s->tot.packets[i]);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+static void write_stats(struct jw *w, const struct snapshot *s)
+{
+	jw_obj(w, "stats");
+	jw_u64(w, "events_lost", s->tot.events_lost);
+	jw_u64(w, "flow_table_full", s->tot.flow_table_full);
+	jw_u64(w, "malformed", s->tot.malformed_total);
+	jw_obj(w, "malformed_by_kind");
+	for (int i = 1; i < PL_M_MAX; i++)
+		jw_u64(w, malformed_names[i], s->tot.malformed[i]);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+void json_write(FILE *f, const struct snapshot *s, const struct json_opts *o)
+{
+	struct jw w;
+	jw_init(&w, f);
+	jw_obj(&w, NULL);
+	jw_u64(&w, "version", 1);
+	write_time(&w, s->time_unix_ns);
+	jw_num(&w, "uptime_s", s->uptime_s);
+	jw_str(&w, "host", s->host);
+	jw_str(&w, "netns", s->netns);
+	/* probes' run_cnt and run_time_ns grow only while BPF run-time statistics are on */
+	jw_obj(&w, "bpf_stats");
+	jw_bool(&w, "on", s->bpf_stats);
+	jw_num(&w, "seconds", s->bpf_stats_s);
+	jw_obj_end(&w);
+	jw_rows(&w, "probes", probe_fields, JF_COUNT(probe_fields), s->probes, sizeof(*s->probes),
+		s->n_probes);
+	write_flows(&w, s, o ? o->flow_limit : PL_JSON_FLOWS_DEFAULT);
+	for (size_t i = 0; i < pl_n_models; i++)
+		if (pl_models[i]->json)
+			pl_models[i]->json(&w, s);
+	jw_arr(&w, "alerts");
+	jw_arr_end(&w);
+	write_totals(&w, s);
+	write_stats(&w, s);
+	jw_obj_end(&w);
+	fputc('\n', f);
+	fflush(f);
+}
+
 void json_write_snapshot(FILE *f, const struct snapshot *s)
 {
-	fputs("{\"version\":1,", f);
-	write_time(f, s->time_unix_ns);
-	kv_num(f, "uptime_s", s->uptime_s);
-	kv_str(f, "host", s->host, 1);
-	kv_str(f, "netns", s->netns, 1);
-	/* probes' run_cnt and run_time_ns grow only while BPF run-time statistics are on */
-	fprintf(f, ",\"bpf_stats\":{\"on\":%s", s->bpf_stats ? "true" : "false");
-	kv_num(f, "seconds", s->bpf_stats_s);
-	fputc('}', f);
-	write_probes(f, s);
-	write_flows(f, s);
-	write_tcp(f, s->tcp);
-	write_drops(f, s->drops);
-	write_l7(f, s->l7);
-	write_processes(f, s->procs);
-	fputs(",\"alerts\":[]", f);
-	fputs(",\"totals\":{", f);
-	fprintf(f, "\"rx_packets\":%" PRIu64, s->tot.rx_packets);
-	kv_u64(f, "rx_bytes", s->tot.rx_bytes);
-	kv_u64(f, "tx_packets", s->tot.tx_packets);
-	kv_u64(f, "tx_bytes", s->tot.tx_bytes);
-	kv_num(f, "rx_pps", s->tot.rx_pps);
-	kv_num(f, "rx_bps", s->tot.rx_bps);
-	kv_num(f, "tx_pps", s->tot.tx_pps);
-	kv_num(f, "tx_bps", s->tot.tx_bps);
-	fputs(",\"packets_by_proto\":{", f);
-	for (int i = 0; i < PL_P_MAX; i++)
-		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", bucket_names[i], s->tot.packets[i]);
-	fputs("}}", f);
-	fputs(",\"stats\":{", f);
-	fprintf(f, "\"events_lost\":%" PRIu64, s->tot.events_lost);
-	kv_u64(f, "flow_table_full", s->tot.flow_table_full);
-	kv_u64(f, "malformed", s->tot.malformed_total);
-	fputs(",\"malformed_by_kind\":{", f);
-	int first = 1;
-	for (int i = 1; i < PL_M_MAX; i++) {
-		fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", malformed_names[i],
-			s->tot.malformed[i]);
-		first = 0;
-	}
-	fputs("}}}\n", f);
-	fflush(f);
+	json_write(f, s, NULL);
 }

@@ -1,59 +1,84 @@
-/* The per-process model's map side: reads proc_socks and proc_info, deletes what the model forgot. */
+/* The per-process model's place in the engine: reads proc_socks and proc_info, deletes what it forgot, JSON. */
 #include <stdlib.h>
 #include <bpf/bpf.h>
 
-#include "core/internal.h"
+#include "core/json.h"
+#include "core/jsonw.h"
+#include "core/maps.h"
+#include "core/model.h"
 #include "core/procmodel.h"
 
-/* What the map can hold: its max_entries. */
-static size_t map_max(int fd)
+struct procs_reader {
+	struct proc_model *m;
+	/* the maps' entries of the last reading; kept to be refilled without allocating */
+	struct proc_sock_key *sk;
+	struct proc_sock_val *sv;
+	size_t sock_cap;
+	struct proc_key *ik;
+	struct proc_info_val *iv;
+	size_t info_cap;
+};
+
+static void *procs_create(const struct model_env *env)
 {
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.max_entries;
+	struct procs_reader *r = calloc(1, sizeof(*r));
+	if (r && !(r->m = proc_model__new(env->tcp_states, env->netns_ino))) {
+		free(r);
+		r = NULL;
+	}
+	return r;
 }
 
-struct snapshot_procs *proc_model_read(struct proc_model *m, const struct proc_maps *maps,
-				       uint64_t start_ns, uint64_t now_ns, double dt)
+static void procs_free(void *p)
 {
+	struct procs_reader *r = p;
+	if (!r)
+		return;
+	proc_model__free(r->m);
+	free(r->sk);
+	free(r->sv);
+	free(r->ik);
+	free(r->iv);
+	free(r);
+}
+
+static void procs_read(void *p, const struct model_env *env, const struct model_tick *t,
+		       struct snapshot *s)
+{
+	struct procs_reader *r = p;
+	struct maps_desc socks = { maps_fd(env->obj, "proc_socks"), sizeof(struct proc_sock_key),
+				   sizeof(struct proc_sock_val), MAPS_PLAIN };
+	struct maps_desc infos = { maps_fd(env->obj, "proc_info"), sizeof(struct proc_key),
+				   sizeof(struct proc_info_val), MAPS_PLAIN };
 	struct proc_input in = { 0 };
 	struct proc_forget forget = { 0 };
-	struct proc_sock_key *sk = NULL;
-	struct proc_sock_val *sv = NULL;
-	struct proc_key *ik = NULL;
-	struct proc_info_val *iv = NULL;
-	size_t ns = maps->socks_fd >= 0 ? map_max(maps->socks_fd) : 0;
-	size_t ni = maps->info_fd >= 0 ? map_max(maps->info_fd) : 0;
-	/* whole maps: the pages of unused room are never touched */
-	if (ns) {
-		sk = malloc(ns * sizeof(*sk));
-		sv = malloc(ns * sizeof(*sv));
-		if (sk && sv)
-			in.n_socks =
-			    map_read_all(maps->socks_fd, sk, sv, sizeof(*sk), sizeof(*sv), ns);
-	}
-	if (ni) {
-		ik = malloc(ni * sizeof(*ik));
-		iv = malloc(ni * sizeof(*iv));
-		if (ik && iv)
-			in.n_infos =
-			    map_read_all(maps->info_fd, ik, iv, sizeof(*ik), sizeof(*iv), ni);
-	}
-	in.sock_keys = sk;
-	in.sock_vals = sv;
-	in.info_keys = ik;
-	in.info_vals = iv;
-	struct snapshot_procs *sp = proc_model_update(m, &in, &forget, start_ns, now_ns, dt);
-	for (size_t i = 0; maps->socks_fd >= 0 && i < forget.n_socks; i++)
-		bpf_map_delete_elem(maps->socks_fd, &forget.socks[i]);
-	for (size_t i = 0; maps->info_fd >= 0 && i < forget.n_infos; i++)
-		bpf_map_delete_elem(maps->info_fd, &forget.infos[i]);
+	long n = maps_read_grow(&socks, (void **)&r->sk, (void **)&r->sv, &r->sock_cap);
+	in.sock_keys = r->sk;
+	in.sock_vals = r->sv;
+	in.n_socks = n > 0 ? (size_t)n : 0;
+	n = maps_read_grow(&infos, (void **)&r->ik, (void **)&r->iv, &r->info_cap);
+	in.info_keys = r->ik;
+	in.info_vals = r->iv;
+	in.n_infos = n > 0 ? (size_t)n : 0;
+	s->procs = proc_model_update(r->m, &in, &forget, env->start_ns, t->now_ns, t->dt);
+	for (size_t i = 0; socks.fd >= 0 && i < forget.n_socks; i++)
+		bpf_map_delete_elem(socks.fd, &forget.socks[i]);
+	for (size_t i = 0; infos.fd >= 0 && i < forget.n_infos; i++)
+		bpf_map_delete_elem(infos.fd, &forget.infos[i]);
 	proc_forget_free(&forget);
-	free(sk);
-	free(sv);
-	free(ik);
-	free(iv);
-	return sp;
 }
+
+static void procs_fill(void *p, struct flow_row *row, struct snapshot *s)
+{
+	struct procs_reader *r = p;
+	proc_model_fill_flow(r->m, row, s->procs);
+}
+
+const struct model_ops procs_model_ops = {
+	.name = "processes",
+	.create = procs_create,
+	.read = procs_read,
+	.fill = procs_fill,
+	.json = json_write_processes,
+	.free = procs_free,
+};

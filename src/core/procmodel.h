@@ -80,12 +80,4 @@ void proc_model_fill_flow(struct proc_model *m, struct flow_row *r, struct snaps
  */
 void proc_addr_normalise(uint8_t *family, uint8_t *local, uint8_t *remote);
 
-/* procmaps.c: reads the BPF maps into a proc_input, updates, deletes what the model forgot. */
-struct proc_maps {
-	int socks_fd; /* proc_sock_key -> proc_sock_val */
-	int info_fd;  /* proc_key -> proc_info_val */
-};
-struct snapshot_procs *proc_model_read(struct proc_model *m, const struct proc_maps *maps,
-				       uint64_t start_ns, uint64_t now_ns, double dt);
-
 #endif

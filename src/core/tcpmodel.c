@@ -1,10 +1,12 @@
 /* The TCP health model: joins socket tracepoint data to flows and keeps recent retransmissions and resets. */
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "core/flowfmt.h"
+#include "core/json.h"
+#include "core/jsonw.h"
+#include "core/maps.h"
+#include "core/model.h"
 #include "core/tcpmodel.h"
 
 _Static_assert(sizeof(struct sock_key) % 8 == 0, "sock_entry has no gap between key and value");
@@ -30,6 +32,7 @@ struct tcp_model {
 	struct lat_entry *lats; /* sorted by key */
 	size_t n_lats;
 	uint64_t prev_retrans, last_read_ns, conns_opened, short_lived;
+	uint64_t start_ns, now_ns; /* of the last update, for the flows' durations */
 	double hs_sum;
 	uint64_t hs_n;
 	int have_prev;
@@ -71,37 +74,6 @@ static int cmp_sock(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct sock_key));
 }
 
-/*
- * Whole-map read with get_next_key (these maps are small next to the flow
- * table): each entry lands at base + n * stride as key then value, which is
- * the layout of sock_entry and lat_entry.
- */
-static size_t read_all(int fd, void *base, size_t ksz, size_t stride, size_t max)
-{
-	char cur[64], prev[64];
-	void *pk = NULL;
-	size_t n = 0;
-	while (n < max && !bpf_map_get_next_key(fd, pk, cur)) {
-		char *slot = (char *)base + n * stride;
-		if (!bpf_map_lookup_elem(fd, cur, slot + ksz)) {
-			memcpy(slot, cur, ksz);
-			n++;
-		}
-		memcpy(prev, cur, ksz);
-		pk = prev;
-	}
-	return n;
-}
-
-static size_t map_max_entries(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.max_entries;
-}
-
 static const char *kind_name(int k)
 {
 	switch (k) {
@@ -134,21 +106,52 @@ static void sock_flow_str(const struct sock_key *k, char *out, size_t len)
 	snprintf(out, len, "tcp %s:%u <> %s:%u", l, k->local_port, r, k->remote_port);
 }
 
-struct snapshot_tcp *tcp_model_read(struct tcp_model *m, const struct tcp_maps *maps,
-				    uint64_t start_ns, uint64_t now_ns, double dt)
+/* Keeps the entries of one reading sorted by key, for the flows' lookups. */
+static int take_socks(struct tcp_model *m, const struct tcp_input *in)
+{
+	struct sock_entry *se = in->n_socks ? malloc(in->n_socks * sizeof(*se)) : NULL;
+	if (in->n_socks && !se)
+		return -1;
+	for (size_t i = 0; i < in->n_socks; i++) {
+		se[i].k = in->sock_keys[i];
+		se[i].v = in->sock_vals[i];
+	}
+	if (in->n_socks)
+		qsort(se, in->n_socks, sizeof(*se), cmp_sock);
+	free(m->socks);
+	m->socks = se;
+	m->n_socks = in->n_socks;
+	return 0;
+}
+
+static int take_lats(struct tcp_model *m, const struct tcp_input *in)
+{
+	struct lat_entry *le = in->n_lats ? malloc(in->n_lats * sizeof(*le)) : NULL;
+	if (in->n_lats && !le)
+		return -1;
+	for (size_t i = 0; i < in->n_lats; i++) {
+		le[i].k = in->lat_keys[i];
+		le[i].h = in->lat_vals[i];
+	}
+	if (in->n_lats)
+		qsort(le, in->n_lats, sizeof(*le), flow_key_cmp);
+	free(m->lats);
+	m->lats = le;
+	m->n_lats = in->n_lats;
+	return 0;
+}
+
+struct snapshot_tcp *tcp_model_update(struct tcp_model *m, const struct tcp_input *in,
+				      uint64_t start_ns, uint64_t now_ns, double dt)
 {
 	struct snapshot_tcp *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	size_t smax = map_max_entries(maps->socks_fd);
-	struct sock_entry *se = calloc(smax ? smax : 1, sizeof(*se));
-	if (se) {
-		size_t n = read_all(maps->socks_fd, se, sizeof(struct sock_key), sizeof(*se), smax);
-		qsort(se, n, sizeof(*se), cmp_sock);
-		free(m->socks);
-		m->socks = se;
-		m->n_socks = n;
-	}
+	m->start_ns = start_ns;
+	m->now_ns = now_ns;
+	/* out of memory: the flows keep the previous reading's sockets */
+	take_socks(m, in);
+	take_lats(m, in);
 	for (size_t i = 0; i < m->n_socks; i++) {
 		const struct sock_val *v = &m->socks[i].v;
 		if (v->est_ns > m->last_read_ns && v->est_ns <= now_ns) {
@@ -168,43 +171,19 @@ struct snapshot_tcp *tcp_model_read(struct tcp_model *m, const struct tcp_maps *
 	t->short_lived = m->short_lived;
 	t->handshake_ms_avg = m->hs_n ? m->hs_sum / (double)m->hs_n : 0;
 
-	int ncpu = libbpf_num_possible_cpus();
-	struct tcp_counters *tc = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*tc)) : NULL;
-	__u32 zero = 0;
-	if (tc && !bpf_map_lookup_elem(maps->stats_fd, &zero, tc)) {
-		for (int i = 0; i < ncpu; i++) {
-			t->retrans_total += tc[i].retrans_segs;
-			t->resets_rx += tc[i].resets_rx;
-			t->resets_tx += tc[i].resets_tx;
-			t->events_lost += tc[i].events_lost;
-		}
-	}
-	free(tc);
+	t->retrans_total = in->counters.retrans_segs;
+	t->resets_rx = in->counters.resets_rx;
+	t->resets_tx = in->counters.resets_tx;
+	t->events_lost = in->counters.events_lost;
 	if (dt >= 0.05) {
 		if (m->have_prev && t->retrans_total >= m->prev_retrans)
 			t->retrans_rate = (double)(t->retrans_total - m->prev_retrans) / dt;
 		m->prev_retrans = t->retrans_total;
 		m->have_prev = 1;
 	}
-
-	struct lat_hist *lh = ncpu > 0 ? calloc((size_t)ncpu, sizeof(*lh)) : NULL;
-	if (lh && !bpf_map_lookup_elem(maps->all_lat_fd, &zero, lh)) {
-		for (int i = 0; i < ncpu; i++)
-			for (int b = 0; b < PL_LAT_BUCKETS; b++)
-				t->lat_hist[b] += lh[i].bucket[b];
-		for (int b = 0; b < PL_LAT_BUCKETS; b++)
-			t->lat_count += t->lat_hist[b];
-	}
-	free(lh);
-	size_t lmax = map_max_entries(maps->flow_lat_fd);
-	struct lat_entry *le = calloc(lmax ? lmax : 1, sizeof(*le));
-	if (le) {
-		size_t n =
-		    read_all(maps->flow_lat_fd, le, sizeof(struct flow_key), sizeof(*le), lmax);
-		qsort(le, n, sizeof(*le), flow_key_cmp);
-		free(m->lats);
-		m->lats = le;
-		m->n_lats = n;
+	for (int b = 0; b < PL_LAT_BUCKETS; b++) {
+		t->lat_hist[b] = in->all_lat.bucket[b];
+		t->lat_count += t->lat_hist[b];
 	}
 
 	for (uint32_t i = 0; i < m->count && t->n_recent < PL_TCP_EVENTS_MAX; i++) {
@@ -229,9 +208,9 @@ struct snapshot_tcp *tcp_model_read(struct tcp_model *m, const struct tcp_maps *
 	return t;
 }
 
-void tcp_model_fill_flow(const struct tcp_model *m, struct flow_row *r, uint64_t start_ns,
-			 uint64_t now_ns)
+void tcp_model_fill_flow(const struct tcp_model *m, struct flow_row *r)
 {
+	uint64_t now_ns = m->now_ns;
 	const struct flow_key *fk = &r->key;
 	r->handshake_ms = -1;
 	if (m->n_lats) {
@@ -284,5 +263,125 @@ void tcp_model_fill_flow(const struct tcp_model *m, struct flow_row *r, uint64_t
 		r->timeline[i].ms = v->state_ms[idx];
 	}
 	r->n_timeline = n;
-	(void)start_ns;
 }
+
+/* ---- the model's place in the engine (model.h) ---- */
+
+struct tcp_reader {
+	struct tcp_model *m;
+	/* the maps' entries of the last reading; kept to be refilled without allocating */
+	struct sock_key *sk;
+	struct sock_val *sv;
+	size_t sock_cap;
+	struct flow_key *lk;
+	struct lat_hist *lv;
+	size_t lat_cap;
+};
+
+static void *tcp_create(const struct model_env *env)
+{
+	struct tcp_reader *r = calloc(1, sizeof(*r));
+	if (r && !(r->m = tcp_model__new(env->tcp_states))) {
+		free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+static void tcp_free(void *p)
+{
+	struct tcp_reader *r = p;
+	if (!r)
+		return;
+	tcp_model__free(r->m);
+	free(r->sk);
+	free(r->sv);
+	free(r->lk);
+	free(r->lv);
+	free(r);
+}
+
+static void tcp_event(void *p, const void *data, size_t len, const struct model_env *env)
+{
+	struct tcp_reader *r = p;
+	if (len >= sizeof(struct tcp_event))
+		tcp_model_event(r->m, data);
+}
+
+static void tcp_read(void *p, const struct model_env *env, const struct model_tick *t,
+		     struct snapshot *s)
+{
+	struct tcp_reader *r = p;
+	struct tcp_input in = { 0 };
+	struct maps_desc socks = { maps_fd(env->obj, "socks"), sizeof(struct sock_key),
+				   sizeof(struct sock_val), MAPS_PLAIN };
+	struct maps_desc lats = { maps_fd(env->obj, "flow_lat"), sizeof(struct flow_key),
+				  sizeof(struct lat_hist), MAPS_PLAIN };
+	struct maps_desc stats = { maps_fd(env->obj, "tcp_stats"), sizeof(__u32),
+				   sizeof(struct tcp_counters), MAPS_SUM_U64 };
+	struct maps_desc all_lat = { maps_fd(env->obj, "all_lat"), sizeof(__u32),
+				     sizeof(struct lat_hist), MAPS_SUM_U32 };
+	__u32 zero = 0;
+	long n = maps_read_grow(&socks, (void **)&r->sk, (void **)&r->sv, &r->sock_cap);
+	in.sock_keys = r->sk;
+	in.sock_vals = r->sv;
+	in.n_socks = n > 0 ? (size_t)n : 0;
+	n = maps_read_grow(&lats, (void **)&r->lk, (void **)&r->lv, &r->lat_cap);
+	in.lat_keys = r->lk;
+	in.lat_vals = r->lv;
+	in.n_lats = n > 0 ? (size_t)n : 0;
+	maps_lookup_sum(&stats, &zero, &in.counters);
+	maps_lookup_sum(&all_lat, &zero, &in.all_lat);
+	s->tcp = tcp_model_update(r->m, &in, env->start_ns, t->now_ns, t->dt);
+}
+
+static void tcp_fill(void *p, struct flow_row *row, struct snapshot *s)
+{
+	struct tcp_reader *r = p;
+	tcp_model_fill_flow(r->m, row);
+	/* the peers' retransmissions that arrived, over the flows of this snapshot */
+	if (s->tcp)
+		s->tcp->retrans_rx += row->retrans_rx;
+}
+
+static const struct jf tcp_event_fields[] = {
+	JF_STR(struct tcp_event_row, kind, "kind"),   JF_F64(struct tcp_event_row, time, "time"),
+	JF_STR(struct tcp_event_row, state, "state"), JF_STR(struct tcp_event_row, flow, "flow"),
+	JF_U32(struct tcp_event_row, seq, "seq"),     JF_U32(struct tcp_event_row, segs, "segs"),
+};
+
+static void tcp_json(struct jw *w, const struct snapshot *s)
+{
+	static const struct snapshot_tcp none;
+	const struct snapshot_tcp *t = s->tcp ? s->tcp : &none;
+	jw_obj(w, "retransmits");
+	jw_u64(w, "total", t->retrans_total);
+	jw_num(w, "rate", t->retrans_rate);
+	/* the peers' retransmissions that arrived here, summed over the flows of this snapshot */
+	jw_u64(w, "received", t->retrans_rx);
+	size_t first = t->n_recent > 32 ? t->n_recent - 32 : 0;
+	jw_rows(w, "recent", tcp_event_fields, JF_COUNT(tcp_event_fields), &t->recent[first],
+		sizeof(t->recent[0]), t->n_recent - first);
+	jw_obj_end(w);
+	jw_obj(w, "tcp");
+	jw_u64(w, "connections", t->conns_opened);
+	jw_num(w, "conn_rate", t->conn_rate);
+	jw_u64(w, "short_lived", t->short_lived);
+	jw_num(w, "handshake_ms_avg", t->handshake_ms_avg);
+	jw_u64(w, "resets_rx", t->resets_rx);
+	jw_u64(w, "resets_tx", t->resets_tx);
+	jw_u64(w, "events_lost", t->events_lost);
+	json_lat_hist(w, "kernel_latency_us", t->lat_hist, t->lat_count);
+	jw_obj_end(w);
+}
+
+const struct model_ops tcp_model_ops = {
+	.name = "tcp",
+	.create = tcp_create,
+	.ring = "tcp_events",
+	.event = tcp_event,
+	.read = tcp_read,
+	.fill = tcp_fill,
+	.json = tcp_json,
+	.free = tcp_free,
+};

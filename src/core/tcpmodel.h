@@ -11,23 +11,27 @@
 
 struct tcp_model;
 
-struct tcp_maps {
-	int socks_fd;	 /* sock_key -> sock_val */
-	int stats_fd;	 /* per-CPU struct tcp_counters */
-	int all_lat_fd;	 /* per-CPU struct lat_hist */
-	int flow_lat_fd; /* flow_key -> struct lat_hist */
+/* One reading of the maps: entries in any order, counters summed over the CPUs. */
+struct tcp_input {
+	const struct sock_key *sock_keys; /* socks */
+	const struct sock_val *sock_vals;
+	size_t n_socks;
+	const struct flow_key *lat_keys; /* flow_lat */
+	const struct lat_hist *lat_vals;
+	size_t n_lats;
+	struct tcp_counters counters; /* tcp_stats */
+	struct lat_hist all_lat;      /* all_lat */
 };
 
 struct tcp_model *tcp_model__new(const struct btf_enum_names *states);
 void tcp_model__free(struct tcp_model *m);
 void tcp_model_event(struct tcp_model *m, const struct tcp_event *ev);
 
-/* Reads the socket and latency maps; builds the TCP part of a snapshot. */
-struct snapshot_tcp *tcp_model_read(struct tcp_model *m, const struct tcp_maps *maps,
-				    uint64_t start_ns, uint64_t now_ns, double dt);
-/* Fills a flow row's TCP fields from the last read (nothing when the socket is unknown). */
-void tcp_model_fill_flow(const struct tcp_model *m, struct flow_row *r, uint64_t start_ns,
-			 uint64_t now_ns);
+/* Takes one reading of the maps; builds the TCP part of a snapshot. */
+struct snapshot_tcp *tcp_model_update(struct tcp_model *m, const struct tcp_input *in,
+				      uint64_t start_ns, uint64_t now_ns, double dt);
+/* Fills a flow row's TCP fields from the last update (nothing when the socket is unknown). */
+void tcp_model_fill_flow(const struct tcp_model *m, struct flow_row *r);
 const char *tcp_state_name(const struct tcp_model *m, unsigned state);
 
 #endif

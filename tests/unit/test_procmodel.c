@@ -147,9 +147,8 @@ static void test_scan_and_attribute(void **state)
 	struct proc_model *m = proc_model__new(NULL, 0);
 	assert_non_null(m);
 	proc_model_set_root(m, root);
-	struct proc_maps none = { -1, -1 };
 	uint64_t t0 = 1000000000ULL;
-	struct snapshot_procs *sp = proc_model_read(m, &none, 0, t0, 1.0);
+	struct snapshot_procs *sp = proc_model_update(m, NULL, NULL, 0, t0, 1.0);
 	assert_non_null(sp);
 	assert_int_equal(sp->n_rows, 1);
 	const struct proc_row *r = &sp->rows[0];
@@ -190,7 +189,7 @@ static void test_scan_and_attribute(void **state)
 	char path[512];
 	snprintf(path, sizeof(path), "%s/4242/stat", root);
 	unlink(path);
-	sp = proc_model_read(m, &none, 0, t0 + 1000000000ULL, 1.0);
+	sp = proc_model_update(m, NULL, NULL, 0, t0 + 1000000000ULL, 1.0);
 	assert_int_equal(sp->n_rows, 1);
 	assert_true(sp->rows[0].exited);
 	assert_int_equal(sp->rows[0].sockets, 0);
@@ -203,7 +202,7 @@ static void test_scan_and_attribute(void **state)
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	assert_int_equal(system(cmd), 0);
-	sp = proc_model_read(m, &none, 0, t0 + (PL_PROC_KEEP_S + 2) * 1000000000ULL, 1.0);
+	sp = proc_model_update(m, NULL, NULL, 0, t0 + (PL_PROC_KEEP_S + 2) * 1000000000ULL, 1.0);
 	assert_int_equal(sp->n_rows, 0);
 	free(sp);
 	proc_model__free(m);

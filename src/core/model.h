@@ -1,0 +1,63 @@
+/* How a data source plugs into the engine: one ops table per model, listed once in models.c. */
+#ifndef PKTLENS_MODEL_H
+#define PKTLENS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct bpf_object;
+struct btf_enum_names;
+struct flow_row;
+struct jw;
+struct pktlens_bpf;
+struct snapshot;
+
+/* What the engine knows that models may need; the same for the engine's whole life. */
+struct model_env {
+	struct bpf_object *obj; /* the loaded BPF object: maps by name (NULL before load) */
+	const struct btf_enum_names *tcp_states;
+	uint64_t netns_ino; /* -n: only this network namespace's processes; 0 = every one */
+	double slow_ms;	    /* --slow-ms, <= 0 for the default */
+	int drop_reasons;   /* skb:kfree_skb carries a reason on this kernel */
+	const int *ifindexes;
+	size_t n_ifaces;
+	uint64_t start_ns; /* CLOCK_MONOTONIC when the engine started */
+};
+
+/* One refresh. */
+struct model_tick {
+	uint64_t now_ns; /* CLOCK_MONOTONIC */
+	double dt;	 /* seconds since the previous refresh, 0 at the first */
+};
+
+/*
+ * The operations of one model. A model is pure where it can be: read()
+ * takes the maps' entries through maps.c and hands arrays to the model's
+ * own update function, which unit tests call with arrays of their own.
+ * Every member but name, create and free may be NULL.
+ */
+struct model_ops {
+	const char *name;
+	void *(*create)(const struct model_env *env);
+	/* Before the BPF object loads: knobs in its read-only data. */
+	void (*configure)(void *m, struct pktlens_bpf *skel);
+	/* The ring buffer (a map name) whose records go to event(). */
+	const char *ring;
+	void (*event)(void *m, const void *data, size_t len, const struct model_env *env);
+	/* Reads the model's maps and puts its part into s (s->tcp, s->drops, ...). */
+	void (*read)(void *m, const struct model_env *env, const struct model_tick *t,
+		     struct snapshot *s);
+	/* Fills the model's fields of one flow row of s, in the order of the ops table. */
+	void (*fill)(void *m, struct flow_row *r, struct snapshot *s);
+	/* Writes the model's members of the snapshot's JSON object. */
+	void (*json)(struct jw *w, const struct snapshot *s);
+	void (*free)(void *m);
+};
+
+#define PL_MODELS_MAX 16
+
+/* models.c: every model, in the order their reads, fills and JSON sections run. */
+extern const struct model_ops *const pl_models[];
+extern const size_t pl_n_models;
+
+#endif
