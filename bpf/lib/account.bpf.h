@@ -129,6 +129,8 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 	c->bytes[b] += len;
 	if (!p.family)
 		return PL_M_NONE;
+	c->ip_packets[dir & 1] += segs;
+	c->ip_bytes[dir & 1] += len;
 
 	struct flow_key key;
 	__builtin_memset(&key, 0, sizeof(key));
@@ -148,6 +150,7 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 	}
 
 	__u64 now = bpf_ktime_get_ns();
+	int created = 0;
 	struct flow_val *v = bpf_map_lookup_elem(&flows, &key);
 	if (!v) {
 		struct flow_val nv;
@@ -158,6 +161,7 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 			c->flow_table_full++;
 			return PL_M_NONE;
 		}
+		created = !err;
 		v = bpf_map_lookup_elem(&flows, &key);
 		if (!v) {
 			c->flow_table_full++;
@@ -178,6 +182,22 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 
 	if (dir == PL_DIR_RX && p.proto == PL_IPPROTO_TCP && p.has_ports)
 		pl_track_seq(v, &p);
+	/*
+	 * First packet of the flow in this refresh interval: queue its key, after
+	 * the counters above, so that user space reads it. Two CPUs may both queue
+	 * it (harmless). The creation is counted after the key is queued: a
+	 * reader that sees the count finds the key (x86 keeps stores in order).
+	 */
+	__u32 epoch = flow_epoch;
+	if (v->epoch != epoch) {
+		v->epoch = epoch;
+		struct flow_dirty d;
+		__builtin_memcpy(&d.key, &key, sizeof(key));
+		d.epoch = epoch;
+		if (bpf_ringbuf_output(&flow_dirty, &d, sizeof(d), BPF_RB_NO_WAKEUP))
+			c->dirty_lost++;
+	}
+	c->flows_created += created;
 	if (watch_count)
 		pl_emit(&key, &p, now, len, dir, hook, c);
 	if (p.has_ports)

@@ -11,6 +11,7 @@ const volatile __u64 netns_ino = 0; /* only sockets of this netns in tracepoints
 /* Written by user space at run time through the mmapped .bss. */
 volatile __u32 watch_count = 0; /* entries in `watch`: skip the lookup when there are none */
 volatile __u32 xdp_count = 0;	/* entries in `rx_owner`: same, for tc ingress */
+volatile __u32 flow_epoch = 0;	/* bumped at every refresh; 0: flows queue nothing */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -25,6 +26,12 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pl_counters);
 } counters SEC(".maps");
+
+/* Keys of the flows that changed in an epoch (struct flow_dirty); sized by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1024 * 1024);
+} flow_dirty SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -72,9 +72,22 @@ struct flow_val {
 	 * retransmissions that reached it (and the rare reordered segment).
 	 */
 	__u32 rx_retrans;
-	__u32 pad;
+	/*
+	 * The refresh epoch (flow_epoch, set by user space) in which the flow last
+	 * queued its key in flow_dirty: a flow queues itself once per refresh
+	 * interval, on its first packet, so user space reads only flows that
+	 * changed. 0 (and flow_epoch 0) queues nothing.
+	 */
+	__u32 epoch;
 };
 _Static_assert(sizeof(struct flow_val) == 88, "flow_val layout");
+
+/* A flow that changed in an epoch: a record of the flow_dirty ring buffer. */
+struct flow_dirty {
+	struct flow_key key;
+	__u32 epoch; /* flow_epoch when it was queued */
+};
+_Static_assert(sizeof(struct flow_dirty) == 48, "flow_dirty layout");
 
 /* Protocol buckets of the global packet counter. */
 enum pl_proto_bucket {
@@ -112,8 +125,17 @@ struct pl_counters {
 	__u64 malformed[PL_M_MAX];
 	__u64 flow_table_full; /* flow insert failed (not an LRU eviction) */
 	__u64 events_lost;     /* ring buffer full when a watched packet was captured */
+	/*
+	 * IP packets (those that have a flow key) and their bytes by enum pl_dir,
+	 * counted whether or not the flow table holds their flow: the totals.
+	 */
+	__u64 ip_packets[2];
+	__u64 ip_bytes[2];
+	/* flows inserted into the flow table: with the flows present and aged out, the evictions */
+	__u64 flows_created;
+	__u64 dirty_lost; /* flow_dirty full: user space reads the whole table instead */
 };
-_Static_assert(sizeof(struct pl_counters) == (6 + 6 + 14 + 2) * 8, "pl_counters layout");
+_Static_assert(sizeof(struct pl_counters) == (6 + 6 + 14 + 2 + 6) * 8, "pl_counters layout");
 
 /* Per interface: which hook counts received packets, so XDP + tc ingress never count twice. */
 enum pl_rx_owner {

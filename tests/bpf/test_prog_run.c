@@ -175,6 +175,12 @@ static void read_counters(struct fixture *fx, struct pl_counters *sum)
 			sum->malformed[i] += per[c].malformed[i];
 		sum->flow_table_full += per[c].flow_table_full;
 		sum->events_lost += per[c].events_lost;
+		for (int d = 0; d < 2; d++) {
+			sum->ip_packets[d] += per[c].ip_packets[d];
+			sum->ip_bytes[d] += per[c].ip_bytes[d];
+		}
+		sum->flows_created += per[c].flows_created;
+		sum->dirty_lost += per[c].dirty_lost;
 	}
 	free(per);
 }
@@ -1099,6 +1105,101 @@ static void test_watch_events(void **state)
 	assert_int_equal(c.events_lost, 0);
 }
 
+/* Records of flow_dirty: the flows that changed in an epoch. */
+struct dirty_sink {
+	struct flow_dirty rec[16];
+	int n;
+};
+
+static int on_dirty(void *ctx, void *data, size_t size)
+{
+	struct dirty_sink *s = ctx;
+	if (size != sizeof(struct flow_dirty) || s->n >= 16)
+		return -1;
+	memcpy(&s->rec[s->n++], data, sizeof(struct flow_dirty));
+	return 0;
+}
+
+static int drain_dirty(struct fixture *fx, struct dirty_sink *sink)
+{
+	struct ring_buffer *rb =
+	    ring_buffer__new(bpf_map__fd(fx->skel->maps.flow_dirty), on_dirty, sink, NULL);
+	assert_non_null(rb);
+	sink->n = 0;
+	int got = ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return got;
+}
+
+static int dirty_has(const struct dirty_sink *s, const struct flow_key *k, __u32 epoch)
+{
+	int n = 0;
+	for (int i = 0; i < s->n; i++)
+		n += !memcmp(&s->rec[i].key, k, sizeof(*k)) && s->rec[i].epoch == epoch;
+	return n;
+}
+
+/*
+ * A flow queues its key once per epoch, on its first packet of the epoch, in
+ * either direction; epoch 0 queues nothing. Insertions are counted, and IP
+ * packets by direction whether or not a flow holds them (not ARP).
+ */
+static void test_dirty_queue_and_totals(void **state)
+{
+	struct fixture *fx = fixture_or_skip(state);
+	__u8 rx[3][FRAME_MAX], tx[FRAME_MAX], arp[FRAME_MAX];
+	size_t rx_len[3];
+	struct flow_key key[3];
+	struct dirty_sink sink;
+	for (int i = 0; i < 3; i++) {
+		rx_len[i] = frame_build_udp(rx[i], sizeof(rx[i]), PL_AF_INET, FRAME_IP4_B,
+					    FRAME_IP4_A, (__u16)(5000 + i), 53, 10 + (size_t)i);
+		key[i] = make_key(fx->lo, PL_AF_INET, 17, FRAME_IP4_A, 53, FRAME_IP4_B,
+				  (__u16)(5000 + i));
+	}
+	size_t tx_len =
+	    frame_build_udp(tx, sizeof(tx), PL_AF_INET, FRAME_IP4_A, FRAME_IP4_B, 53, 5000, 100);
+	size_t arp_len = frame_build_arp(arp, sizeof(arp));
+
+	/* epoch 0 (no reader): nothing is queued, everything is counted */
+	run(fx, TC_IN, rx[0], rx_len[0]);
+	assert_int_equal(drain_dirty(fx, &sink), 0);
+
+	fx->skel->bss->flow_epoch = 1;
+	for (int i = 0; i < 3; i++) {
+		run(fx, TC_IN, rx[i], rx_len[i]);
+		run(fx, TC_IN, rx[i], rx_len[i]);
+	}
+	run(fx, TC_OUT, tx, tx_len);
+	run(fx, TC_IN, arp, arp_len);
+	assert_int_equal(drain_dirty(fx, &sink), 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(dirty_has(&sink, &key[i], 1), 1);
+
+	/* the next epoch: only the flow that had a packet, once, in the direction it came */
+	fx->skel->bss->flow_epoch = 2;
+	run(fx, TC_OUT, tx, tx_len);
+	run(fx, TC_OUT, tx, tx_len);
+	assert_int_equal(drain_dirty(fx, &sink), 1);
+	assert_int_equal(dirty_has(&sink, &key[0], 2), 1);
+	assert_int_equal(drain_dirty(fx, &sink), 0);
+
+	struct pl_counters c;
+	read_counters(fx, &c);
+	assert_int_equal(c.flows_created, 3);
+	assert_int_equal(c.ip_packets[PL_DIR_RX], 7);
+	assert_int_equal(c.ip_bytes[PL_DIR_RX], rx_len[0] * 3 + (rx_len[1] + rx_len[2]) * 2);
+	assert_int_equal(c.ip_packets[PL_DIR_TX], 3);
+	assert_int_equal(c.ip_bytes[PL_DIR_TX], 3 * tx_len);
+	assert_int_equal(c.packets[PL_P_NON_IP], 1);
+	assert_int_equal(c.dirty_lost, 0);
+	struct flow_key keys[MAX_FLOWS];
+	struct flow_val vals[MAX_FLOWS];
+	assert_int_equal(read_flows(fx, keys, vals), 3);
+	for (int i = 0; i < 3; i++)
+		assert_true(vals[i].epoch == 1 || vals[i].epoch == 2);
+}
+
 int main(void)
 {
 	libbpf_set_print(libbpf_print);
@@ -1121,6 +1222,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_l7_udp_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_l7_tls_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_queue_and_totals, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("prog_run", tests, NULL, NULL);
 	if (!failed && skip_reason[0]) {
