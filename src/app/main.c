@@ -36,6 +36,7 @@ struct app {
 	bool refresh_now; /* an action changed probes: show it without waiting a tick */
 	int exit_sig;	  /* the signal that ended the loop, 0 if none */
 	int write_errno;  /* --json output failed (EPIPE: the reader went away) */
+	struct json_opts json;
 };
 
 /*
@@ -154,6 +155,10 @@ static int act_bpf_stats(void *ctx, int on)
 	return engine_bpf_stats(((struct app *)ctx)->eng, on);
 }
 
+static void act_flow_order(void *ctx, int key, int desc)
+{
+	engine_set_flow_order(((struct app *)ctx)->eng, key, desc);
+}
 static size_t act_complete(void *ctx, const char *prefix, char out[][64], size_t max)
 {
 	return engine_complete(((struct app *)ctx)->eng, prefix, out, max);
@@ -165,7 +170,7 @@ static size_t act_complete(void *ctx, const char *prefix, char out[][64], size_t
  */
 static int write_json(struct app *a, struct snapshot *s)
 {
-	json_write_snapshot(stdout, s);
+	json_write(stdout, s, &a->json);
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return 0;
 	a->write_errno = errno ? errno : EIO;
@@ -330,6 +335,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	app.interval_s = app.opt.interval_s;
+	app.json.flow_limit = app.opt.json_flows;
 	app.timer_fd = -1;
 	bool tui = !app.opt.json && !app.opt.list_probes;
 	if (tui && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
@@ -393,6 +399,7 @@ int main(int argc, char **argv)
 					  .set_interval = act_interval,
 					  .set_slow_ms = act_slow_ms,
 					  .bpf_stats = act_bpf_stats,
+					  .flow_order = act_flow_order,
 					  .complete = act_complete };
 		app.ui = ui__new(&uo, &act, err, sizeof(err));
 		if (!app.ui) {

@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "app/options.h"
+#include "core/json.h"
 
-enum opt_type { OT_FLAG, OT_STR, OT_SECONDS, OT_MS, OT_UINT, OT_IFACE };
+enum opt_type { OT_FLAG, OT_STR, OT_SECONDS, OT_MS, OT_UINT, OT_COUNT, OT_IFACE };
 
 struct opt_def {
 	const char *name;
@@ -44,6 +45,8 @@ static const struct opt_def defs[] = {
 	  "keep BPF run-time statistics on (probe runs and ns/run; they cost every BPF program on "
 	  "the host ~70 ns per run; the Probes pane turns them on while it is shown)" },
 	{ "json", 'j', OT_FLAG, OFF(json), NULL, "headless: one JSON object per interval" },
+	{ "json-flows", 'J', OT_COUNT, OFF(json_flows), "N",
+	  "--json lists the N flows with the most bytes in the interval (default 1000, 0 = all)" },
 	{ "list-probes", 'L', OT_FLAG, OFF(list_probes), NULL,
 	  "print every probe with its state and exit" },
 	{ "no-config", 'C', OT_FLAG, OFF(no_config), NULL,
@@ -86,6 +89,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	o->interval_s = 1;
 	o->eng.flow_entries = 65536;
 	o->eng.idle_timeout_s = 300;
+	o->json_flows = PL_JSON_FLOWS_DEFAULT;
 
 	struct option longs[N_DEFS + 1];
 	char shorts[3 * N_DEFS + 2] = ":";
@@ -168,6 +172,18 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 				snprintf(err, errlen,
 					 "--%s: '%s' is not a count between 16 and %lu", d->name,
 					 optarg, 1UL << 24);
+				return -1;
+			}
+			*(unsigned *)field = (unsigned)v;
+			break;
+		}
+		case OT_COUNT: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || *optarg == '-' || v > (1UL << 24)) {
+				snprintf(err, errlen, "--%s: '%s' is not a count between 0 and %lu",
+					 d->name, optarg, 1UL << 24);
 				return -1;
 			}
 			*(unsigned *)field = (unsigned)v;

@@ -15,6 +15,7 @@ struct options {
 	int interval_set;  /* --interval given: it beats the saved setting */
 	int no_config;
 	int json;
+	unsigned json_flows; /* --json-flows: flows listed per object, 0 = all */
 	int list_probes;
 	int help;
 	int version;

@@ -495,7 +495,7 @@ static void drops_read(void *p, const struct model_env *env, const struct model_
 	    drops_model_update(r->m, &in, env->start_ns, t->now_ns, t->dt, env->drop_reasons);
 }
 
-static void drops_fill(void *p, struct flow_row *row, struct snapshot *s)
+static void drops_fill(void *p, struct flow_row *row)
 {
 	struct drops_reader *r = p;
 	row->drops = drops_model_flow(r->m, &row->key);

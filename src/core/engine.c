@@ -141,6 +141,25 @@ static int claim_progs(struct engine *e, char *err, size_t errlen)
 
 static int stats_apply(struct engine *e);
 
+/*
+ * The flow_dirty ring: room for the keys of a quarter of the table changing
+ * in one interval (56 bytes each with the ring's header), 256 KiB to 16 MiB.
+ * More than that overflows and the refresh reads the whole table instead.
+ */
+static uint32_t dirty_ring_size(uint32_t flows)
+{
+	uint64_t want = (uint64_t)(flows / 4 < 4096 ? 4096 : flows / 4) * 56;
+	uint32_t size = 256 * 1024;
+	while (size < want && size < 16u * 1024 * 1024)
+		size <<= 1;
+	return size;
+}
+
+static int flow_filter(void *ctx, const struct flow_key *k)
+{
+	return pfilter_match(ctx, k);
+}
+
 struct engine *engine__new(const struct engine_opts *opts, char *err, size_t errlen)
 {
 	if (geteuid() != 0) {
@@ -165,7 +184,7 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	e->stats_fd = -1;
 	e->nl_fd = -1;
 	e->tc_handle = (uint32_t)getpid();
-	flowstore_init(&e->fs);
+	flowrows_init(&e->rows);
 	gethostname(e->host, sizeof(e->host) - 1);
 
 	if (opts->filter && !(e->filter = pfilter__new(opts->filter, err, errlen)))
@@ -209,8 +228,10 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	e->env.netns_ino = opts->netns ? e->netns_ino : 0;
 	e->env.slow_ms = opts->slow_ms;
 	e->env.drop_reasons = e->feat.drop_reasons;
-	for (int i = 0; i < e->n_ifaces; i++)
+	for (int i = 0; i < e->n_ifaces; i++) {
 		e->ifindexes[i] = e->ifaces[i].ifindex;
+		memcpy(e->ifnames[i], e->ifaces[i].name, 16);
+	}
 	e->env.ifindexes = e->ifindexes;
 	e->env.n_ifaces = (size_t)e->n_ifaces;
 	for (size_t i = 0; i < pl_n_models; i++) {
@@ -227,6 +248,7 @@ reopen:
 		goto fail;
 	}
 	bpf_map__set_max_entries(e->skel->maps.flows, opts->flow_entries);
+	bpf_map__set_max_entries(e->skel->maps.flow_dirty, dirty_ring_size(opts->flow_entries));
 	e->skel->rodata->netns_ino = opts->netns ? e->netns_ino : 0;
 	for (size_t i = 0; i < pl_n_models; i++)
 		if (pl_models[i]->configure)
@@ -254,6 +276,14 @@ reopen:
 	if (probes_build(e, err, errlen))
 		goto fail;
 	e->env.obj = e->skel->obj;
+	if (flowstore_init(&e->fs, opts->flow_entries)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (e->filter) {
+		e->fs.filter = flow_filter;
+		e->fs.filter_ctx = e->filter;
+	}
 	e->nl_fd = tcnl_open();
 	if (opts->list_only)
 		return e;
@@ -282,7 +312,9 @@ reopen:
 			e->rb = NULL;
 		}
 	}
-	if (!e->rb) {
+	if (!e->rb || flow_reader_init(&e->flowmaps, bpf_map__fd(e->skel->maps.flows),
+				       bpf_map__fd(e->skel->maps.flow_dirty),
+				       &e->skel->bss->flow_epoch, opts->flow_entries)) {
 		snprintf(err, errlen, "creating the ring buffer failed: %s", strerror(errno));
 		goto fail;
 	}
@@ -310,12 +342,12 @@ void engine__free(struct engine *e)
 		close(e->nl_fd);
 	instance_end();
 	ring_buffer__free(e->rb);
+	flow_reader_free(&e->flowmaps); /* before the object: it writes the programs' epoch */
 	if (e->stats_fd >= 0)
 		close(e->stats_fd);
 	pktlens_bpf__destroy(e->skel);
 	free(e->probes);
-	free(e->keys);
-	free(e->vals);
+	flowrows_free(&e->rows);
 	flowstore_free(&e->fs);
 	btf_enum_free(&e->tcp_states);
 	pfilter__free(e->filter);
@@ -398,38 +430,6 @@ int engine_poll_events(struct engine *e)
 	return e->rb ? ring_buffer__consume(e->rb) : 0;
 }
 
-static int grow_bufs(struct engine *e, size_t need)
-{
-	if (need <= e->buf_cap)
-		return 0;
-	struct flow_key *k = realloc(e->keys, need * sizeof(*k));
-	if (!k)
-		return -ENOMEM;
-	e->keys = k;
-	struct flow_val *v = realloc(e->vals, need * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	e->vals = v;
-	e->buf_cap = need;
-	return 0;
-}
-
-static void fmt_addr(const uint8_t *a, uint8_t family, char *out, size_t len)
-{
-	if (!inet_ntop(family == PL_AF_INET ? AF_INET : AF_INET6, a, out, (socklen_t)len))
-		snprintf(out, len, "?");
-}
-
-static const char *iface_name(struct engine *e, uint32_t ifindex, char *buf)
-{
-	for (int i = 0; i < e->n_ifaces; i++)
-		if ((uint32_t)e->ifaces[i].ifindex == ifindex)
-			return e->ifaces[i].name;
-	if (!if_indextoname(ifindex, buf))
-		snprintf(buf, IF_NAMESIZE, "if%u", ifindex);
-	return buf;
-}
-
 /* Sums the funclat histograms of one pair (one per process for uprobes) into a probe row. */
 static void fill_latency(const struct funclat_key *keys, const struct lat_hist *hists, size_t n,
 			 uint64_t cookie, struct probe_info *pi)
@@ -500,24 +500,56 @@ static void fill_probes(struct engine *e, struct snapshot *s)
 	free(lv);
 }
 
-static void fill_totals(struct engine *e, struct snapshot *s)
+/* Totals from the per-CPU counters, independent of what the flow table holds. */
+static void fill_totals(struct engine *e, const struct pl_counters *c, double dt,
+			struct snapshot *s)
 {
-	struct maps_desc counters = { bpf_map__fd(e->skel->maps.counters), sizeof(__u32),
-				      sizeof(struct pl_counters), MAPS_SUM_U64 };
-	struct pl_counters c;
-	__u32 zero = 0;
-	if (maps_lookup_sum(&counters, &zero, &c))
-		return;
+	struct snapshot_totals *t = &s->tot;
 	for (int i = 0; i < PL_P_MAX; i++)
-		s->tot.packets[i] = c.packets[i];
+		t->packets[i] = c->packets[i];
 	for (int i = 0; i < PL_M_MAX; i++) {
-		s->tot.malformed[i] = c.malformed[i];
-		s->tot.malformed_total += c.malformed[i];
+		t->malformed[i] = c->malformed[i];
+		t->malformed_total += c->malformed[i];
 	}
-	s->tot.flow_table_full = c.flow_table_full;
-	s->tot.events_lost = c.events_lost;
+	t->flow_table_full = c->flow_table_full;
+	t->events_lost = c->events_lost;
+	t->rx_packets = c->ip_packets[PL_DIR_RX];
+	t->rx_bytes = c->ip_bytes[PL_DIR_RX];
+	t->tx_packets = c->ip_packets[PL_DIR_TX];
+	t->tx_bytes = c->ip_bytes[PL_DIR_TX];
+	/* back-to-back readings (the last one on exit) keep the rates of the last interval */
+	if (dt >= 0.05) {
+		const struct pl_counters *p = &e->counters;
+		e->tot.rx_pps = rate_per_s(p->ip_packets[PL_DIR_RX], t->rx_packets, dt);
+		e->tot.rx_bps = 8 * rate_per_s(p->ip_bytes[PL_DIR_RX], t->rx_bytes, dt);
+		e->tot.tx_pps = rate_per_s(p->ip_packets[PL_DIR_TX], t->tx_packets, dt);
+		e->tot.tx_bps = 8 * rate_per_s(p->ip_bytes[PL_DIR_TX], t->tx_bytes, dt);
+	}
+	if (dt >= 0.05 || !e->last_refresh_ns)
+		e->counters = *c;
+	t->rx_pps = e->tot.rx_pps;
+	t->rx_bps = e->tot.rx_bps;
+	t->tx_pps = e->tot.tx_pps;
+	t->tx_bps = e->tot.tx_bps;
+
+	struct snapshot_flow_table *f = &s->ftab;
+	f->size = bpf_map__max_entries(e->skel->maps.flows);
+	f->present = e->fs.n;
+	f->created = c->flows_created;
+	f->evicted = e->flowmaps.evicted;
+	f->aged_out = e->flowmaps.aged_out;
+	f->full_reads = e->flowmaps.full_reads;
+	f->dirty_reads = e->flowmaps.dirty_reads;
 }
 
+/*
+ * A flow's way from the kernel to the screen and the JSON, each file once:
+ *   maps.c + flowmaps.c  the flows that changed (or the whole table) and the counters
+ *   flowstore.c          per flow: last reading, rates, rate history, age
+ *   models (models.c)    read their own maps first (sockets, drops, L7, processes)
+ *   flowrow.c            rows of the changed flows, each model's fill and count, in view order
+ *   snapshot             immutable, reference counted: view.c and src/ui, json.c
+ */
 struct snapshot *engine_refresh(struct engine *e)
 {
 	struct snapshot *s = snapshot__new();
@@ -525,34 +557,25 @@ struct snapshot *engine_refresh(struct engine *e)
 		return NULL;
 	uint64_t now = mono_ns();
 	double dt = e->last_refresh_ns ? (double)(now - e->last_refresh_ns) / 1e9 : 0;
-	e->last_refresh_ns = now;
 
-	size_t max = bpf_map__max_entries(e->skel->maps.flows);
-	size_t n = 0;
-	if (!grow_bufs(e, max)) {
-		struct maps_desc flows = { bpf_map__fd(e->skel->maps.flows), sizeof(*e->keys),
-					   sizeof(*e->vals), MAPS_PLAIN };
-		n = maps_read_all(&flows, e->keys, e->vals, max);
-		/* Age idle flows out of the map, keeping the array compact. */
-		size_t w = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (flow_is_idle(e->vals[i].last_seen_ns, now, e->opts.idle_timeout_s)) {
-				bpf_map_delete_elem(flows.fd, &e->keys[i]);
-				continue;
-			}
-			e->keys[w] = e->keys[i];
-			e->vals[w++] = e->vals[i];
-		}
-		n = w;
-	}
-	flowstore_update(&e->fs, e->keys, e->vals, n, dt);
+	/* the counters before the table: the evictions they imply are never overstated */
+	struct maps_desc counters = { bpf_map__fd(e->skel->maps.counters), sizeof(__u32),
+				      sizeof(struct pl_counters), MAPS_SUM_U64 };
+	struct pl_counters c = { 0 };
+	__u32 zero = 0;
+	maps_lookup_sum(&counters, &zero, &c);
+	flowstore_begin(&e->fs, dt);
+	flow_reader_read(&e->flowmaps, &e->fs, &c, now, e->opts.idle_timeout_s);
+	flowstore_end(&e->fs);
 
 	engine_poll_events(e);
-	struct model_tick tick = { .now_ns = now, .dt = dt };
+	struct model_tick tick = { .now_ns = now, .dt = dt, .gen = e->fs.gen };
 	for (size_t i = 0; i < pl_n_models; i++)
 		if (pl_models[i]->read)
 			pl_models[i]->read(e->models[i], &e->env, &tick, s);
 
+	s->gen = e->fs.gen;
+	s->rate_hist = hist_pool_get(e->fs.hist);
 	s->uptime_s = (double)(now - e->start_mono_ns) / 1e9;
 	s->interval_s = dt;
 	struct timespec rt;
@@ -568,64 +591,22 @@ struct snapshot *engine_refresh(struct engine *e)
 			 e->ifaces[i].name);
 	}
 
-	s->flows = calloc(e->fs.n ? e->fs.n : 1, sizeof(*s->flows));
-	if (s->flows) {
-		size_t k = 0;
-		for (size_t i = 0; i < e->fs.cap && k < e->fs.n; i++) {
-			struct fs_entry *fe = &e->fs.tab[i];
-			if (!flowstore_live(&e->fs, fe))
-				continue;
-			s->tot.rx_pps += fe->rx_pps;
-			s->tot.rx_bps += fe->rx_bps;
-			s->tot.tx_pps += fe->tx_pps;
-			s->tot.tx_bps += fe->tx_bps;
-			s->tot.rx_packets += fe->val.rx_packets;
-			s->tot.rx_bytes += fe->val.rx_bytes;
-			s->tot.tx_packets += fe->val.tx_packets;
-			s->tot.tx_bytes += fe->val.tx_bytes;
-			if (e->filter && !pfilter_match(e->filter, &fe->key))
-				continue;
-			struct flow_row *r = &s->flows[k++];
-			char ifb[IF_NAMESIZE];
-			r->key = fe->key;
-			snprintf(r->iface, sizeof(r->iface), "%s",
-				 iface_name(e, fe->key.ifindex, ifb));
-			fmt_addr(fe->key.local, fe->key.family, r->local, sizeof(r->local));
-			fmt_addr(fe->key.remote, fe->key.family, r->remote, sizeof(r->remote));
-			r->rx_packets = fe->val.rx_packets;
-			r->rx_bytes = fe->val.rx_bytes;
-			r->tx_packets = fe->val.tx_packets;
-			r->tx_bytes = fe->val.tx_bytes;
-			r->rx_pps = fe->rx_pps;
-			r->rx_bps = fe->rx_bps;
-			r->tx_pps = fe->tx_pps;
-			r->tx_bps = fe->tx_bps;
-			r->tcp_flags = fe->val.tcp_flags;
-			r->first_seen =
-			    ((double)fe->val.first_seen_ns - (double)e->start_mono_ns) / 1e9;
-			r->last_seen =
-			    ((double)fe->val.last_seen_ns - (double)e->start_mono_ns) / 1e9;
-			memcpy(r->rx_hist, fe->rx_hist, sizeof(r->rx_hist));
-			memcpy(r->tx_hist, fe->tx_hist, sizeof(r->tx_hist));
-			r->hist_len = fe->hist_len;
-			r->ooo = fe->val.ooo;
-			r->dup = fe->val.dup;
-			r->retrans_rx = fe->val.rx_retrans;
-			r->zero_win = fe->val.zero_win;
-			for (size_t m = 0; m < pl_n_models; m++)
-				if (pl_models[m]->fill)
-					pl_models[m]->fill(e->models[m], r, s);
-			/* srtt/cwnd history advances with the rate history (same pushes) */
-			fe->srtt_hist[PL_HIST_LEN - 1] = (float)r->srtt_us;
-			fe->cwnd_hist[PL_HIST_LEN - 1] = (float)r->cwnd;
-			memcpy(r->srtt_hist, fe->srtt_hist, sizeof(r->srtt_hist));
-			memcpy(r->cwnd_hist, fe->cwnd_hist, sizeof(r->cwnd_hist));
-		}
-		s->n_flows = k;
-	}
+	struct flowrows_ctx rc = { .fs = &e->fs,
+				   .start_ns = e->start_mono_ns,
+				   .ifindexes = e->ifindexes,
+				   .ifnames = (const char(*)[16])e->ifnames,
+				   .n_ifaces = (size_t)e->n_ifaces,
+				   .models = e->models };
+	flowrows_build(&e->rows, &rc, s);
 	fill_probes(e, s);
-	fill_totals(e, s);
+	fill_totals(e, &c, dt, s);
+	e->last_refresh_ns = now;
 	return s;
+}
+
+void engine_set_flow_order(struct engine *e, int key, int desc)
+{
+	flowrows_set_order(&e->rows, key, desc);
 }
 
 int engine_probe_toggle(struct engine *e, const char *id, char *err, size_t errlen)

@@ -33,6 +33,12 @@ void engine__free(struct engine *e);
 
 /* Reads the maps and returns a new snapshot (caller owns one reference). */
 struct snapshot *engine_refresh(struct engine *e);
+/*
+ * The order of the snapshots' flows from the next refresh on: key is an enum
+ * flow_sort (view.h), desc biggest first; key < 0 keeps each flow's place.
+ * A list sorted by the same key then finds its rows already sorted.
+ */
+void engine_set_flow_order(struct engine *e, int key, int desc);
 
 int engine_events_fd(struct engine *e);
 /* Drains the ring buffer; returns events consumed or a negative errno. */

@@ -8,6 +8,8 @@
 
 #include "core/btf_enum.h"
 #include "core/engine.h"
+#include "core/flowmaps.h"
+#include "core/flowrow.h"
 #include "core/flowstore.h"
 #include "core/model.h"
 #include "core/pfilter.h"
@@ -104,9 +106,10 @@ struct engine {
 	uint64_t stats_ns;	 /* time they were on before that */
 	struct ring_buffer *rb;
 	struct flowstore fs;
-	struct flow_key *keys;
-	struct flow_val *vals;
-	size_t buf_cap;
+	struct flow_reader flowmaps;
+	struct flowrows rows;
+	struct pl_counters counters; /* at the last refresh, for the totals' rates */
+	struct snapshot_totals tot;  /* rates of the last full interval */
 	uint64_t start_mono_ns, last_refresh_ns;
 	char netns[64];
 	uint64_t netns_ino;
@@ -118,6 +121,7 @@ struct engine {
 	void *models[PL_MODELS_MAX]; /* one per entry of pl_models (models.c), same order */
 	struct model_env env;
 	int ifindexes[PL_MAX_IFACES];
+	char ifnames[PL_MAX_IFACES][16];
 	uint32_t xdp_count;
 	int nl_fd;	    /* rtnetlink, for classic tc filters and qdiscs */
 	uint32_t tc_handle; /* our classic tc filters' handle: the pid */

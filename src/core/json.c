@@ -176,23 +176,30 @@ static void flow_unknown(struct jw *w, const char *key, const void *row)
 	jw_arr_end(w);
 }
 
+/* The members a flow's TCP model and store keep beside its row (w->ctx: the snapshot). */
+static void flow_duration_s(struct jw *w, const char *key, const void *row)
+{
+	jw_num(w, key, flow_duration(w->ctx, row));
+}
+
 static void flow_timeline(struct jw *w, const char *key, const void *row)
 {
-	const struct flow_row *r = row;
+	const struct tcp_sock_detail *d = flow_tcp_detail(w->ctx, row);
 	jw_arr(w, key);
-	for (uint32_t t = 0; t < r->n_timeline; t++) {
+	for (uint32_t t = 0; d && t < d->n_timeline; t++) {
 		jw_obj(w, NULL);
-		jw_strn(w, "state", r->timeline[t].state, sizeof(r->timeline[t].state));
-		jw_u64(w, "ms", r->timeline[t].ms);
+		jw_strn(w, "state", d->timeline[t].state, sizeof(d->timeline[t].state));
+		jw_u64(w, "ms", d->timeline[t].ms);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
 }
 
-static void flow_latency(struct jw *w, const char *key, const void *row)
+static void flow_kernel_latency(struct jw *w, const char *key, const void *row)
 {
-	const struct flow_row *r = row;
-	json_lat_hist(w, key, r->lat_hist, r->lat_count);
+	static const uint32_t none[24];
+	const struct flow_lat_row *l = flow_latency(w->ctx, row);
+	json_lat_hist(w, key, l ? l->hist : none, l ? l->count : 0);
 }
 
 static const struct jf flow_fields[] = {
@@ -233,10 +240,10 @@ static const struct jf flow_fields[] = {
 	JF_U32(struct flow_row, resets_rx, "resets_rx"),
 	JF_U32(struct flow_row, resets_tx, "resets_tx"),
 	JF_F64(struct flow_row, handshake_ms, "handshake_ms"),
-	JF_F64(struct flow_row, duration_s, "duration_s"),
+	JF_FN("duration_s", flow_duration_s),
 	JF_FN("unknown", flow_unknown),
 	JF_FN("timeline", flow_timeline),
-	JF_FN("kernel_latency_us", flow_latency),
+	JF_FN("kernel_latency_us", flow_kernel_latency),
 };
 
 /* What a cut list left out. */
@@ -314,6 +321,7 @@ static void write_flows(struct jw *w, const struct snapshot *s, size_t limit)
 	uint32_t *ord = NULL;
 	if (limit && n > limit)
 		ord = malloc(limit * sizeof(*ord));
+	w->ctx = s;
 	jw_arr(w, "flows");
 	if (limit && n > limit && !ord) {
 		/* out of memory: none listed, and the object says so (flows_left_out) */
@@ -688,6 +696,19 @@ static void write_stats(struct jw *w, const struct snapshot *s)
 	jw_obj(w, "malformed_by_kind");
 	for (int i = 1; i < PL_M_MAX; i++)
 		jw_u64(w, malformed_names[i], s->tot.malformed[i]);
+	jw_obj_end(w);
+	/* what the kernel's flow table held and lost: nothing vanishes without a count */
+	char advice[256];
+	snapshot_flow_warning(s, advice, sizeof(advice));
+	jw_obj(w, "flow_table");
+	jw_u64(w, "size", s->ftab.size);
+	jw_u64(w, "flows", s->ftab.present);
+	jw_u64(w, "created", s->ftab.created);
+	jw_u64(w, "evicted", s->ftab.evicted);
+	jw_u64(w, "aged_out", s->ftab.aged_out);
+	jw_u64(w, "insert_failed", s->tot.flow_table_full);
+	jw_u64(w, "not_shown", s->ftab.not_shown);
+	jw_str(w, "advice", advice);
 	jw_obj_end(w);
 	jw_obj_end(w);
 }

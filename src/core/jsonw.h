@@ -18,6 +18,7 @@ struct jw {
 	FILE *f;
 	int depth;
 	uint32_t members[JW_DEPTH]; /* written so far at each open level */
+	const void *ctx;	    /* for field functions: what the rows belong to */
 };
 
 void jw_init(struct jw *w, FILE *f);

@@ -37,7 +37,7 @@ static void l7_read(void *m, const struct model_env *env, const struct model_tic
 	s->l7 = l7_model_read(m, &c, t->now_ns);
 }
 
-static void l7_fill(void *m, struct flow_row *r, struct snapshot *s)
+static void l7_fill(void *m, struct flow_row *r)
 {
 	l7_model_fill_flow(m, r);
 }

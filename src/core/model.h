@@ -28,6 +28,7 @@ struct model_env {
 struct model_tick {
 	uint64_t now_ns; /* CLOCK_MONOTONIC */
 	double dt;	 /* seconds since the previous refresh, 0 at the first */
+	uint32_t gen;	 /* the refresh generation: histories are written as of it */
 };
 
 /*
@@ -47,8 +48,13 @@ struct model_ops {
 	/* Reads the model's maps and puts its part into s (s->tcp, s->drops, ...). */
 	void (*read)(void *m, const struct model_env *env, const struct model_tick *t,
 		     struct snapshot *s);
-	/* Fills the model's fields of one flow row of s, in the order of the ops table. */
-	void (*fill)(void *m, struct flow_row *r, struct snapshot *s);
+	/*
+	 * Fills the model's fields of a row built in this refresh (a flow that
+	 * changed, or whose turn it is), in the order of the ops table.
+	 */
+	void (*fill)(void *m, struct flow_row *r);
+	/* Counts every row of the snapshot, built now or kept, into the model's part of s. */
+	void (*count)(void *m, const struct flow_row *r, struct snapshot *s);
 	/* Writes the model's members of the snapshot's JSON object. */
 	void (*json)(struct jw *w, const struct snapshot *s);
 	void (*free)(void *m);

@@ -68,10 +68,17 @@ static void procs_read(void *p, const struct model_env *env, const struct model_
 	proc_forget_free(&forget);
 }
 
-static void procs_fill(void *p, struct flow_row *row, struct snapshot *s)
+static void procs_fill(void *p, struct flow_row *row)
 {
 	struct procs_reader *r = p;
-	proc_model_fill_flow(r->m, row, s->procs);
+	proc_model_match_flow(r->m, row);
+}
+
+/* A flow's process row counts it, its retransmissions and drops (filled before). */
+static void procs_count(void *p, const struct flow_row *row, struct snapshot *s)
+{
+	struct procs_reader *r = p;
+	proc_model_count_flow(r->m, row, s->procs);
 }
 
 const struct model_ops procs_model_ops = {
@@ -79,6 +86,7 @@ const struct model_ops procs_model_ops = {
 	.create = procs_create,
 	.read = procs_read,
 	.fill = procs_fill,
+	.count = procs_count,
 	.json = json_write_processes,
 	.free = procs_free,
 };

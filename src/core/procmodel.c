@@ -962,19 +962,16 @@ static int cmp_row(const void *a, const void *b)
 	return (k->start > r->start_ticks) - (k->start < r->start_ticks);
 }
 
-void proc_model_fill_flow(struct proc_model *m, struct flow_row *r, struct snapshot_procs *sp)
+void proc_model_match_flow(struct proc_model *m, struct flow_row *r)
 {
+	r->pid = 0;
+	r->proc_start = 0;
+	r->comm[0] = '\0';
 	if (!tracked_proto(r->key.proto))
 		return;
-	/* ICMP flows are often the kernel's own (echo replies, neighbour discovery): not counted */
-	int counted = r->key.proto == 6 || r->key.proto == 17 || r->key.proto == 136;
-	if (sp && counted)
-		sp->flows++;
 	const struct match *x = m->n_idx ? match_flow(m, &r->key) : NULL;
-	if (!x) {
-		m->unmatched += counted;
+	if (!x)
 		return;
-	}
 	const char *comm = "";
 	if (x->closed) {
 		struct closed_conn *c = &m->closed[x->closed - 1];
@@ -986,17 +983,39 @@ void proc_model_fill_flow(struct proc_model *m, struct flow_row *r, struct snaps
 			comm = m->procs[pi].comm;
 	}
 	r->pid = x->tgid;
+	r->proc_start = x->start;
 	snprintf(r->comm, sizeof(r->comm), "%s", comm);
+}
+
+void proc_model_count_flow(struct proc_model *m, const struct flow_row *r,
+			   struct snapshot_procs *sp)
+{
+	/* ICMP flows are often the kernel's own (echo replies, neighbour discovery): not counted */
+	int counted = r->key.proto == 6 || r->key.proto == 17 || r->key.proto == 136;
+	if (!counted && !(r->pid && tracked_proto(r->key.proto)))
+		return;
+	if (sp && counted)
+		sp->flows++;
+	if (!r->pid) {
+		m->unmatched += counted;
+		return;
+	}
 	if (!sp)
 		return;
 	sp->flows_attributed += counted;
-	struct row_key q = { x->tgid, x->start };
+	struct row_key q = { r->pid, r->proc_start };
 	struct proc_row *row = bsearch(&q, sp->rows, sp->n_rows, sizeof(*sp->rows), cmp_row);
 	if (row) {
 		row->flows++;
 		row->retrans += r->retrans;
 		row->drops += r->drops;
 	}
+}
+
+void proc_model_fill_flow(struct proc_model *m, struct flow_row *r, struct snapshot_procs *sp)
+{
+	proc_model_match_flow(m, r);
+	proc_model_count_flow(m, r, sp);
 }
 
 /* ---- snapshot ---- */

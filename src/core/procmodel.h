@@ -70,7 +70,12 @@ void proc_forget_free(struct proc_forget *f);
 struct snapshot_procs *proc_model_update(struct proc_model *m, const struct proc_input *in,
 					 struct proc_forget *forget, uint64_t start_ns,
 					 uint64_t now_ns, double dt);
-/* Sets r->pid and r->comm from the last update and counts the flow in its process's row of sp. */
+/* Sets r->pid, r->proc_start and r->comm from the last update (0 and "": nobody's). */
+void proc_model_match_flow(struct proc_model *m, struct flow_row *r);
+/* Counts a flow of the snapshot in sp (may be NULL) and in its process's row. */
+void proc_model_count_flow(struct proc_model *m, const struct flow_row *r,
+			   struct snapshot_procs *sp);
+/* Both. */
 void proc_model_fill_flow(struct proc_model *m, struct flow_row *r, struct snapshot_procs *sp);
 
 /*

@@ -1,6 +1,7 @@
 /* Snapshot life (reference counted, immutable once published) and the names of probe kinds and states. */
 #include <stdlib.h>
 
+#include "core/histring.h"
 #include "core/snapshot.h"
 
 static const char *const kind_names[PK_MAX] = {
@@ -64,5 +65,7 @@ void snapshot_put(struct snapshot *s)
 	free(s->tcp);
 	free(s->l7);
 	free(s->procs);
+	hist_pool_put(s->rate_hist);
+	hist_pool_put(s->tcp_hist);
 	free(s);
 }

@@ -62,6 +62,12 @@ struct probe_info {
 	uint32_t n_lat_pids;
 };
 
+/*
+ * One flow. Rows are small and hold no histories: the models that own the
+ * rate history (the flow store), srtt/cwnd history, state timeline and
+ * kernel latency (the TCP model) publish them beside the rows, and
+ * flow_hist(), flow_tcp_detail() and flow_latency() of view.h find them.
+ */
 struct flow_row {
 	struct flow_key key; /* identity: pass back to watch a flow */
 	char iface[16];
@@ -76,30 +82,23 @@ struct flow_row {
 	char l7[8];	   /* "http", "tls", "dns", "ssh", "other", "" before any payload */
 	uint32_t l7_flags; /* PL_L7F_* of shared/l7.h: port 80 that is not HTTP */
 	uint32_t pid;
-	char comm[16];		      /* escaped before display */
+	uint64_t proc_start; /* with pid, the process (its start time in ticks); 0 without */
+	char comm[16];	     /* escaped before display */
 	double first_seen, last_seen; /* seconds since pktlens started; may be < 0 for old flows */
-	float rx_hist[PL_HIST_LEN];   /* rx bits/s, oldest first */
-	float tx_hist[PL_HIST_LEN];
-	uint32_t hist_len; /* valid samples at the end of the arrays */
 	/* TCP health (tracepoints and the ingress sequence tracking) */
 	uint32_t ssthresh, snd_wnd, rcv_wnd;
 	uint32_t ooo, dup, zero_win;
 	uint32_t
 	    retrans_rx; /* the peer's retransmissions that arrived: late fills and duplicates */
 	uint32_t resets_rx, resets_tx;
-	double handshake_ms;	      /* SYN to ESTABLISHED, < 0 unknown */
-	double duration_s;	      /* open (or first seen) to close (or now) */
-	int active;		      /* this host opened the connection */
-	float srtt_hist[PL_HIST_LEN]; /* us, oldest first; shares hist_len */
-	float cwnd_hist[PL_HIST_LEN];
-	struct {
-		char state[16];
-		uint32_t ms; /* since the connection opened */
-	} timeline[8];
-	uint32_t n_timeline;
-	uint32_t lat_hist[24]; /* kernel receive latency, log2 microseconds */
-	uint64_t lat_count;
+	double handshake_ms; /* SYN to ESTABLISHED, < 0 unknown */
+	int active;	     /* this host opened the connection */
 	uint32_t known; /* PL_FK_*: which measured values are there; the others read 0 = unknown */
+	/* Histories (flow_hist): a ring in the flow store's and in the TCP model's pool. */
+	uint32_t hist, hist_serial;
+	uint32_t tcp_hist, tcp_hist_serial;
+	/* The flow store's entry (core's own): which rows a refresh may keep. */
+	uint32_t slot, serial;
 };
 
 /*
@@ -121,6 +120,25 @@ struct tcp_event_row {
 
 #define PL_TCP_EVENTS_MAX 128
 
+/* A TCP socket's life, for its flow's drill-down and JSON (flow_tcp_detail() finds it). */
+struct tcp_sock_detail {
+	struct flow_key key; /* the socket's addresses and ports; ifindex 0, proto 6 */
+	double open_s;	     /* seconds since start it opened (SYN), < 0 unknown */
+	double close_s;	     /* closed, < 0 still open */
+	struct {
+		char state[16];
+		uint32_t ms; /* since the connection opened */
+	} timeline[8];
+	uint32_t n_timeline;
+};
+
+/* Kernel receive latency of one flow, log2 microseconds (flow_latency() finds it). */
+struct flow_lat_row {
+	struct flow_key key;
+	uint32_t hist[24];
+	uint64_t count;
+};
+
 struct snapshot_tcp {
 	uint64_t retrans_total; /* segments */
 	double retrans_rate;	/* segments per second */
@@ -135,11 +153,32 @@ struct snapshot_tcp {
 	uint64_t events_lost;
 	uint32_t lat_hist[24];
 	uint64_t lat_count;
+	/* sorted by key, in the same allocation as this part */
+	const struct tcp_sock_detail *socks;
+	size_t n_socks;
+	const struct flow_lat_row *lats;
+	size_t n_lats;
 };
 
+/*
+ * The kernel's flow table: what it holds and what it lost. Flows the table
+ * had no room for are either evicted (the LRU dropped an older flow for a
+ * new one: created - present - aged_out) or never inserted (insert_failed).
+ */
+struct snapshot_flow_table {
+	uint64_t size;	    /* --flows */
+	uint64_t present;   /* flows in it at this reading */
+	uint64_t created;   /* flows inserted since start */
+	uint64_t evicted;   /* pushed out by newer flows while the table was full */
+	uint64_t aged_out;  /* removed after --idle without packets */
+	uint64_t not_shown; /* flows in the table the snapshot has no row for: out of memory */
+	uint64_t full_reads, dirty_reads; /* readings of the whole table, of the changed flows */
+};
+
+/* Counted by the packet programs per CPU, whether or not the flow table holds the flows. */
 struct snapshot_totals {
 	double rx_pps, rx_bps, tx_pps, tx_bps;
-	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes; /* IP packets (those with flows) */
 	uint64_t packets[PL_P_MAX];
 	uint64_t malformed[PL_M_MAX];
 	uint64_t malformed_total;
@@ -402,8 +441,11 @@ struct snapshot_l7 {
 	uint64_t events, events_lost, ssl_calls, ssl_lost;
 };
 
+struct hist_pool;
+
 struct snapshot {
 	int refs;
+	uint32_t gen; /* the refresh generation: histories are read as of it */
 	double uptime_s;
 	double interval_s; /* seconds covered by the rates */
 	int64_t time_unix_ns;
@@ -419,9 +461,12 @@ struct snapshot {
 	double bpf_stats_s;
 	struct probe_info *probes;
 	size_t n_probes;
-	struct flow_row *flows;
+	struct flow_row *flows; /* in the order engine_set_flow_order() asked for */
 	size_t n_flows;
 	struct snapshot_totals tot;
+	struct snapshot_flow_table ftab;
+	/* where the rows' histories live (referenced for the snapshot's life) */
+	struct hist_pool *rate_hist, *tcp_hist;
 	struct snapshot_drops *drops; /* NULL when the drop probes never ran */
 	struct snapshot_tcp *tcp;
 	struct snapshot_l7 *l7;	      /* never NULL in a snapshot from the engine */

@@ -3,19 +3,19 @@
 #include <string.h>
 
 #include "core/flowfmt.h"
+#include "core/histring.h"
 #include "core/json.h"
 #include "core/jsonw.h"
 #include "core/maps.h"
 #include "core/model.h"
 #include "core/tcpmodel.h"
 
-_Static_assert(sizeof(struct sock_key) % 8 == 0, "sock_entry has no gap between key and value");
-
 #define EV_RING 256
 
 struct sock_entry {
 	struct sock_key k;
 	struct sock_val v;
+	uint32_t hist, hist_serial; /* srtt and cwnd history in m->hist */
 };
 
 struct lat_entry {
@@ -36,13 +36,20 @@ struct tcp_model {
 	double hs_sum;
 	uint64_t hs_n;
 	int have_prev;
+	struct hist_pool *hist; /* srtt and cwnd per socket */
 };
 
 struct tcp_model *tcp_model__new(const struct btf_enum_names *states)
 {
 	struct tcp_model *m = calloc(1, sizeof(*m));
-	if (m)
-		m->states = states;
+	if (!m)
+		return NULL;
+	m->states = states;
+	/* srtt and cwnd hold their value between tcp_probe hits */
+	if (!(m->hist = hist_pool__new(1))) {
+		free(m);
+		return NULL;
+	}
 	return m;
 }
 
@@ -52,6 +59,7 @@ void tcp_model__free(struct tcp_model *m)
 		return;
 	free(m->socks);
 	free(m->lats);
+	hist_pool_put(m->hist);
 	free(m);
 }
 
@@ -106,8 +114,12 @@ static void sock_flow_str(const struct sock_key *k, char *out, size_t len)
 	snprintf(out, len, "tcp %s:%u <> %s:%u", l, k->local_port, r, k->remote_port);
 }
 
-/* Keeps the entries of one reading sorted by key, for the flows' lookups. */
-static int take_socks(struct tcp_model *m, const struct tcp_input *in)
+/*
+ * Keeps the entries of one reading sorted by key, for the flows' lookups. A
+ * socket keeps its srtt/cwnd history across readings; it gets a sample when
+ * tcp_probe fired since the last one.
+ */
+static int take_socks(struct tcp_model *m, const struct tcp_input *in, uint32_t gen)
 {
 	struct sock_entry *se = in->n_socks ? malloc(in->n_socks * sizeof(*se)) : NULL;
 	if (in->n_socks && !se)
@@ -115,9 +127,37 @@ static int take_socks(struct tcp_model *m, const struct tcp_input *in)
 	for (size_t i = 0; i < in->n_socks; i++) {
 		se[i].k = in->sock_keys[i];
 		se[i].v = in->sock_vals[i];
+		se[i].hist = se[i].hist_serial = 0;
 	}
 	if (in->n_socks)
 		qsort(se, in->n_socks, sizeof(*se), cmp_sock);
+	/* both sorted: one walk carries the histories over and frees those of gone sockets */
+	size_t j = 0;
+	for (size_t i = 0; i < m->n_socks; i++) {
+		struct sock_entry *old = &m->socks[i];
+		while (j < in->n_socks && cmp_sock(&se[j], old) < 0)
+			j++;
+		if (j < in->n_socks && !cmp_sock(&se[j], old)) {
+			se[j].hist = old->hist;
+			se[j].hist_serial = old->hist_serial;
+			continue;
+		}
+		if (old->hist)
+			hist_free(m->hist, old->hist, gen);
+	}
+	for (size_t i = 0; i < in->n_socks; i++) {
+		struct sock_entry *e = &se[i];
+		if (!e->v.probe_ns)
+			continue;
+		const struct sock_entry *old =
+		    m->n_socks ? bsearch(e, m->socks, m->n_socks, sizeof(*e), cmp_sock) : NULL;
+		if (old && old->v.probe_ns == e->v.probe_ns && e->hist)
+			continue; /* no tcp_probe since the last reading: the history holds */
+		if (!e->hist)
+			e->hist = hist_alloc(m->hist, gen, &e->hist_serial);
+		float v[HIST_SERIES] = { (float)e->v.srtt_us, (float)e->v.cwnd };
+		hist_write(m->hist, e->hist, gen, v);
+	}
 	free(m->socks);
 	m->socks = se;
 	m->n_socks = in->n_socks;
@@ -141,17 +181,73 @@ static int take_lats(struct tcp_model *m, const struct tcp_input *in)
 	return 0;
 }
 
-struct snapshot_tcp *tcp_model_update(struct tcp_model *m, const struct tcp_input *in,
-				      uint64_t start_ns, uint64_t now_ns, double dt)
+static double rel_s(uint64_t t, uint64_t start_ns)
 {
-	struct snapshot_tcp *t = calloc(1, sizeof(*t));
+	return ((double)t - (double)start_ns) / 1e9;
+}
+
+/* The sockets' lives and the flows' latency, beside the rows (view.h finds them by key). */
+static struct snapshot_tcp *new_part(const struct tcp_model *m, uint64_t start_ns)
+{
+	size_t n_detail = 0;
+	for (size_t i = 0; i < m->n_socks; i++)
+		n_detail += m->socks[i].v.n_states || m->socks[i].v.open_ns;
+	struct snapshot_tcp *t = calloc(1, sizeof(*t) + n_detail * sizeof(struct tcp_sock_detail) +
+					       m->n_lats * sizeof(struct flow_lat_row));
 	if (!t)
 		return NULL;
+	struct tcp_sock_detail *d = (struct tcp_sock_detail *)(t + 1);
+	struct flow_lat_row *l = (struct flow_lat_row *)(d + n_detail);
+	for (size_t i = 0; i < m->n_socks; i++) {
+		const struct sock_key *k = &m->socks[i].k;
+		const struct sock_val *v = &m->socks[i].v;
+		if (!v->n_states && !v->open_ns)
+			continue;
+		struct tcp_sock_detail *o = &d[t->n_socks++];
+		memcpy(o->key.local, k->local, 16);
+		memcpy(o->key.remote, k->remote, 16);
+		o->key.local_port = k->local_port;
+		o->key.remote_port = k->remote_port;
+		o->key.family = k->family;
+		o->key.proto = 6;
+		o->open_s = v->open_ns ? rel_s(v->open_ns, start_ns) : -1;
+		o->close_s =
+		    v->open_ns && v->close_ns > v->open_ns ? rel_s(v->close_ns, start_ns) : -1;
+		uint32_t n = v->n_states < PL_STATE_HIST ? v->n_states : PL_STATE_HIST;
+		for (uint32_t j = 0; j < n; j++) {
+			uint32_t idx = (v->n_states - n + j) % PL_STATE_HIST;
+			snprintf(o->timeline[j].state, sizeof(o->timeline[j].state), "%s",
+				 tcp_state_name(m, v->states[idx]));
+			o->timeline[j].ms = v->state_ms[idx];
+		}
+		o->n_timeline = n;
+	}
+	if (t->n_socks)
+		qsort(d, t->n_socks, sizeof(*d), flow_key_cmp);
+	for (size_t i = 0; i < m->n_lats; i++) {
+		l[i].key = m->lats[i].k;
+		for (int b = 0; b < PL_LAT_BUCKETS; b++) {
+			l[i].hist[b] = m->lats[i].h.bucket[b];
+			l[i].count += m->lats[i].h.bucket[b];
+		}
+	}
+	t->socks = d;
+	t->lats = l;
+	t->n_lats = m->n_lats;
+	return t;
+}
+
+struct snapshot_tcp *tcp_model_update(struct tcp_model *m, const struct tcp_input *in,
+				      uint64_t start_ns, uint64_t now_ns, double dt, uint32_t gen)
+{
 	m->start_ns = start_ns;
 	m->now_ns = now_ns;
 	/* out of memory: the flows keep the previous reading's sockets */
-	take_socks(m, in);
+	take_socks(m, in, gen);
 	take_lats(m, in);
+	struct snapshot_tcp *t = new_part(m, start_ns);
+	if (!t)
+		return NULL;
 	for (size_t i = 0; i < m->n_socks; i++) {
 		const struct sock_val *v = &m->socks[i].v;
 		if (v->est_ns > m->last_read_ns && v->est_ns <= now_ns) {
@@ -210,18 +306,8 @@ struct snapshot_tcp *tcp_model_update(struct tcp_model *m, const struct tcp_inpu
 
 void tcp_model_fill_flow(const struct tcp_model *m, struct flow_row *r)
 {
-	uint64_t now_ns = m->now_ns;
 	const struct flow_key *fk = &r->key;
 	r->handshake_ms = -1;
-	if (m->n_lats) {
-		const struct lat_entry *le =
-		    bsearch(fk, m->lats, m->n_lats, sizeof(*m->lats), flow_key_cmp);
-		if (le)
-			for (int b = 0; b < PL_LAT_BUCKETS; b++) {
-				r->lat_hist[b] = le->h.bucket[b];
-				r->lat_count += le->h.bucket[b];
-			}
-	}
 	if (fk->proto != 6 || !m->n_socks)
 		return;
 	struct sock_key q = { 0 };
@@ -252,17 +338,8 @@ void tcp_model_fill_flow(const struct tcp_model *m, struct flow_row *r)
 	r->active = v->active;
 	if (v->open_ns && v->est_ns >= v->open_ns)
 		r->handshake_ms = (double)(v->est_ns - v->open_ns) / 1e6;
-	uint64_t from = v->open_ns ? v->open_ns : 0;
-	uint64_t to = v->close_ns > from ? v->close_ns : now_ns;
-	r->duration_s = from ? (double)(to - from) / 1e9 : r->last_seen - r->first_seen;
-	uint32_t n = v->n_states < PL_STATE_HIST ? v->n_states : PL_STATE_HIST;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t idx = (v->n_states - n + i) % PL_STATE_HIST;
-		snprintf(r->timeline[i].state, sizeof(r->timeline[i].state), "%s",
-			 tcp_state_name(m, v->states[idx]));
-		r->timeline[i].ms = v->state_ms[idx];
-	}
-	r->n_timeline = n;
+	r->tcp_hist = se->hist;
+	r->tcp_hist_serial = se->hist_serial;
 }
 
 /* ---- the model's place in the engine (model.h) ---- */
@@ -332,13 +409,18 @@ static void tcp_read(void *p, const struct model_env *env, const struct model_ti
 	in.n_lats = n > 0 ? (size_t)n : 0;
 	maps_lookup_sum(&stats, &zero, &in.counters);
 	maps_lookup_sum(&all_lat, &zero, &in.all_lat);
-	s->tcp = tcp_model_update(r->m, &in, env->start_ns, t->now_ns, t->dt);
+	s->tcp = tcp_model_update(r->m, &in, env->start_ns, t->now_ns, t->dt, t->gen);
+	s->tcp_hist = hist_pool_get(r->m->hist);
 }
 
-static void tcp_fill(void *p, struct flow_row *row, struct snapshot *s)
+static void tcp_fill(void *p, struct flow_row *row)
 {
 	struct tcp_reader *r = p;
 	tcp_model_fill_flow(r->m, row);
+}
+
+static void tcp_count(void *p, const struct flow_row *row, struct snapshot *s)
+{
 	/* the peers' retransmissions that arrived, over the flows of this snapshot */
 	if (s->tcp)
 		s->tcp->retrans_rx += row->retrans_rx;
@@ -382,6 +464,7 @@ const struct model_ops tcp_model_ops = {
 	.event = tcp_event,
 	.read = tcp_read,
 	.fill = tcp_fill,
+	.count = tcp_count,
 	.json = tcp_json,
 	.free = tcp_free,
 };

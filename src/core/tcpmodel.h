@@ -29,7 +29,7 @@ void tcp_model_event(struct tcp_model *m, const struct tcp_event *ev);
 
 /* Takes one reading of the maps; builds the TCP part of a snapshot. */
 struct snapshot_tcp *tcp_model_update(struct tcp_model *m, const struct tcp_input *in,
-				      uint64_t start_ns, uint64_t now_ns, double dt);
+				      uint64_t start_ns, uint64_t now_ns, double dt, uint32_t gen);
 /* Fills a flow row's TCP fields from the last update (nothing when the socket is unknown). */
 void tcp_model_fill_flow(const struct tcp_model *m, struct flow_row *r);
 const char *tcp_state_name(const struct tcp_model *m, unsigned state);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "core/histring.h"
 #include "core/snapshot.h"
 
 static const char *const sort_names[FS_MAX] = {
@@ -67,6 +68,71 @@ void flow_flags_str(uint32_t flags, char out[9])
 		if (flags & order[i].bit)
 			out[n++] = order[i].c;
 	out[n] = '\0';
+}
+
+size_t flow_hist(const struct snapshot *s, const struct flow_row *r, enum flow_series which,
+		 float out[60])
+{
+	int tcp = which == FH_SRTT_US || which == FH_CWND;
+	const struct hist_pool *p = tcp ? s->tcp_hist : s->rate_hist;
+	uint32_t ring = tcp ? r->tcp_hist : r->hist;
+	uint32_t serial = tcp ? r->tcp_hist_serial : r->hist_serial;
+	return hist_read(p, ring, serial, s->gen, (int)which & 1, out);
+}
+
+/* A socket's addresses as flow_tcp_detail() keys them. */
+static int cmp_sock_detail(const void *a, const void *b)
+{
+	const struct flow_key *x = a, *y = &((const struct tcp_sock_detail *)b)->key;
+	return memcmp(x, y, sizeof(*x));
+}
+
+const struct tcp_sock_detail *flow_tcp_detail(const struct snapshot *s, const struct flow_row *r)
+{
+	if (!s || !s->tcp || !s->tcp->n_socks || r->key.proto != IPPROTO_TCP)
+		return NULL;
+	struct flow_key k = r->key;
+	k.ifindex = 0;
+	return bsearch(&k, s->tcp->socks, s->tcp->n_socks, sizeof(*s->tcp->socks), cmp_sock_detail);
+}
+
+static int cmp_lat_row(const void *a, const void *b)
+{
+	return memcmp(a, &((const struct flow_lat_row *)b)->key, sizeof(struct flow_key));
+}
+
+const struct flow_lat_row *flow_latency(const struct snapshot *s, const struct flow_row *r)
+{
+	if (!s || !s->tcp || !s->tcp->n_lats)
+		return NULL;
+	return bsearch(&r->key, s->tcp->lats, s->tcp->n_lats, sizeof(*s->tcp->lats), cmp_lat_row);
+}
+
+double flow_duration(const struct snapshot *s, const struct flow_row *r)
+{
+	const struct tcp_sock_detail *d = flow_tcp_detail(s, r);
+	if (d && d->open_s >= 0)
+		return (d->close_s >= 0 ? d->close_s : s->uptime_s) - d->open_s;
+	return r->last_seen - r->first_seen;
+}
+
+size_t snapshot_flow_warning(const struct snapshot *s, char *buf, size_t len)
+{
+	const struct snapshot_flow_table *f = &s->ftab;
+	int n = 0;
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	if (f->not_shown)
+		n = snprintf(buf, len, "out of memory: %llu flows not shown",
+			     (unsigned long long)f->not_shown);
+	else if (f->evicted || s->tot.flow_table_full)
+		n = snprintf(buf, len,
+			     "flow table full (--flows %llu): %llu flows evicted, %llu not "
+			     "inserted; raise --flows",
+			     (unsigned long long)f->size, (unsigned long long)f->evicted,
+			     (unsigned long long)s->tot.flow_table_full);
+	return n > 0 ? ((size_t)n < len ? (size_t)n : len - 1) : 0;
 }
 
 static int endpoint_str(char *buf, size_t len, const char *addr, unsigned port, int v6)

@@ -7,6 +7,8 @@
 
 struct snapshot;
 struct flow_row;
+struct tcp_sock_detail;
+struct flow_lat_row;
 
 enum flow_sort {
 	FS_RX_BPS = 0,
@@ -45,6 +47,29 @@ size_t flow_view(const struct snapshot *s, const char *filter, enum flow_sort ke
 /* The text a filter matches against: "iface proto local:port remote:port state l7 comm". */
 void flow_row_text(const struct flow_row *r, char *buf, size_t len);
 const char *proto_name(uint8_t proto);
+
+/* A flow's histories, oldest first into out; returns the samples there are (0: none). */
+enum flow_series {
+	FH_RX_BPS = 0,
+	FH_TX_BPS,
+	FH_SRTT_US,
+	FH_CWND,
+};
+size_t flow_hist(const struct snapshot *s, const struct flow_row *r, enum flow_series which,
+		 float out[60]);
+/* The TCP socket of a flow (state timeline, open and close times), NULL when none is known. */
+const struct tcp_sock_detail *flow_tcp_detail(const struct snapshot *s, const struct flow_row *r);
+/* The flow's kernel receive latency histogram (latency probes), NULL when it has none. */
+const struct flow_lat_row *flow_latency(const struct snapshot *s, const struct flow_row *r);
+/*
+ * What the operator should know about the flow table, as one sentence (for the
+ * status line and the JSON): flows it lost because it was full, with the
+ * advice to raise --flows, or flows left out for want of memory. Returns its
+ * length, 0 when all is well.
+ */
+size_t snapshot_flow_warning(const struct snapshot *s, char *buf, size_t len);
+/* Open (or first seen) to close (or the snapshot's time), seconds. */
+double flow_duration(const struct snapshot *s, const struct flow_row *r);
 void flow_flags_str(uint32_t flags, char out[9]); /* "SAFPRU" order as in JSON, "" when none */
 
 /* Flows grouped by what they share, each group with the sums of its flows. */

@@ -104,8 +104,17 @@ static void draw_status(struct ui *ui)
 		info[0] = ' ';
 	ui_put(ui, y, 0, COLS, ROLE_NORMAL, info);
 	ui->status_shown = ui->status[0] && ui_now() < ui->status_until;
-	if (!ui->status_shown)
+	if (!ui->status_shown) {
+		/* flows the table lost, or left out for want of memory, stay said */
+		char warn[200];
+		if (!ui->snap || !snapshot_flow_warning(ui->snap, warn, sizeof(warn)))
+			return;
+		w = (int)fmt_cells(warn) + 2;
+		if (w > COLS - (int)fmt_cells(info) - 1)
+			w = COLS;
+		ui_put_right(ui, y, COLS - w, w, ROLE_WARN, warn);
 		return;
+	}
 	w = (int)fmt_cells(ui->status) + 2;
 	if (w > COLS - (int)fmt_cells(info) - 1)
 		w = COLS;

@@ -66,16 +66,17 @@ static int line(struct ui *ui, const struct rect *r, int y, enum role role, cons
 	return y + 1;
 }
 
-/* One labelled sparkline row of a per-flow history that shares the flow's hist_len. */
-static int spark_row(struct ui *ui, const struct rect *r, int y, const char *what, const float *h,
-		     uint32_t len, int usec, enum role role)
+/* One labelled sparkline row of one of the flow's histories (the models keep them). */
+static int spark_row(struct ui *ui, const struct rect *r, int y, const char *what,
+		     const struct flow_row *f, enum flow_series which, int usec, enum role role)
 {
 	char buf[64], a[16];
-	float max = 0;
+	float max = 0, h[PL_HIST_LEN];
+	size_t len = ui->snap ? flow_hist(ui->snap, f, which, h) : 0;
 
 	if (y >= r->y + r->h)
 		return y + 1;
-	for (uint32_t i = PL_HIST_LEN - len; i < PL_HIST_LEN; i++)
+	for (size_t i = 0; i < len; i++)
 		if (h[i] > max)
 			max = h[i];
 	if (usec)
@@ -85,7 +86,7 @@ static int spark_row(struct ui *ui, const struct rect *r, int y, const char *wha
 	snprintf(buf, sizeof(buf), " %s (max %s) ", what, a);
 	ui_put(ui, y, r->x, 24, role, buf);
 	ui_put_spark(ui, y, r->x + 24, r->w - 24 > PL_HIST_LEN ? PL_HIST_LEN : r->w - 24,
-		     ROLE_SPARK, h + (PL_HIST_LEN - len), len);
+		     ROLE_SPARK, h, len);
 	return y + 1;
 }
 
@@ -93,6 +94,8 @@ static int spark_row(struct ui *ui, const struct rect *r, int y, const char *wha
 static int tcp_section(struct ui *ui, const struct rect *r, int y, const struct flow_row *f)
 {
 	char buf[512], a[16], b[16], ssth[16], snd[16], rcv[16];
+	const struct tcp_sock_detail *t = ui->snap ? flow_tcp_detail(ui->snap, f) : NULL;
+	uint32_t n_timeline = t ? t->n_timeline : 0;
 	size_t o;
 
 	/* unknown (no tcp_probe yet) is "-", never 0; the kernel's "no threshold yet" is
@@ -115,28 +118,28 @@ static int tcp_section(struct ui *ui, const struct rect *r, int y, const struct 
 		 f->handshake_ms >= 0
 		     ? fmt_usec((uint32_t)(f->handshake_ms * 1000 + 0.5), a, sizeof(a))
 		     : "-",
-		 fmt_duration(f->duration_s, b, sizeof(b)), ssth, snd, rcv, f->ooo, f->dup,
-		 f->zero_win, f->resets_rx, f->resets_tx);
+		 fmt_duration(ui->snap ? flow_duration(ui->snap, f) : 0, b, sizeof(b)), ssth, snd,
+		 rcv, f->ooo, f->dup, f->zero_win, f->resets_rx, f->resets_tx);
 	y = line(ui, r, y, ROLE_NORMAL, buf);
 	o = (size_t)snprintf(buf, sizeof(buf), " states ");
-	for (uint32_t i = 0, shown = 0; i < f->n_timeline && i < 8 && o < sizeof(buf); i++) {
+	for (uint32_t i = 0, shown = 0; i < n_timeline && i < 8 && o < sizeof(buf); i++) {
 		char st[20];
 
 		/* each transition once: after shutdown(SHUT_WR), close() sets FIN_WAIT1 again
 		 * (tcp_close_state maps FIN_WAIT1 to itself) and sock:inet_sock_set_state fires
 		 * with the old state equal to the new one */
-		if (i && !strncmp(f->timeline[i].state, f->timeline[i - 1].state,
-				  sizeof(f->timeline[i].state)))
+		if (i && !strncmp(t->timeline[i].state, t->timeline[i - 1].state,
+				  sizeof(t->timeline[i].state)))
 			continue;
-		ui_escape(st, sizeof(st), f->timeline[i].state, sizeof(f->timeline[i].state));
+		ui_escape(st, sizeof(st), t->timeline[i].state, sizeof(t->timeline[i].state));
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s +%ums", shown++ ? " > " : "",
-				      st, f->timeline[i].ms);
+				      st, t->timeline[i].ms);
 	}
-	if (!f->n_timeline)
+	if (!n_timeline)
 		snprintf(buf + o, sizeof(buf) - o, "- (opened before pktlens started)");
 	y = line(ui, r, y, ROLE_NORMAL, buf);
-	y = spark_row(ui, r, y, "srtt", f->srtt_hist, f->hist_len, 1, ROLE_NORMAL);
-	y = spark_row(ui, r, y, "cwnd", f->cwnd_hist, f->hist_len, 0, ROLE_NORMAL);
+	y = spark_row(ui, r, y, "srtt", f, FH_SRTT_US, 1, ROLE_NORMAL);
+	y = spark_row(ui, r, y, "cwnd", f, FH_CWND, 0, ROLE_NORMAL);
 	return y;
 }
 
@@ -144,19 +147,20 @@ static int tcp_section(struct ui *ui, const struct rect *r, int y, const struct 
 static int latency_line(struct ui *ui, const struct rect *r, int y, const struct flow_row *f)
 {
 	char buf[512];
+	const struct flow_lat_row *l = ui->snap ? flow_latency(ui->snap, f) : NULL;
 	size_t o;
 
-	if (!f->lat_count)
+	if (!l || !l->count)
 		return line(ui, r, y, ROLE_DIM,
 			    " kernel rx latency: no samples (needs --probes default,latency)");
 	o = (size_t)snprintf(buf, sizeof(buf),
-			     " kernel rx latency, %llu samples:", (unsigned long long)f->lat_count);
+			     " kernel rx latency, %llu samples:", (unsigned long long)l->count);
 	for (int i = 0; i < 24 && o < sizeof(buf); i++) {
 		char a[16];
 
-		if (f->lat_hist[i])
+		if (l->hist[i])
 			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "  <%s %u",
-					      fmt_usec(2u << i, a, sizeof(a)), f->lat_hist[i]);
+					      fmt_usec(2u << i, a, sizeof(a)), l->hist[i]);
 	}
 	return line(ui, r, y, ROLE_NORMAL, buf);
 }
@@ -296,11 +300,11 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 
 	/* rates over time, one row per direction, scaled to each row's own maximum */
 	for (int dir = 0; dir < 2 && y < bottom; dir++, y++) {
-		const float *h = dir ? f->tx_hist : f->rx_hist;
-		float max = 0;
+		float h[PL_HIST_LEN], max = 0;
+		size_t n = ui->snap ? flow_hist(ui->snap, f, dir ? FH_TX_BPS : FH_RX_BPS, h) : 0;
 		int x;
 
-		for (uint32_t i = PL_HIST_LEN - f->hist_len; i < PL_HIST_LEN; i++)
+		for (size_t i = 0; i < n; i++)
 			if (h[i] > max)
 				max = h[i];
 		snprintf(buf, sizeof(buf), " %s (max %s) ", dir ? "tx" : "rx",
@@ -308,7 +312,7 @@ static void detail_display(struct pane *pp, struct ui *ui, const struct rect *r)
 		x = r->x + 24;
 		ui_put(ui, y, r->x, 24, dir ? ROLE_TX : ROLE_RX, buf);
 		ui_put_spark(ui, y, x, r->w - 24 > PL_HIST_LEN ? PL_HIST_LEN : r->w - 24,
-			     ROLE_SPARK, h + (PL_HIST_LEN - f->hist_len), f->hist_len);
+			     ROLE_SPARK, h, n);
 	}
 	if (f->key.proto == IPPROTO_TCP) {
 		y = tcp_section(ui, r, y, f);

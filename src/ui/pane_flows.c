@@ -129,6 +129,7 @@ static const char *const group_titles[FG_MAX] = {
 
 struct flows_pane {
 	struct pane base;
+	int told_col, told_desc;     /* the sort the engine was last asked for */
 	const struct snapshot *snap; /* the snapshot the tables index */
 	struct pfilter *pf;	     /* f: a tcpdump-syntax filter on the flows, or NULL */
 	char pf_text[256];
@@ -291,10 +292,13 @@ static void conn_cell(void *ctx, size_t row, int col, struct table_cell *c)
 	case FC_TOTAL_BPS:
 		rate_cell(c, f->rx_bps + f->tx_bps, ROLE_NORMAL);
 		break;
-	case FC_SPARK:
-		c->spark = f->rx_hist + (PL_HIST_LEN - f->hist_len);
-		c->spark_n = f->hist_len;
+	case FC_SPARK: {
+		/* the table draws each cell before it asks for the next one */
+		static float spark[PL_HIST_LEN];
+		c->spark_n = flow_hist(p->snap, f, FH_RX_BPS, spark);
+		c->spark = spark;
 		break;
+	}
 	case FC_PACKETS:
 		count_cell(c, f->rx_packets + f->tx_packets, ROLE_NORMAL);
 		break;
@@ -509,6 +513,17 @@ static void sync(struct flows_pane *p, struct ui *ui)
 	if (!pane_stale(&p->base, ui))
 		return;
 	p->snap = ui->snap;
+	/* the engine hands the rows over in this list's order: sorting them is one pass then */
+	if (ui->act.flow_order &&
+	    (p->conns.sort_col != p->told_col || p->conns.sort_desc != p->told_desc)) {
+		int col = p->conns.sort_col;
+		int key = col >= 0 && col < FC_MAX && flow_col_sort[col] < FS_MAX
+			      ? (int)flow_col_sort[col]
+			      : -1;
+		ui->act.flow_order(ui->act.ctx, key, p->conns.sort_desc);
+		p->told_col = p->conns.sort_col;
+		p->told_desc = p->conns.sort_desc;
+	}
 	p->n_g = 0;
 	if (mark_shown(p)) {
 		ui_status_err(ui, "out of memory for %zu flows", p->snap->n_flows);
@@ -784,6 +799,7 @@ struct pane *flows_pane__new(struct ui *ui)
 	if (!p)
 		return NULL;
 	p->base.cls = &flows_class;
+	p->told_col = -1; /* nothing asked yet */
 	memcpy(p->gcols, group_cols, sizeof(group_cols));
 	set_group(p, FG_CONNECTION);
 	p->hide_idle = 1;

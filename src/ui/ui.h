@@ -29,6 +29,9 @@ struct ui_actions {
 	int (*set_slow_ms)(void *ctx, double ms, char *err, size_t errlen);
 	/* a view that shows BPF run-time statistics (the Probes pane) is on screen (1) or not (0) */
 	int (*bpf_stats)(void *ctx, int on);
+	/* the Flows list's sort (enum flow_sort of core/view.h, biggest first): the engine hands
+	 * the rows over in that order, so 100k flows need no sorting here (may be NULL) */
+	void (*flow_order)(void *ctx, int key, int desc);
 	/* completion candidates for the add-probe prompt: interface names, tracepoints */
 	size_t (*complete)(void *ctx, const char *prefix, char out[][64], size_t max);
 };
