@@ -852,6 +852,12 @@ int engine_set_slow_ms(struct engine *e, double ms, char *err, size_t errlen)
 	return 0;
 }
 
+int engine_prog_fd(struct engine *e, const char *name)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(e->skel->obj, name);
+	return p ? bpf_program__fd(p) : -ENOENT;
+}
+
 int engine_map_fd(struct engine *e, const char *name)
 {
 	struct bpf_map *m = bpf_object__find_map_by_name(e->skel->obj, name);

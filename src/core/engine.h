@@ -73,6 +73,8 @@ void engine_bpf_stats_on_demand(struct engine *e);
 
 /* fd of one of the BPF object's maps by name ("flows", "counters", ...), for tests and benchmarks. */
 int engine_map_fd(struct engine *e, const char *name);
+/* fd of one of its programs by name ("tc_ingress_flows"): benchmarks make real flows with it. */
+int engine_prog_fd(struct engine *e, const char *name);
 
 /* --list-probes output. */
 void engine_print_probes(struct engine *e, FILE *f);

@@ -94,9 +94,26 @@ static void iface_name(const struct flowrows_ctx *c, uint32_t ifindex, char out[
 		snprintf(out, 16, "if%u", ifindex);
 }
 
+/* Dotted quad without printf: inet_ntop formats IPv4 through sprintf, a third of a row. */
+static void ip4_str(const uint8_t *a, char *out)
+{
+	char *o = out;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		*o++ = i < 3 ? '.' : '\0';
+	}
+}
+
 static void addr_str(const uint8_t *a, uint8_t family, char *out, size_t len)
 {
-	if (!inet_ntop(family == PL_AF_INET ? AF_INET : AF_INET6, a, out, (socklen_t)len))
+	if (family == PL_AF_INET && len >= 16)
+		ip4_str(a, out);
+	else if (!inet_ntop(family == PL_AF_INET ? AF_INET : AF_INET6, a, out, (socklen_t)len))
 		snprintf(out, len, "?");
 }
 
@@ -152,13 +169,14 @@ static void take_turns(struct flowrows *fr, struct flowstore *fs)
 	fr->turn = i;
 }
 
-/* A row of the previous snapshot that still stands: its flow is there and did not change. */
+/*
+ * A row of the previous snapshot that still stands: its flow is there and did not change (a
+ * flow's filter verdict never changes). Two dense arrays, not the entries: this runs for
+ * every row of every refresh.
+ */
 static int kept(const struct flowrows *fr, const struct flowstore *fs, const struct flow_row *p)
 {
-	if (p->slot >= fs->n_slots)
-		return 0;
-	const struct fs_entry *e = &fs->e[p->slot];
-	return e->serial == p->serial && e->keep && !fr->fresh_of[p->slot];
+	return p->slot < fs->n_slots && fs->serials[p->slot] == p->serial && !fr->fresh_of[p->slot];
 }
 
 static void emit(const struct flowrows_ctx *c, struct snapshot *s, const struct flow_row *r)

@@ -65,6 +65,7 @@ int flowstore_init(struct flowstore *fs, uint32_t max)
 void flowstore_free(struct flowstore *fs)
 {
 	free(fs->e);
+	free(fs->serials);
 	free(fs->buckets);
 	free(fs->changed);
 	free(fs->active);
@@ -176,6 +177,10 @@ static struct fs_entry *new_entry(struct flowstore *fs, const struct flow_key *k
 			if (!ne)
 				return NULL;
 			fs->e = ne;
+			uint32_t *ns = realloc(fs->serials, (size_t)cap * sizeof(*ns));
+			if (!ns)
+				return NULL;
+			fs->serials = ns;
 			fs->cap = cap;
 		}
 		idx = fs->n_slots++;
@@ -186,6 +191,7 @@ static struct fs_entry *new_entry(struct flowstore *fs, const struct flow_key *k
 	if (!++fs->next_serial)
 		fs->next_serial = 1;
 	e->serial = fs->next_serial;
+	fs->serials[idx] = e->serial;
 	e->keep = !fs->filter || fs->filter(fs->filter_ctx, k);
 	uint32_t *b = bucket(fs, k);
 	e->next = *b;
@@ -217,7 +223,7 @@ struct fs_entry *flowstore_put(struct flowstore *fs, const struct flow_key *k,
 	 * that changed as it was read) adds the second growth to the first. */
 	if (fs->dt >= FS_MIN_DT) {
 		double dt = fs->dt;
-		int again = e->put_gen == fs->gen && e->active;
+		int again = e->moved_gen == fs->gen;
 		double rx_pps = rate_per_s(base->rx_packets, v->rx_packets, dt);
 		double rx_bps = 8 * rate_per_s(base->rx_bytes, v->rx_bytes, dt);
 		double tx_pps = rate_per_s(base->tx_packets, v->tx_packets, dt);
@@ -227,11 +233,12 @@ struct fs_entry *flowstore_put(struct flowstore *fs, const struct flow_key *k,
 		e->tx_pps = (again ? e->tx_pps : 0) + tx_pps;
 		e->tx_bps = (again ? e->tx_bps : 0) + tx_bps;
 		int moving = e->rx_pps > 0 || e->tx_pps > 0;
-		if (moving && !(e->active && e->put_gen == fs->gen) &&
+		if (moving && !(e->active && again) &&
 		    !push_idx(&fs->active, &fs->n_active, &fs->cap_active, flowstore_index(fs, e)))
 			e->active = 1;
 		else if (!moving)
 			e->active = 0;
+		e->moved_gen = fs->gen;
 	}
 	e->val = *v;
 	e->put_gen = fs->gen;
@@ -255,6 +262,7 @@ void flowstore_remove(struct flowstore *fs, struct fs_entry *e)
 	if (e->hist)
 		hist_free(fs->hist, e->hist, fs->gen);
 	e->serial = 0;
+	fs->serials[idx] = 0;
 	e->active = 0;
 	e->hist = 0;
 	e->next = fs->free_head;
@@ -311,16 +319,16 @@ void flowstore_end(struct flowstore *fs)
 		/* rates stay: so do the lists of who has them */
 		for (size_t i = 0; i < fs->n_was_active; i++) {
 			struct fs_entry *e = &fs->e[fs->was_active[i]];
-			if (e->serial && e->active && e->put_gen != fs->gen)
+			if (e->serial && e->active && e->moved_gen != fs->gen)
 				push_idx(&fs->active, &fs->n_active, &fs->cap_active,
 					 fs->was_active[i]);
 		}
 		return;
 	}
-	/* flows that moved in the last reading and not in this one: rates 0 */
+	/* flows that moved in the last reading and not in this one (read or not): rates 0 */
 	for (size_t i = 0; i < fs->n_was_active; i++) {
 		struct fs_entry *e = &fs->e[fs->was_active[i]];
-		if (!e->serial || !e->active || e->put_gen == fs->gen)
+		if (!e->serial || !e->active || e->moved_gen == fs->gen)
 			continue;
 		e->active = 0;
 		e->rx_pps = e->rx_bps = e->tx_pps = e->tx_bps = 0;

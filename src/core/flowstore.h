@@ -21,6 +21,7 @@ struct fs_entry {
 	uint32_t serial;       /* new for every flow that takes the slot; 0: the slot is free */
 	uint32_t put_gen;      /* generation of the last reading that saw the flow */
 	uint32_t changed_gen;  /* generation in which its row must be built again */
+	uint32_t moved_gen;    /* generation whose reading gave it its rates */
 	uint32_t older, newer; /* aging list, least recently changed first (index + 1) */
 	uint32_t hist;	       /* its rate history in fs->hist (hist_alloc), 0: none */
 	uint32_t hist_serial;
@@ -35,6 +36,7 @@ struct fs_idle {
 
 struct flowstore {
 	struct fs_entry *e;
+	uint32_t *serials;     /* e[i].serial, dense: rows check that their flow is still there */
 	uint32_t n_slots, cap; /* slots handed out (some free), allocated */
 	uint32_t max;	       /* never more flows than the kernel's table holds */
 	uint32_t n;	       /* flows */

@@ -708,6 +708,9 @@ static void write_stats(struct jw *w, const struct snapshot *s)
 	jw_u64(w, "aged_out", s->ftab.aged_out);
 	jw_u64(w, "insert_failed", s->tot.flow_table_full);
 	jw_u64(w, "not_shown", s->ftab.not_shown);
+	/* readings of the whole table, and of the flows that queued themselves as changed */
+	jw_u64(w, "full_reads", s->ftab.full_reads);
+	jw_u64(w, "changed_reads", s->ftab.dirty_reads);
 	jw_str(w, "advice", advice);
 	jw_obj_end(w);
 	jw_obj_end(w);

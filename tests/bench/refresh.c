@@ -2,10 +2,15 @@
 
 /*
  * For each size the engine is created as pktlens creates it (in the given
- * namespace, no probes attached), its flow map is filled with synthetic
- * flows through bpf_map_update_batch, and then:
+ * namespace, no probes attached), its flow map (N entries) is filled with
+ * FLOWS real flows: the tc ingress program runs (BPF_PROG_TEST_RUN) on one
+ * UDP frame per flow, so the flows are created, counted and queued as
+ * changed by the kernel side exactly as packets do it. Then:
  *  - engine_refresh() + snapshot_put() are timed (wall and process CPU),
- *    once cold (every flow is new to the flow store) and then warm;
+ *    once cold (every flow is new to the flow store) and then warm with no
+ *    flow moving ("refresh": idle flows), then with 1% and with all of the
+ *    flows getting a packet before each refresh ("refresh_active_1pct",
+ *    "refresh_active_all"; the packets are not timed);
  *  - the map alone is read with bpf_map_lookup_batch and with
  *    get_next_key + lookup, the two ways user space can read it;
  *  - the kernel memory of the maps (memlock in fdinfo) and the process RSS
@@ -30,11 +35,13 @@
 
 #include "core/engine.h"
 #include "core/flowstore.h"
+#include "frames.h"
 #include "core/log.h"
 #include "core/snapshot.h"
 #include "shared/flow.h"
 
 #define MAX_RUNS 32
+#define FILL_DPORT 443
 #define MAX_SIZES 8
 
 static double clock_s(clockid_t c)
@@ -162,6 +169,33 @@ out:
 	return done;
 }
 
+/* Flow i's frame: UDP from 10.(i>>16).(i>>8).(i) port 1024 + i % 50000 to 10.99.0.1:443. */
+static size_t flow_frame(uint32_t i, __u8 *buf)
+{
+	__u8 src[4] = { 10, (__u8)(i >> 16), (__u8)(i >> 8), (__u8)i };
+	__u8 dst[4] = { 10, 99, 0, 1 };
+	return frame_build_udp(buf, FRAME_MAX, PL_AF_INET, src, dst, (__u16)(1024 + i % 50000),
+			       FILL_DPORT, 18);
+}
+
+/* One packet of each flow in [from, to) through the tc ingress program; returns how many ran. */
+static long run_flows(int prog, uint32_t from, uint32_t to)
+{
+	__u8 buf[FRAME_MAX];
+	long done = 0;
+	for (uint32_t i = from; i < to; i++) {
+		size_t len = flow_frame(i, buf);
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .data_size_in = (__u32)len,
+			    .repeat = 1);
+		if (bpf_prog_test_run_opts(prog, &o)) {
+			fprintf(stderr, "refresh: BPF_PROG_TEST_RUN: %s\n", strerror(errno));
+			break;
+		}
+		done++;
+	}
+	return done;
+}
+
 /* The whole map with bpf_map_lookup_batch, 4096 at a time as the engine reads it. */
 static long read_batch(int fd, struct flow_key *keys, struct flow_val *vals, long max)
 {
@@ -215,6 +249,8 @@ static void print_timing(const char *name, const struct timing *t)
 	printf("]}");
 }
 
+static int real = 1; /* flows made by the tc program; 0: written into the map (-S) */
+
 static int one_size(const char *netns, const char *iface, unsigned entries, long flows, int runs,
 		    int first)
 {
@@ -233,13 +269,14 @@ static int one_size(const char *netns, const char *iface, unsigned entries, long
 		return -1;
 	}
 	int fd = engine_map_fd(e, "flows");
+	int prog = engine_prog_fd(e, "tc_ingress_flows");
 	struct flow_key *keys = calloc(entries, sizeof(*keys));
 	struct flow_val *vals = calloc(entries, sizeof(*vals));
 	struct timing cold = { .n = 1 }, warm = { .n = runs }, batch = { .n = runs },
-		      perkey = { .n = runs };
+		      perkey = { .n = runs }, some = { .n = runs }, all = { .n = runs };
 	long held = 0, rows = 0, got_batch = 0, got_perkey = 0;
 	int rc = -1;
-	if (fd < 0 || !keys || !vals)
+	if (fd < 0 || prog < 0 || !keys || !vals)
 		goto out;
 
 	cpu_set_t old, one;
@@ -247,7 +284,10 @@ static int one_size(const char *netns, const char *iface, unsigned entries, long
 	CPU_ZERO(&one);
 	CPU_SET(sched_getcpu(), &one);
 	sched_setaffinity(0, sizeof(one), &one);
-	fill_map(fd, flows, if_nametoindex(iface));
+	if (real)
+		run_flows(prog, 0, (uint32_t)flows);
+	else
+		fill_map(fd, flows, if_nametoindex(iface));
 	sched_setaffinity(0, sizeof(old), &old);
 	/* Keys and values are in place; from here on only the engine's own work is measured. */
 	long rss_filled = status_kb("VmRSS:");
@@ -271,6 +311,25 @@ static int one_size(const char *netns, const char *iface, unsigned entries, long
 	/* RSS while the latest snapshot is held, as between two refreshes of pktlens. */
 	long rss = status_kb("VmRSS:");
 	long long flows_mem = fd_memlock(fd), maps_mem = all_maps_memlock();
+
+	/* flows that move: 1% of them, then all, get a packet before each refresh */
+	for (int pass = 0; real && pass < 2; pass++) {
+		struct timing *t = pass ? &all : &some;
+		uint32_t n = pass ? (uint32_t)flows : (uint32_t)(flows / 100 ? flows / 100 : 1);
+		for (int r = 0; r < runs; r++) {
+			usleep(60000);
+			run_flows(prog, 0, n);
+			double w0 = clock_s(CLOCK_MONOTONIC),
+			       c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+			snapshot_put(s);
+			s = engine_refresh(e);
+			t->wall[r] = clock_s(CLOCK_MONOTONIC) - w0;
+			t->cpu[r] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+			if (!s)
+				goto out;
+		}
+	}
+	long rss_active = status_kb("VmRSS:");
 	snapshot_put(s);
 	s = NULL;
 
@@ -294,6 +353,12 @@ static int one_size(const char *netns, const char *iface, unsigned entries, long
 	printf(",");
 	print_timing("refresh", &warm);
 	printf(",");
+	if (real) {
+		print_timing("refresh_active_1pct", &some);
+		printf(",");
+		print_timing("refresh_active_all", &all);
+		printf(",\"rss_kb_active\":%ld,", rss_active);
+	}
 	print_timing("read_batch", &batch);
 	printf(",");
 	print_timing("read_per_key", &perkey);
@@ -328,10 +393,14 @@ static int parse_sizes(const char *arg, unsigned *ent, long *fl)
 
 int main(int argc, char **argv)
 {
-	const char *netns = NULL, *iface = NULL, *sizes = "1000,10000,100000,1000000,1000000:1000";
+	const char *netns = NULL, *iface = NULL,
+		   *sizes = "2000:1000,20000:10000,200000:100000,2000000:1000000,1000000:1000";
 	int runs = 5, opt;
-	while ((opt = getopt(argc, argv, "N:i:s:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "N:i:s:n:S")) != -1) {
 		switch (opt) {
+		case 'S':
+			real = 0;
+			break;
 		case 'N':
 			netns = optarg;
 			break;
@@ -356,8 +425,10 @@ int main(int argc, char **argv)
 	int n = parse_sizes(sizes, ent, fl);
 
 	/* Per-flow user-space structures: what RSS and refresh time grow with. */
-	printf("{\"runs\":%d,\"snapshot_row_bytes\":%zu,\"store_entry_bytes\":%zu,\"sizes\":[",
-	       runs, sizeof(struct flow_row), sizeof(struct fs_entry));
+	printf(
+	    "{\"runs\":%d,\"real_flows\":%d,\"snapshot_row_bytes\":%zu,\"store_entry_bytes\":%zu,"
+	    "\"sizes\":[",
+	    runs, real, sizeof(struct flow_row), sizeof(struct fs_entry));
 	int rc = 0;
 	for (int i = 0; i < n; i++) {
 		/* Peak RSS per size, not since the process started. */
@@ -375,6 +446,6 @@ int main(int argc, char **argv)
 	printf("]}\n");
 	return rc;
 usage:
-	fprintf(stderr, "usage: %s -N NETNS -i IFACE [-s N[:FLOWS],...] [-n RUNS]\n", argv[0]);
+	fprintf(stderr, "usage: %s -N NETNS -i IFACE [-s N[:FLOWS],...] [-n RUNS] [-S]\n", argv[0]);
 	return 2;
 }

@@ -51,6 +51,12 @@ static int setup(void **state)
 		k->local[3] = 1;
 		k->remote[0] = 10;
 		k->remote[3] = (uint8_t)(10 + i);
+		if (i == N - 1) { /* every width of a dotted quad */
+			k->remote[0] = 255;
+			k->remote[1] = 100;
+			k->remote[2] = 0;
+			k->remote[3] = 9;
+		}
 		k->local_port = 53;
 		k->remote_port = (uint16_t)(4000 + i);
 		f.v[i].rx_packets = 1;
@@ -111,6 +117,12 @@ static void test_order_and_kept_rows(void **state)
 	flowrows_set_order(&f->fr, FS_RX_BPS, 1);
 	struct snapshot *s = refresh(f, 0, (1u << N) - 1);
 	assert_int_equal(s->n_flows, N);
+	for (int i = 0; i < N; i++) {
+		char want[16];
+		snprintf(want, sizeof(want), i == N - 1 ? "255.100.0.9" : "10.0.0.%d", 10 + i);
+		assert_string_equal(s->flows[row_of(s, f, i)].local, "10.0.0.1");
+		assert_string_equal(s->flows[row_of(s, f, i)].remote, want);
+	}
 	snapshot_put(s);
 
 	for (int i = 0; i < N; i++)

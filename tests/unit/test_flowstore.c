@@ -103,6 +103,13 @@ static void test_rates_across_readings(void **state)
 	reading(&fs, 1.0, k, v, 2);
 	assert_false(changed(&fs, a));
 	assert_false(changed(&fs, b));
+	/* a flow that moved, then is read whole without growth, stops: rates 0 */
+	v[1] = val(6, 600, 2);
+	reading(&fs, 1.0, k, v, 2);
+	assert_true(b->rx_pps == 1.0);
+	reading(&fs, 1.0, k, v, 2);
+	assert_true(b->rx_pps == 0 && b->rx_bps == 0);
+	assert_true(changed(&fs, b));
 
 	/* evicted and created again: counters went down, the rate restarts from them */
 	v[0] = val(4, 400, 3);
