@@ -61,6 +61,7 @@ struct drops_model {
 	struct flow_total *flows; /* sorted by key, from the last read */
 	size_t n_flows;
 	uint8_t discard[MAX_REASON]; /* 1: the reason value is a discard at close */
+	uint64_t version;	     /* moves when a flow's drops changed */
 };
 
 struct drops_model *drops_model__new(const char *btf_path, const char *kallsyms)
@@ -246,7 +247,8 @@ static void take_flows(struct drops_model *m, const struct drops_input *in,
 		       struct snapshot_drops *d)
 {
 	size_t n = 0;
-	struct flow_total *ft = in->n_flows ? malloc(in->n_flows * sizeof(*ft)) : NULL;
+	struct flow_total *ft =
+	    in->n_flows ? calloc(in->n_flows, sizeof(*ft)) : NULL; /* padding compared */
 	struct drop_flow_row *rows = calloc(PL_DROP_FLOWS_MAX * 4, sizeof(*rows));
 	size_t nr = 0;
 	for (size_t e = 0; e < in->n_flows; e++) {
@@ -279,6 +281,8 @@ static void take_flows(struct drops_model *m, const struct drops_input *in,
 		else
 			ft[w++] = ft[i];
 	}
+	if (w != m->n_flows || (w && memcmp(ft, m->flows, w * sizeof(*ft))))
+		m->version++;
 	free(m->flows);
 	m->flows = ft;
 	m->n_flows = w;
@@ -501,6 +505,11 @@ static void drops_fill(void *p, struct flow_row *row)
 	row->drops = drops_model_flow(r->m, &row->key);
 }
 
+static uint64_t drops_version(void *p)
+{
+	return ((struct drops_reader *)p)->m->version;
+}
+
 static const struct jf reason_fields[] = {
 	JF_STR(struct drop_reason_row, reason, "reason"),
 	JF_U64(struct drop_reason_row, count, "count"),
@@ -606,6 +615,7 @@ const struct model_ops drops_model_ops = {
 	.event = drops_event,
 	.read = drops_read,
 	.fill = drops_fill,
+	.version = drops_version,
 	.json = drops_json,
 	.free = drops_free,
 };

@@ -846,9 +846,10 @@ int engine_set_slow_ms(struct engine *e, double ms, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	extern const struct model_ops l7_model_ops;
+	void l7ops_set_slow_ms(void *l7ops, double ms);
 	for (size_t i = 0; i < pl_n_models; i++)
 		if (pl_models[i] == &l7_model_ops)
-			l7_model_set_slow_ms(e->models[i], ms);
+			l7ops_set_slow_ms(e->models[i], ms);
 	return 0;
 }
 

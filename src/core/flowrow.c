@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/flowrow.h"
 
@@ -15,9 +16,23 @@ void flowrows_init(struct flowrows *fr)
 	fr->turn_min = FLOWROW_TURN;
 }
 
+/*
+ * The rows built in a refresh, a scratch area: mapped, not malloc'd, so that
+ * the hundreds of megabytes a refresh of a million changed flows takes go
+ * back to the system once refreshes need less (the engine keeps the heap's
+ * big blocks for the snapshots' reuse).
+ */
+static void fresh_release(struct flowrows *fr)
+{
+	if (fr->fresh)
+		munmap(fr->fresh, fr->cap_fresh * sizeof(*fr->fresh));
+	fr->fresh = NULL;
+	fr->cap_fresh = 0;
+}
+
 void flowrows_free(struct flowrows *fr)
 {
-	free(fr->fresh);
+	fresh_release(fr);
 	free(fr->ord);
 	free(fr->fresh_of);
 	snapshot_put(fr->prev);
@@ -55,14 +70,18 @@ static int room(struct flowrows *fr, size_t rows, size_t slots)
 		size_t cap = fr->cap_fresh ? fr->cap_fresh : 1024;
 		while (cap < rows)
 			cap *= 2;
-		struct flow_row *f = realloc(fr->fresh, cap * sizeof(*f));
-		uint32_t *o = f ? realloc(fr->ord, cap * sizeof(*o)) : NULL;
-		if (f)
-			fr->fresh = f;
+		fresh_release(fr);
+		void *f = mmap(NULL, cap * sizeof(*fr->fresh), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uint32_t *o = realloc(fr->ord, cap * sizeof(*o));
 		if (o)
 			fr->ord = o;
-		if (!f || !o)
+		if (f == MAP_FAILED || !o) {
+			if (f != MAP_FAILED)
+				munmap(f, cap * sizeof(*fr->fresh));
 			return -ENOMEM;
+		}
+		fr->fresh = f;
 		fr->cap_fresh = cap;
 	}
 	if (slots > fr->cap_slots) {
@@ -150,12 +169,32 @@ static void build_row(const struct flowrows_ctx *c, const struct fs_entry *e, ui
 			pl_models[m]->fill(c->models[m], r);
 }
 
-/* The rows whose turn it is: up to a sixteenth of the flows (at least FLOWROW_TURN). */
-static void take_turns(struct flowrows *fr, struct flowstore *fs)
+/*
+ * The rows whose turn it is: up to a sixteenth of the flows (at least
+ * FLOWROW_TURN), while what some model knows about flows changed within the
+ * last round of turns. On a host where nothing changes, idle flows cost no
+ * build at all.
+ */
+static void take_turns(struct flowrows *fr, const struct flowrows_ctx *c, struct flowstore *fs)
 {
-	if (!fs->n_slots)
+	uint64_t v = 0;
+	int always = 0;
+	for (size_t m = 0; m < pl_n_models; m++) {
+		if (pl_models[m]->version)
+			v = v * 1000003 + pl_models[m]->version(c->models[m]);
+		else
+			always = 1;
+	}
+	if (always || v != fr->version) {
+		fr->turns_left = fs->n; /* a whole round from now */
+		fr->version = v;
+	}
+	if (!fs->n_slots || !fr->turns_left)
 		return;
 	uint32_t budget = fs->n / 16 > fr->turn_min ? fs->n / 16 : fr->turn_min;
+	if (budget > fr->turns_left)
+		budget = fr->turns_left;
+	fr->turns_left -= budget;
 	uint32_t i = fr->turn % fs->n_slots;
 	for (uint32_t seen = 0; seen < fs->n_slots && budget; seen++) {
 		struct fs_entry *e = &fs->e[i];
@@ -199,7 +238,7 @@ int flowrows_build(struct flowrows *fr, const struct flowrows_ctx *c, struct sna
 			if (fs->e[i].serial && fs->e[i].keep)
 				flowstore_touch(fs, &fs->e[i]);
 	} else {
-		take_turns(fr, fs);
+		take_turns(fr, c, fs);
 	}
 	s->flows = NULL;
 	s->n_flows = 0;
@@ -260,6 +299,8 @@ int flowrows_build(struct flowrows *fr, const struct flowrows_ctx *c, struct sna
 		free(done);
 	}
 	fr->rebuild = 0;
+	if (fr->cap_fresh > 65536 && k < fr->cap_fresh / 8)
+		fresh_release(fr);
 out:
 	for (size_t i = 0; i < fs->n_changed; i++)
 		if (fs->changed[i] < fr->cap_slots)

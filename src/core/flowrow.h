@@ -11,15 +11,15 @@
 
 /*
  * A refresh builds rows only for flows whose row changes: the flow store's
- * changed entries (read with new counters, gone idle, new), and a turn of
- * the others (at least FLOWROW_TURN a refresh, and all of them within 16
- * refreshes) so that what the models know about idle flows (a process
- * found later, a socket closed) reaches them. Every other row is the
+ * changed entries (read with new counters, gone idle, new), and, when a
+ * model's version moved, a turn of the others (at least FLOWROW_TURN a
+ * refresh, and all of them within 16 refreshes) so that what the models know
+ * about idle flows (a process found later, a socket closed) reaches them. Every other row is the
  * previous snapshot's, copied. The snapshot's rows come in the order the
  * view asked for (flow_row_cmp), so that a list sorted by the same key
  * finds them sorted.
  */
-#define FLOWROW_TURN 4096
+#define FLOWROW_TURN 1024
 
 struct flowrows {
 	int order; /* enum flow_sort, or -1: no order (new flows at the end) */
@@ -30,8 +30,10 @@ struct flowrows {
 	uint32_t *ord;	    /* fresh rows in view order */
 	uint32_t *fresh_of; /* per store slot: index + 1 of its row built now, 0 */
 	size_t cap_slots;
-	uint32_t turn;	   /* the next store slot whose row is built for its turn */
-	uint32_t turn_min; /* FLOWROW_TURN (tests set less) */
+	uint32_t turn;	     /* the next store slot whose row is built for its turn */
+	uint32_t turn_min;   /* FLOWROW_TURN (tests set less) */
+	uint64_t version;    /* the models' versions at the last turn */
+	uint32_t turns_left; /* rows to build before a round of turns is done */
 	struct snapshot *prev;
 };
 

@@ -1,8 +1,27 @@
 /* Per-flow histories: rings indexed by refresh generation, written only when a value changed. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/histring.h"
+
+/* 0 for 0 (and below); else 2^((code - 32768) / 256), so 2^-128 .. 2^128. */
+static uint16_t encode(float v)
+{
+	if (!(v > 0))
+		return 0;
+	long c = lrintf(log2f(v) * 256.0f) + 32768;
+	return (uint16_t)(c < 1 ? 1 : c > 65535 ? 65535 : c);
+}
+
+static float decode(uint16_t c, int whole)
+{
+	if (!c)
+		return 0;
+	float v = exp2f(((float)c - 32768.0f) / 256.0f);
+	/* counts (srtt in us, cwnd) come back as the integers they were */
+	return whole && v >= 1 ? rintf(v) : v;
+}
 
 struct hist_pool *hist_pool__new(int hold)
 {
@@ -104,10 +123,10 @@ void hist_write(struct hist_pool *p, uint32_t ring, uint32_t gen, const float *v
 	if (gen - from > HIST_SLOTS)
 		from = gen - HIST_SLOTS;
 	for (int s = 0; s < HIST_SERIES; s++) {
-		float fill = p->hold && has_samples(r) ? r->s[s][r->last_gen % HIST_SLOTS] : 0;
+		uint16_t fill = p->hold && has_samples(r) ? r->s[s][r->last_gen % HIST_SLOTS] : 0;
 		for (uint32_t g = from; g != gen; g++)
 			r->s[s][g % HIST_SLOTS] = fill;
-		r->s[s][gen % HIST_SLOTS] = values[s];
+		r->s[s][gen % HIST_SLOTS] = encode(values[s]);
 	}
 	r->last_gen = gen;
 }
@@ -140,14 +159,14 @@ size_t hist_read(const struct hist_pool *p, uint32_t ring, uint32_t serial, uint
 	}
 	size_t n = 0;
 	for (uint32_t g = lo;; g++) {
-		float v;
+		uint16_t v;
 		if (samples && (int32_t)(g - r->last_gen) <= 0)
 			v = r->s[series][g % HIST_SLOTS];
 		else if (samples && p->hold)
 			v = r->s[series][r->last_gen % HIST_SLOTS];
 		else
 			v = 0;
-		out[n++] = v;
+		out[n++] = decode(v, p->hold);
 		if (g == gen)
 			break;
 	}

@@ -22,12 +22,17 @@
  * another flow reads as empty, and freed rings wait HIST_SLOTS generations
  * before reuse.
  */
+/*
+ * Samples are kept as 16-bit logarithms (256 steps an octave, 0.14% apart):
+ * a sparkline needs far less, and a million flows' rings take half the
+ * memory of floats.
+ */
 struct hist_ring {
 	uint32_t serial;    /* 0: free */
 	uint32_t first_gen; /* generation of the first sample */
 	uint32_t last_gen;  /* generation of the newest sample */
 	uint32_t freed_gen;
-	float s[HIST_SERIES][HIST_SLOTS];
+	uint16_t s[HIST_SERIES][HIST_SLOTS];
 };
 
 struct hist_pool {

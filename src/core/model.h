@@ -55,6 +55,12 @@ struct model_ops {
 	void (*fill)(void *m, struct flow_row *r);
 	/* Counts every row of the snapshot, built now or kept, into the model's part of s. */
 	void (*count)(void *m, const struct flow_row *r, struct snapshot *s);
+	/*
+	 * Moves whenever fill may answer differently for a flow that did not
+	 * change itself (a socket closed, a process found): then the rows of
+	 * idle flows are built again, a turn at a time. NULL: after every read.
+	 */
+	uint64_t (*version)(void *m);
 	/* Writes the model's members of the snapshot's JSON object. */
 	void (*json)(struct jw *w, const struct snapshot *s);
 	void (*free)(void *m);

@@ -81,12 +81,18 @@ static void procs_count(void *p, const struct flow_row *row, struct snapshot *s)
 	proc_model_count_flow(r->m, row, s->procs);
 }
 
+static uint64_t procs_version(void *p)
+{
+	return proc_model_version(((struct procs_reader *)p)->m);
+}
+
 const struct model_ops procs_model_ops = {
 	.name = "processes",
 	.create = procs_create,
 	.read = procs_read,
 	.fill = procs_fill,
 	.count = procs_count,
+	.version = procs_version,
 	.json = json_write_processes,
 	.free = procs_free,
 };

@@ -111,6 +111,8 @@ struct proc_model {
 	struct hidx gone_h;
 	struct match *idx;
 	size_t n_idx;
+	uint64_t idx_hash; /* of what the index answers: a change moves version */
+	uint64_t version;
 	uint64_t last_scan_ns, scans, last_read_ns;
 	int unmatched; /* flows without a process at the last fill: scan /proc again */
 	struct proc_rest evicted, expired;
@@ -897,6 +899,39 @@ static void build_index(struct proc_model *m)
 		if (!w || cmp_match(&m->idx[w - 1], &m->idx[i]))
 			m->idx[w++] = m->idx[i];
 	m->n_idx = w;
+	/* what a flow's lookup can answer: the process and its name, for each key */
+	uint64_t h = mix64(w);
+	for (size_t i = 0; i < w; i++) {
+		const struct match *x = &m->idx[i];
+		const char *comm = "";
+		if (x->closed) {
+			comm = m->closed[x->closed - 1].comm;
+		} else {
+			long pi = proc_lookup(m, x->tgid, x->start);
+			if (pi >= 0)
+				comm = m->procs[pi].comm;
+		}
+		uint64_t c = 0;
+		memcpy(&c, comm, strnlen(comm, 8));
+		h = mix64(h ^
+			  mix64(x->proto | (uint64_t)x->family << 8 |
+				(uint64_t)x->local_port << 16 | (uint64_t)x->remote_port << 32));
+		for (int b = 0; b < 16; b += 8) {
+			uint64_t a, r;
+			memcpy(&a, x->local + b, 8);
+			memcpy(&r, x->remote + b, 8);
+			h = mix64(h ^ a) ^ mix64(r);
+		}
+		h = mix64(h ^ x->tgid ^ mix64(x->start) ^ c);
+	}
+	if (h != m->idx_hash)
+		m->version++;
+	m->idx_hash = h;
+}
+
+uint64_t proc_model_version(const struct proc_model *m)
+{
+	return m->version;
 }
 
 static const struct match *lookup(const struct proc_model *m, uint8_t proto, uint8_t family,

@@ -75,6 +75,8 @@ void proc_model_match_flow(struct proc_model *m, struct flow_row *r);
 /* Counts a flow of the snapshot in sp (may be NULL) and in its process's row. */
 void proc_model_count_flow(struct proc_model *m, const struct flow_row *r,
 			   struct snapshot_procs *sp);
+/* Moves when a flow's lookup may answer differently (a socket, a process, a name). */
+uint64_t proc_model_version(const struct proc_model *m);
 /* Both. */
 void proc_model_fill_flow(struct proc_model *m, struct flow_row *r, struct snapshot_procs *sp);
 

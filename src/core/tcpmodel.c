@@ -37,6 +37,7 @@ struct tcp_model {
 	uint64_t hs_n;
 	int have_prev;
 	struct hist_pool *hist; /* srtt and cwnd per socket */
+	uint64_t version;	/* moves when a socket or a flow's latency changed */
 };
 
 struct tcp_model *tcp_model__new(const struct btf_enum_names *states)
@@ -132,7 +133,7 @@ static int take_socks(struct tcp_model *m, const struct tcp_input *in, uint32_t 
 	if (in->n_socks)
 		qsort(se, in->n_socks, sizeof(*se), cmp_sock);
 	/* both sorted: one walk carries the histories over and frees those of gone sockets */
-	size_t j = 0;
+	size_t j = 0, same = 0;
 	for (size_t i = 0; i < m->n_socks; i++) {
 		struct sock_entry *old = &m->socks[i];
 		while (j < in->n_socks && cmp_sock(&se[j], old) < 0)
@@ -140,11 +141,14 @@ static int take_socks(struct tcp_model *m, const struct tcp_input *in, uint32_t 
 		if (j < in->n_socks && !cmp_sock(&se[j], old)) {
 			se[j].hist = old->hist;
 			se[j].hist_serial = old->hist_serial;
+			same += !memcmp(&se[j].v, &old->v, sizeof(old->v));
 			continue;
 		}
 		if (old->hist)
 			hist_free(m->hist, old->hist, gen);
 	}
+	if (same != m->n_socks || same != in->n_socks)
+		m->version++;
 	for (size_t i = 0; i < in->n_socks; i++) {
 		struct sock_entry *e = &se[i];
 		if (!e->v.probe_ns)
@@ -175,6 +179,9 @@ static int take_lats(struct tcp_model *m, const struct tcp_input *in)
 	}
 	if (in->n_lats)
 		qsort(le, in->n_lats, sizeof(*le), flow_key_cmp);
+	if (in->n_lats != m->n_lats ||
+	    (in->n_lats && memcmp(le, m->lats, in->n_lats * sizeof(*le))))
+		m->version++;
 	free(m->lats);
 	m->lats = le;
 	m->n_lats = in->n_lats;
@@ -419,6 +426,11 @@ static void tcp_fill(void *p, struct flow_row *row)
 	tcp_model_fill_flow(r->m, row);
 }
 
+static uint64_t tcp_version(void *p)
+{
+	return ((struct tcp_reader *)p)->m->version;
+}
+
 static void tcp_count(void *p, const struct flow_row *row, struct snapshot *s)
 {
 	/* the peers' retransmissions that arrived, over the flows of this snapshot */
@@ -465,6 +477,7 @@ const struct model_ops tcp_model_ops = {
 	.read = tcp_read,
 	.fill = tcp_fill,
 	.count = tcp_count,
+	.version = tcp_version,
 	.json = tcp_json,
 	.free = tcp_free,
 };

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "core/flowrow.h"
+#include "shared/l7.h"
 #include "core/model.h"
 #include "core/snapshot.h"
 
@@ -170,7 +171,26 @@ static void test_order_and_kept_rows(void **state)
 	snapshot_put(s);
 }
 
-/* Without an order a flow keeps its place, a new one comes last; turns reach idle flows. */
+/* The L7 model learns a flow's protocol: its version moves. */
+static void l7_learns(struct fixture *f, const struct flow_key *k)
+{
+	static const struct model_env env = { 0 };
+	struct l7_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = PL_L7K_PROTO;
+	ev.key = *k;
+	ev.proto = PL_L7P_DNS;
+	for (size_t i = 0; i < pl_n_models; i++)
+		if (!strcmp(pl_models[i]->name, "l7"))
+			pl_models[i]->event(f->models[i], &ev, sizeof(ev), &env);
+}
+
+/*
+ * Without an order a flow keeps its place, a new one comes last. Idle flows
+ * are built again only when a model learnt something (its version moved):
+ * then all of them (few flows: a round of turns is one refresh), and the
+ * row says what the model learnt.
+ */
 static void test_unordered_and_turns(void **state)
 {
 	struct fixture *f = *state;
@@ -186,9 +206,24 @@ static void test_unordered_and_turns(void **state)
 	assert_int_equal(row_of(s, f, 1), r1);
 	assert_int_equal(row_of(s, f, 2), r2);
 	assert_int_equal(row_of(s, f, 5), 3);
-	/* few flows: every row takes its turn each refresh, so every row is new */
+	/* nothing learnt: the idle flows' rows are the old ones */
+	assert_string_equal(s->flows[r0].iface, "veth-a");
+	assert_string_equal(s->flows[r2].iface, "veth-a");
+	assert_string_equal(s->flows[r1].iface, "veth-t");
+	snapshot_put(s);
+
+	l7_learns(f, &f->k[2]);
+	snprintf(f->ifname[0], 16, "veth-u");
+	s = refresh(f, 1.0, 0);
 	for (size_t r = 0; r < s->n_flows; r++)
-		assert_string_equal(s->flows[r].iface, "veth-t");
+		assert_string_equal(s->flows[r].iface, "veth-u");
+	assert_string_equal(s->flows[row_of(s, f, 2)].l7, "dns");
+	snapshot_put(s);
+	/* the round is done: nothing more to build */
+	snprintf(f->ifname[0], 16, "veth-v");
+	s = refresh(f, 1.0, 0);
+	for (size_t r = 0; r < s->n_flows; r++)
+		assert_string_equal(s->flows[r].iface, "veth-u");
 	snapshot_put(s);
 }
 
