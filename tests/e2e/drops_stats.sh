@@ -30,6 +30,9 @@ netns_pair 241
 
 # the kernel's own symbolisation of every drop place (%pS), and its reason names
 ftrace_instance drops plain
+# skb:kfree_skb records every namespace's drops: another test's flood or scan on the host fills
+# 16 MiB per CPU within the run (an overrun fails the test), so this instance gets 64 MiB per CPU
+echo 65536 >"$FTRACE_DIR/buffer_size_kb" || fail "cannot size the ftrace buffer"
 ftrace_enable skb:kfree_skb
 
 ip netns exec "$NS_A" tc qdisc add dev "$IF_A" root handle 1: tbf rate 1mbit burst 1600 limit 3000 ||
