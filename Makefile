@@ -57,8 +57,35 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 # Keep BPF objects and skeletons: they are chained intermediates of the test and bench binaries.
 .SECONDARY:
 
-.PHONY: all deps test unit check format format-check demo bench vmtest clean
+.PHONY: all deps test unit check format format-check demo bench vmtest clean install uninstall
 all: $(BUILD)/pktlens
+
+# `make install [PREFIX=/usr/local] [DESTDIR=staging]`: the binary, the themes (found relative to
+# the binary as ../share/pktlens/themes), the man page and the JSON schema with its document.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+DOCDIR     ?= $(DATADIR)/doc/pktlens
+INSTALL    ?= install
+THEMES     := $(wildcard themes/*.theme)
+
+install: all
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/pktlens/themes \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/pktlens $(DESTDIR)$(BINDIR)/pktlens
+	$(Q)$(INSTALL) -m 0644 $(THEMES) $(DESTDIR)$(DATADIR)/pktlens/themes/
+	$(Q)$(INSTALL) -m 0644 man/pktlens.8 $(DESTDIR)$(MANDIR)/man8/pktlens.8
+	$(Q)$(INSTALL) -m 0644 docs/json-schema.json $(DESTDIR)$(DATADIR)/pktlens/json-schema.json
+	$(Q)$(INSTALL) -m 0644 docs/json-schema.md $(DESTDIR)$(DOCDIR)/json-schema.md
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/pktlens $(DESTDIR)$(MANDIR)/man8/pktlens.8 \
+		$(addprefix $(DESTDIR)$(DATADIR)/pktlens/,$(THEMES) json-schema.json) \
+		$(DESTDIR)$(DOCDIR)/json-schema.md
+	$(Q)rmdir $(DESTDIR)$(DATADIR)/pktlens/themes $(DESTDIR)$(DATADIR)/pktlens $(DESTDIR)$(DOCDIR) \
+		2>/dev/null || true
 
 deps:
 	$(Q)scripts/deps.sh

@@ -7,6 +7,8 @@ pkgs=(
 	iproute2 nftables ethtool tmux tshark python3 curl iperf3 procps jq
 	dnsmasq-base bind9-dnsutils openssl qemu-system-x86 busybox-static cpio libc6-dev
 	tcpdump nginx wrk iftop nethogs
+	# the man page: man -l, groff warnings (tests/tui/install.sh)
+	man-db groff-base
 	# JSON Schema validation of --json output (tests/e2e/json_schema.sh; Debian's python3)
 	python3-jsonschema
 	# libFuzzer and the sanitizer runtimes for clang (libclang-rt-14-dev on Debian 12): make fuzz
