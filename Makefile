@@ -180,6 +180,8 @@ $(BUILD)/fuzz/fuzz_escape: src/core/escape.c src/ui/format.c
 $(BUILD)/fuzz/fuzz_theme: src/ui/theme.c src/ui/format.c src/core/safefile.c src/core/escape.c
 $(BUILD)/fuzz/fuzz_draw: src/ui/draw.c src/ui/format.c src/core/escape.c
 $(BUILD)/fuzz/fuzz_draw: FUZZ_LIBS := -lncursesw
+$(BUILD)/fuzz/fuzz_record: src/core/record.c src/core/snapshot.c src/core/histring.c src/core/safefile.c
+$(BUILD)/fuzz/fuzz_record: FUZZ_LIBS := -lz
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS)
 	$(call msg,FUZZ,$@)

@@ -17,9 +17,11 @@
 
 #include "app/options.h"
 #include "app/privs.h"
+#include "app/replay.h"
 #include "core/engine.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/record.h"
 #include "core/safefile.h"
 #include "ui/ui.h"
 
@@ -37,6 +39,8 @@ struct app {
 	int exit_sig;	  /* the signal that ended the loop, 0 if none */
 	int write_errno;  /* --json output failed (EPIPE: the reader went away) */
 	struct json_opts json;
+	struct recorder *rec; /* --record */
+	int rec_failed;	      /* writing it failed: the run ends (headless) or goes on without */
 };
 
 /*
@@ -177,6 +181,24 @@ static int write_json(struct app *a, struct snapshot *s)
 	return -1;
 }
 
+/*
+ * --record: the snapshot the UI shows or the JSON line printed. Headless, a failed write ends
+ * the run with the reason, as a failed JSON write does; the UI says it and goes on without.
+ */
+static int record(struct app *a, struct snapshot *s)
+{
+	char err[512];
+	if (!a->rec || a->rec_failed || recorder_write(a->rec, s, err, sizeof(err)) == 0)
+		return 0;
+	a->rec_failed = 1;
+	if (a->ui) {
+		ui_status_err(a->ui, "%s; recording stopped", err);
+		return 0;
+	}
+	fprintf(stderr, "pktlens: %s\n", err);
+	return -1;
+}
+
 static int run_loop(struct app *a)
 {
 	int ret = 0;
@@ -249,7 +271,8 @@ static int run_loop(struct app *a)
 				if (a->ui) {
 					ui_update(a->ui, s);
 					ui_render(a->ui);
-				} else if (write_json(a, s)) {
+					record(a, s);
+				} else if (write_json(a, s) || record(a, s)) {
 					done = true;
 				}
 				snapshot_put(s);
@@ -280,8 +303,8 @@ static int run_loop(struct app *a)
 	/* The last object on exit, so a script always gets the final counts. */
 	if (!a->ui && !a->write_errno) {
 		s = engine_refresh(a->eng);
-		if (s)
-			write_json(a, s);
+		if (s && !write_json(a, s))
+			record(a, s);
 		snapshot_put(s);
 	}
 cleanup:
@@ -334,6 +357,35 @@ int main(int argc, char **argv)
 		printf("pktlens %s\n", PKTLENS_VERSION);
 		return 0;
 	}
+	if (app.opt.replay) {
+		/* a recording needs no kernel access: nothing to attach, no privileges */
+		bool tui_r = !app.opt.json;
+		if (tui_r && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+			fprintf(stderr, "pktlens: the terminal UI needs a terminal; use --json to "
+					"print the recording\n");
+			return 2;
+		}
+		char tdir[PATH_MAX];
+		theme_dir(tdir, sizeof(tdir));
+		const char *nc = getenv("NO_COLOR");
+		struct ui_opts uo = { .theme = app.opt.theme,
+				      .theme_dir = tdir,
+				      .interval_s = app.opt.interval_s,
+				      .no_color = nc && *nc,
+				      .no_config = app.opt.no_config };
+		struct json_opts jo = { .flow_limit = app.opt.json_flows };
+		sigset_t mask;
+		exit_signals(&mask);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+		signal(SIGPIPE, SIG_IGN);
+		install_fault_handlers();
+		atexit(at_exit);
+		log_init(tui_r ? NULL : stderr, LOG_WARN);
+		int sig = 0;
+		int r = replay_run(app.opt.replay, app.opt.json, &jo, &uo, &mask, &sig);
+		reraise(sig);
+		return r;
+	}
 	app.interval_s = app.opt.interval_s;
 	app.json.flow_limit = app.opt.json_flows;
 	app.timer_fd = -1;
@@ -369,9 +421,18 @@ int main(int argc, char **argv)
 	install_fault_handlers();
 	atexit(at_exit);
 
+	/* the recording is opened before anything is attached, so a bad path leaves nothing */
+	if (app.opt.record && !app.opt.list_probes) {
+		app.rec = recorder__open(app.opt.record, PKTLENS_VERSION, err, sizeof(err));
+		if (!app.rec) {
+			fprintf(stderr, "pktlens: %s\n", err);
+			return 1;
+		}
+	}
 	app.opt.eng.filter = app.opt.filter;
 	app.eng = engine__new(&app.opt.eng, err, sizeof(err));
 	if (!app.eng) {
+		recorder__free(app.rec);
 		fprintf(stderr, "pktlens: %s\n", err);
 		return 1;
 	}
@@ -421,6 +482,16 @@ int main(int argc, char **argv)
 	ret = run_loop(&app);
 	ui__free(app.ui);
 	engine__free(app.eng);
+	if (app.opt.record) {
+		/* the terminal is back: where the recording is and what it holds */
+		fprintf(stderr, "pktlens: recorded %llu snapshots to %s (%llu bytes)%s\n",
+			(unsigned long long)recorder_frames(app.rec), app.opt.record,
+			(unsigned long long)recorder_bytes(app.rec),
+			app.rec_failed ? ", then writing it failed" : "");
+		recorder__free(app.rec);
+		if (app.rec_failed && !app.ui)
+			ret = 1;
+	}
 	if (app.write_errno && app.write_errno != EPIPE) {
 		fprintf(stderr, "pktlens: writing the JSON output failed: %s\n",
 			strerror(app.write_errno));

@@ -47,6 +47,10 @@ static const struct opt_def defs[] = {
 	{ "json", 'j', OT_FLAG, OFF(json), NULL, "headless: one JSON object per interval" },
 	{ "json-flows", 'J', OT_COUNT, OFF(json_flows), "N",
 	  "--json lists the N flows with the most bytes in the interval (default 1000, 0 = all)" },
+	{ "record", 'R', OT_STR, OFF(record), "FILE",
+	  "also write every snapshot to FILE (compressed), beside the UI or --json" },
+	{ "replay", 'Y', OT_STR, OFF(replay), "FILE",
+	  "show a recording in the UI (or --json), no privileges needed" },
 	{ "list-probes", 'L', OT_FLAG, OFF(list_probes), NULL,
 	  "print every probe with its state and exit" },
 	{ "no-config", 'C', OT_FLAG, OFF(no_config), NULL,
@@ -60,7 +64,9 @@ void options_usage(FILE *f)
 {
 	fprintf(f, "usage: pktlens [-i IFACE]... [-n NETNS] [-f FILTER] [--probes LIST] "
 		   "[--theme NAME]\n"
-		   "               [--interval SEC] [--duration SEC] [--json] [--list-probes]\n\n");
+		   "               [--interval SEC] [--duration SEC] [--json] [--list-probes]\n"
+		   "               [--record FILE]\n"
+		   "       pktlens --replay FILE [--json] [--theme NAME]\n\n");
 	for (size_t i = 0; i < N_DEFS; i++) {
 		char left[48];
 		snprintf(left, sizeof(left), "--%s%s%s", defs[i].name, defs[i].arg ? " " : "",
@@ -110,6 +116,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	optind = 0; /* reset getopt so parsing can run more than once (tests) */
 	opterr = 0;
 	int c;
+	unsigned char given[128] = { 0 };
 	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		if (c == '?') {
 			if (optopt)
@@ -131,6 +138,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 			continue;
 		char *field = (char *)o + d->offset;
 		o->interval_set |= c == 'I';
+		given[c & 127] = 1;
 		switch (d->type) {
 		case OT_FLAG:
 			*(int *)field = 1;
@@ -210,6 +218,18 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	if (o->interval_s < 0.1) {
 		snprintf(err, errlen, "--interval must be at least 0.1 seconds");
 		return -1;
+	}
+	if (o->replay) {
+		/* a recording has its interfaces, probes and timing: options that make them clash */
+		for (size_t i = 0; i < N_DEFS; i++)
+			if (given[defs[i].short_name & 127] &&
+			    strchr("infPFASBLRdI", defs[i].short_name)) {
+				snprintf(
+				    err, errlen,
+				    "--%s does not apply to --replay (the recording has its own)",
+				    defs[i].name);
+				return -1;
+			}
 	}
 	o->eng.list_only = o->list_probes;
 	return 0;

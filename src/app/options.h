@@ -17,6 +17,8 @@ struct options {
 	int json;
 	unsigned json_flows; /* --json-flows: flows listed per object, 0 = all */
 	int list_probes;
+	const char *record; /* --record FILE */
+	const char *replay; /* --replay FILE */
 	int help;
 	int version;
 };

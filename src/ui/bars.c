@@ -40,7 +40,11 @@ static void draw_top(struct ui *ui)
 	x = ui_put_text(ui, 0, x, s->tot.events_lost ? ROLE_WARN : ROLE_TOP_VALUE, buf);
 	if (ui->paused) {
 		x = ui_put_text(ui, 0, x, ROLE_TOP_LABEL, "  ");
-		ui_put_text(ui, 0, x, ROLE_PAUSED, "[PAUSED]");
+		x = ui_put_text(ui, 0, x, ROLE_PAUSED, "[PAUSED]");
+	}
+	if (ui->replay[0]) {
+		x = ui_put_text(ui, 0, x, ROLE_TOP_LABEL, "  ");
+		ui_put_text(ui, 0, x, ROLE_PAUSED, ui->replay);
 	}
 }
 
@@ -69,8 +73,15 @@ static void draw_hints(struct ui *ui)
 	int y = LINES - 1, x = 0, key = 1;
 	char *save = NULL;
 
-	/* the pane's own keys first: narrow terminals cut the end */
-	keys_hints(top ? top->cls->keys : NULL, buf, sizeof(buf));
+	/* the pane's own keys first (a recording's player keys before them): narrow terminals cut
+	 * the end */
+	const struct keymap *maps[10] = { 0 };
+	size_t n = 0;
+	if (ui->act.replay)
+		maps[n++] = &keys_replay;
+	for (size_t i = 0; top && top->cls->keys && top->cls->keys[i] && n < 9; i++)
+		maps[n++] = top->cls->keys[i];
+	keys_hints(maps, buf, sizeof(buf));
 	ui_put(ui, y, 0, COLS, ROLE_KEY_DESC, "");
 	for (char *t = strtok_r(buf, "|", &save); t && x < COLS; t = strtok_r(NULL, "|", &save)) {
 		if (key) {

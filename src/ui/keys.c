@@ -86,6 +86,17 @@ static const struct key_binding back_keys[] = {
 
 const struct keymap keys_back = KEYMAP("Back", back_keys);
 
+/* arg: enum ui_replay_op of ui.h (0 pause, 1 back, 2 forward, 3 slower, 4 faster) */
+static const struct key_binding replay_keys[] = {
+	{ 'p', "p", ACT_PAUSE, 0, "pause or resume playing the recording", "Pause" },
+	{ ',', ",", ACT_REPLAY_BACK, 1, "one snapshot back (pauses)", "Back" },
+	{ '.', ".", ACT_REPLAY_FORWARD, 2, "one snapshot forward (pauses)", "Fwd" },
+	{ '[', "[", ACT_REPLAY_SLOWER, 3, "play slower (half the speed)", "Slower" },
+	{ ']', "]", ACT_REPLAY_FASTER, 4, "play faster (double the speed)", "Faster" },
+};
+
+const struct keymap keys_replay = KEYMAP("Replay", replay_keys);
+
 static const struct key_binding *find_in(const struct keymap *m, int key)
 {
 	for (size_t i = 0; i < m->n; i++)
@@ -182,5 +193,14 @@ void keys_hints(const struct keymap *const *maps, char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; maps && maps[i]; i++)
 		o = hints_map(maps[i], buf, len, o);
-	hints_map(&keys_global, buf, len, o);
+	/* a global key that a map above took (the player's p) is not hinted twice */
+	for (size_t i = 0; i < keys_global.n && o < len; i++) {
+		const struct key_binding *b = &keys_global.b[i];
+		int taken = 0;
+
+		for (size_t m = 0; maps && maps[m] && !taken; m++)
+			taken = find_in(maps[m], b->key) != NULL;
+		if (b->hint && !taken)
+			o += snprintf(buf + o, len - o, "%s%s|%s", o ? "|" : "", b->name, b->hint);
+	}
 }

@@ -40,6 +40,11 @@ enum ui_action {
 	ACT_GROUP,     /* Flows: next grouping */
 	ACT_HIDE_IDLE, /* Flows: hide or show idle and closed flows */
 	ACT_EXPAND,    /* Processes: expand or fold exited processes of one name */
+	/* --replay (arg: the enum ui_replay_op of ui.h; p keeps ACT_PAUSE, its meaning everywhere) */
+	ACT_REPLAY_BACK,
+	ACT_REPLAY_FORWARD,
+	ACT_REPLAY_SLOWER,
+	ACT_REPLAY_FASTER,
 	ACT_MAX,
 	/* Synthetic events the screen makes; no key is bound to them. */
 	ACT_CLICK,    /* key: UI_CLICK_KEY(y, x) of a mouse click inside the pane */
@@ -76,6 +81,7 @@ extern const struct keymap keys_global; /* every pane and overlay */
 extern const struct keymap keys_list;	/* panes built on the table widget */
 extern const struct keymap keys_scroll; /* overlays that scroll: details, drill-downs */
 extern const struct keymap keys_back;	/* overlays that only go back */
+extern const struct keymap keys_replay; /* --replay: before every other map */
 
 /* The binding of key in maps (NULL-terminated, searched in order) or else the global map. */
 const struct key_binding *keys_find(const struct keymap *const *maps, int key);

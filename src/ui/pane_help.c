@@ -68,9 +68,14 @@ struct pane *help_pane__new(struct ui *ui)
 	if (!p)
 		return NULL;
 	p->base.cls = &help_class;
-	/* the keys of the pane the help was asked from, then the global ones */
-	p->n =
-	    keys_help_lines(under ? under->cls->keys : NULL, ui->n_panes, p->lines, HELP_MAX - 8);
+	/* a recording's player keys, the keys of the pane the help was asked from, the global ones */
+	const struct keymap *maps[10] = { 0 };
+	size_t n = 0;
+	if (ui->act.replay)
+		maps[n++] = &keys_replay;
+	for (size_t i = 0; under && under->cls->keys && under->cls->keys[i] && n < 9; i++)
+		maps[n++] = under->cls->keys[i];
+	p->n = keys_help_lines(maps, ui->n_panes, p->lines, HELP_MAX - 8);
 	snprintf(p->lines[p->n++], 96, "%s", "");
 	snprintf(line, sizeof(line), " panes:");
 	for (size_t i = 0; i < ui->n_panes; i++) {

@@ -147,6 +147,12 @@ void ui_update(struct ui *ui, struct snapshot *snap)
 	ui->dirty = 1;
 }
 
+void ui_replay_state(struct ui *ui, const char *text)
+{
+	snprintf(ui->replay, sizeof(ui->replay), "%s", text ? text : "");
+	ui->dirty = 1;
+}
+
 void ui_resize(struct ui *ui)
 {
 	if (!ui->live)
@@ -337,6 +343,17 @@ int ui_handle_input(struct ui *ui)
 		if (ui->prompt.kind != PROMPT_NONE) {
 			ui_prompt_key(ui, ch);
 			continue;
+		}
+		/* a recording's player keys come before any pane's */
+		if (ui->act.replay) {
+			static const struct keymap *const replay_maps[] = { &keys_replay, NULL };
+			const struct key_binding *rb = keys_find(replay_maps, ch);
+			if (rb && (rb->act == ACT_PAUSE ||
+				   (rb->act >= ACT_REPLAY_BACK && rb->act <= ACT_REPLAY_FASTER))) {
+				ui->act.replay(ui->act.ctx, rb->arg);
+				ui->dirty = 1;
+				continue;
+			}
 		}
 		top = ui_top_pane(ui);
 		if (dispatch(ui, keys_find(top ? top->cls->keys : NULL, ch), ch))

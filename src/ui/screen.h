@@ -136,6 +136,7 @@ struct ui {
 	unsigned snap_gen; /* bumps on every new snapshot so panes know to rebuild their views */
 	int paused;
 	double interval_s;
+	char replay[96]; /* --replay: the player's position, "" on a live run */
 
 	struct pane *panes[UI_MAX_PANES];
 	size_t n_panes, cur;

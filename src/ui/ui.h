@@ -34,6 +34,17 @@ struct ui_actions {
 	void (*flow_order)(void *ctx, int key, int desc);
 	/* completion candidates for the add-probe prompt: interface names, tracepoints */
 	size_t (*complete)(void *ctx, const char *prefix, char out[][64], size_t max);
+	/* --replay: the replay keys (enum ui_replay_op); NULL on a live run */
+	void (*replay)(void *ctx, int op);
+};
+
+/* What the replay keys ask of the player (ui_actions.replay). */
+enum ui_replay_op {
+	UI_REPLAY_PAUSE = 0, /* pause or resume playing */
+	UI_REPLAY_BACK,	     /* one snapshot back (pauses) */
+	UI_REPLAY_FORWARD,   /* one snapshot forward (pauses) */
+	UI_REPLAY_SLOWER,    /* half the speed */
+	UI_REPLAY_FASTER,    /* double the speed */
 };
 
 struct ui_opts {
@@ -61,6 +72,8 @@ int ui_handle_input(struct ui *ui);
 void ui_update(struct ui *ui, struct snapshot *snap);
 /* Draws if anything changed since the last draw. */
 void ui_render(struct ui *ui);
+/* --replay: where the player is ("REPLAY 3/20 00:30:01 x1 PAUSED"), shown in the top bar. */
+void ui_replay_state(struct ui *ui, const char *text);
 /* Puts a sentence on the status line (errors from the engine, "attached xdp:veth0"). */
 void ui_status(struct ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same, shown as an error (error colour, stays longer). */

@@ -35,6 +35,7 @@ static void each_map(void (*fn)(const struct keymap *m))
 	fn(&keys_global);
 	fn(&keys_list);
 	fn(&keys_scroll);
+	fn(&keys_replay);
 	for (size_t i = 0; i < g_n; i++)
 		for (size_t k = 0; g_panes[i]->cls->keys && g_panes[i]->cls->keys[k]; k++)
 			fn(g_panes[i]->cls->keys[k]);
