@@ -11,6 +11,8 @@ pkgs=(
 	man-db groff-base
 	# JSON Schema validation of --json output (tests/e2e/json_schema.sh; Debian's python3)
 	python3-jsonschema
+	# --metrics tests: a real Prometheus and promtool; the deploy files' checks
+	prometheus python3-yaml systemd
 	# libFuzzer and the sanitizer runtimes for clang (libclang-rt-14-dev on Debian 12): make fuzz
 	libclang-rt-dev
 )

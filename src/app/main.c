@@ -21,6 +21,7 @@
 #include "core/engine.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/record.h"
 #include "core/safefile.h"
 #include "ui/ui.h"
@@ -33,6 +34,7 @@ struct app {
 	struct options opt;
 	struct engine *eng;
 	struct ui *ui;
+	struct metrics *metrics; /* --metrics, or NULL */
 	int timer_fd;
 	double interval_s;
 	bool refresh_now; /* an action changed probes: show it without waiting a tick */
@@ -229,6 +231,7 @@ static int run_loop(struct app *a)
 
 	/* A first reading gives the rates of the first interval a base. */
 	struct snapshot *s = engine_refresh(a->eng);
+	metrics_update(a->metrics, s);
 	if (a->ui && s) {
 		ui_update(a->ui, s);
 		ui_render(a->ui);
@@ -268,6 +271,7 @@ static int run_loop(struct app *a)
 				s = engine_refresh(a->eng);
 				if (!s)
 					continue;
+				metrics_update(a->metrics, s);
 				if (a->ui) {
 					ui_update(a->ui, s);
 					ui_render(a->ui);
@@ -292,6 +296,7 @@ static int run_loop(struct app *a)
 				if (a->refresh_now) {
 					a->refresh_now = false;
 					s = engine_refresh(a->eng);
+					metrics_update(a->metrics, s);
 					if (s)
 						ui_update(a->ui, s);
 					snapshot_put(s);
@@ -429,10 +434,21 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* before -n: the metrics listen in the namespace pktlens was started in */
+	if (app.opt.metrics && !app.opt.list_probes) {
+		app.metrics =
+		    metrics__new(app.opt.metrics, app.opt.metrics_flows, err, sizeof(err));
+		if (!app.metrics) {
+			recorder__free(app.rec);
+			fprintf(stderr, "pktlens: %s\n", err);
+			return 1;
+		}
+	}
 	app.opt.eng.filter = app.opt.filter;
 	app.eng = engine__new(&app.opt.eng, err, sizeof(err));
 	if (!app.eng) {
 		recorder__free(app.rec);
+		metrics__free(app.metrics);
 		fprintf(stderr, "pktlens: %s\n", err);
 		return 1;
 	}
@@ -464,6 +480,7 @@ int main(int argc, char **argv)
 					  .complete = act_complete };
 		app.ui = ui__new(&uo, &act, err, sizeof(err));
 		if (!app.ui) {
+			metrics__free(app.metrics);
 			engine__free(app.eng);
 			fprintf(stderr, "pktlens: %s\n", err);
 			return 1;
@@ -473,13 +490,17 @@ int main(int argc, char **argv)
 	if (app.ui)
 		engine_bpf_stats_on_demand(app.eng);
 	/* Everything is attached and the theme is read: give up what toggling does not need. */
-	if (privs_drop(engine_runtime_caps(app.eng), err, sizeof(err))) {
+	/* the scrape thread starts afterwards, with none of them (capabilities are per thread) */
+	if (privs_drop(engine_runtime_caps(app.eng), err, sizeof(err)) ||
+	    (app.metrics && metrics_start(app.metrics, err, sizeof(err)))) {
 		ui__free(app.ui);
+		metrics__free(app.metrics);
 		engine__free(app.eng);
 		fprintf(stderr, "pktlens: %s\n", err);
 		return 1;
 	}
 	ret = run_loop(&app);
+	metrics__free(app.metrics);
 	ui__free(app.ui);
 	engine__free(app.eng);
 	if (app.opt.record) {

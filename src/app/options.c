@@ -51,6 +51,11 @@ static const struct opt_def defs[] = {
 	  "also write every snapshot to FILE (compressed), beside the UI or --json" },
 	{ "replay", 'Y', OT_STR, OFF(replay), "FILE",
 	  "show a recording in the UI (or --json), no privileges needed" },
+	{ "metrics", 'M', OT_STR, OFF(metrics), "ADDR:PORT",
+	  "serve Prometheus/OpenMetrics text at http://ADDR:PORT/metrics (in the namespace "
+	  "pktlens starts in, before -n)" },
+	{ "metrics-flows", 'N', OT_COUNT, OFF(metrics_flows), "N",
+	  "--metrics also gives per-flow series for the N flows with the most bytes (default 0)" },
 	{ "list-probes", 'L', OT_FLAG, OFF(list_probes), NULL,
 	  "print every probe with its state and exit" },
 	{ "no-config", 'C', OT_FLAG, OFF(no_config), NULL,

@@ -15,7 +15,9 @@ struct options {
 	int interval_set;  /* --interval given: it beats the saved setting */
 	int no_config;
 	int json;
-	unsigned json_flows; /* --json-flows: flows listed per object, 0 = all */
+	unsigned json_flows;	/* --json-flows: flows listed per object, 0 = all */
+	const char *metrics;	/* --metrics ADDR:PORT */
+	unsigned metrics_flows; /* --metrics-flows: per-flow series for the top N flows */
 	int list_probes;
 	const char *record; /* --record FILE */
 	const char *replay; /* --replay FILE */

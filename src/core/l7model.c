@@ -570,6 +570,19 @@ static struct endpoint *endpoint_get(struct l7_model *m, const struct http_tx_ro
 	return e;
 }
 
+const double l7_http_lat_bounds[PL_HTTP_LAT_BUCKETS] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+static void http_lat_count(struct snapshot_l7 *c, double s)
+{
+	int b = 0;
+	while (b < PL_HTTP_LAT_BUCKETS && s > l7_http_lat_bounds[b])
+		b++;
+	c->http_lat.buckets[b]++;
+	c->http_lat.sum_s += s;
+}
+
 /* A request leaves the queue: with a response (status > 0) or without. */
 static void tx_finish(struct l7_model *m, struct pending *pq, uint32_t status, uint64_t ts_ns)
 {
@@ -590,6 +603,7 @@ static void tx_finish(struct l7_model *m, struct pending *pq, uint32_t status, u
 			e->max_ms = tx.latency_ms;
 		e->lat_n++;
 		e->hist[l7_hist_bucket(tx.latency_ms * 1000)]++;
+		http_lat_count(&m->c, tx.latency_ms / 1000);
 	}
 	m->recent[m->recent_head] = tx;
 	m->recent_head = (m->recent_head + 1) % PL_HTTP_RECENT_MAX;

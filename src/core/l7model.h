@@ -31,6 +31,8 @@ size_t l7_collapse_path(const char *path, size_t n, char *out, size_t outlen);
 #define L7_HIST_BUCKETS 224
 int l7_hist_bucket(double us);
 double l7_hist_quantile(const uint32_t *h, uint64_t count, double q, double min_ms, double max_ms);
+/* Upper bounds (seconds) of snapshot_l7.http_lat's buckets, ascending. */
+extern const double l7_http_lat_bounds[PL_HTTP_LAT_BUCKETS];
 const char *l7_proto_name(unsigned proto);
 const char *dns_qtype_name(unsigned qtype, char buf[12]);
 const char *dns_rcode_name(unsigned rcode, char buf[12]);

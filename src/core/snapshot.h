@@ -411,8 +411,17 @@ struct l7_other {
 	double p50_ms, p99_ms; /* endpoints, DNS names: their latency; < 0 when none */
 };
 
+/* Prometheus histogram bounds of HTTP response times (l7_http_lat_bounds, seconds). */
+#define PL_HTTP_LAT_BUCKETS 14
+
 struct snapshot_l7 {
 	uint64_t http_requests, http_responses, http_unmatched;
+	/* request to response of every answered request: per bound (the last: beyond them all),
+	 * not cumulative, and the sum of the times (--metrics) */
+	struct {
+		uint64_t buckets[PL_HTTP_LAT_BUCKETS + 1];
+		double sum_s;
+	} http_lat;
 	uint64_t by_status[600];
 	uint64_t by_class[6];					   /* index status / 100 */
 	struct http_endpoint_row endpoints[PL_HTTP_ENDPOINTS_MAX]; /* by count, descending */
