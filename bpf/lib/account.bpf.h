@@ -5,6 +5,7 @@
 #include "lib/parse.h"
 #include "lib/maps.bpf.h"
 #include "lib/l7.bpf.h"
+#include "lib/capture.bpf.h"
 
 static __always_inline int pl_bucket(const struct pl_pkt *p)
 {
@@ -23,15 +24,18 @@ static __always_inline int pl_bucket(const struct pl_pkt *p)
 	return PL_P_OTHER_IP;
 }
 
-static __always_inline void pl_emit(const struct flow_key *key, const struct pl_pkt *p, __u64 now,
-				    __u32 len, int dir, int hook, struct pl_counters *c)
+/* Returns the flow's watch value (0: not watched) after sending its packet event. */
+static __always_inline __u32 pl_emit(const struct flow_key *key, const struct pl_pkt *p, __u64 now,
+				     __u32 len, int dir, int hook, struct pl_counters *c)
 {
-	if (!bpf_map_lookup_elem(&watch, key))
-		return;
+	__u32 *w = bpf_map_lookup_elem(&watch, key);
+	if (!w)
+		return 0;
+	__u32 wv = *w;
 	struct pkt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		c->events_lost++;
-		return;
+		return wv;
 	}
 	e->ts_ns = now;
 	__builtin_memcpy(&e->key, key, sizeof(*key));
@@ -44,6 +48,7 @@ static __always_inline void pl_emit(const struct flow_key *key, const struct pl_
 	e->tcp_flags = p->tcp_flags;
 	e->pad[0] = e->pad[1] = e->pad[2] = 0;
 	bpf_ringbuf_submit(e, 0);
+	return wv;
 }
 
 /* Signed distance a - b in sequence space (RFC 1982 style). */
@@ -198,8 +203,12 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 			c->dirty_lost++;
 	}
 	c->flows_created += created;
-	if (watch_count)
-		pl_emit(&key, &p, now, len, dir, hook, c);
+	if (watch_count) {
+		__u32 w = pl_emit(&key, &p, now, len, dir, hook, c);
+		/* the TUI writes this flow to a file; with -w every packet is captured already */
+		if ((w & PL_WATCH_CAPTURE) && !capture_all)
+			pl_capture(ctx, hook << 4 | dir, key.ifindex, len, 1);
+	}
 	if (p.has_ports)
 		pl_l7_packet(ctx, hook << 4 | dir, &key, &p, now);
 	return PL_M_NONE;

@@ -35,8 +35,7 @@ static __always_inline void pl_tc_account(struct __sk_buff *skb, int dir, int ho
 		   skb->len, segs, dir, hook, 1);
 }
 
-SEC("tc")
-int tc_ingress_flows(struct __sk_buff *skb)
+static __always_inline int pl_tc_ingress(struct __sk_buff *skb)
 {
 	if (xdp_count) {
 		__u32 ifindex = skb->ifindex;
@@ -49,8 +48,37 @@ int tc_ingress_flows(struct __sk_buff *skb)
 }
 
 SEC("tc")
+int tc_ingress_flows(struct __sk_buff *skb)
+{
+	return pl_tc_ingress(skb);
+}
+
+SEC("tc")
 int tc_egress_flows(struct __sk_buff *skb)
 {
+	pl_tc_account(skb, PL_DIR_TX, PL_HOOK_TC_EGRESS);
+	return PL_TC_ACT_NEXT;
+}
+
+/*
+ * -w: the same programs, capturing every packet first (before XDP's ownership of rx counting
+ * can return early). Loaded and attached instead of the two above only with -w, so that the
+ * programs of every other run carry not one instruction of it. Their names share the first 15
+ * characters (what the kernel keeps) with the others: tc sweeps and tests see pktlens' own.
+ */
+SEC("tc")
+int tc_ingress_flows_w(struct __sk_buff *skb)
+{
+	pl_capture(skb, PL_HOOK_TC_INGRESS << 4 | PL_DIR_RX, skb->ifindex, skb->len,
+		   skb->gso_segs ? skb->gso_segs : 1);
+	return pl_tc_ingress(skb);
+}
+
+SEC("tc")
+int tc_egress_flows_w(struct __sk_buff *skb)
+{
+	pl_capture(skb, PL_HOOK_TC_EGRESS << 4 | PL_DIR_TX, skb->ifindex, skb->len,
+		   skb->gso_segs ? skb->gso_segs : 1);
 	pl_tc_account(skb, PL_DIR_TX, PL_HOOK_TC_EGRESS);
 	return PL_TC_ACT_NEXT;
 }

@@ -18,6 +18,7 @@
 #include "app/options.h"
 #include "app/privs.h"
 #include "app/replay.h"
+#include "core/capture.h"
 #include "core/engine.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -35,6 +36,8 @@ struct app {
 	struct engine *eng;
 	struct ui *ui;
 	struct metrics *metrics; /* --metrics, or NULL */
+	struct capture *cap;	 /* -w, or the TUI's write key; NULL */
+	int cap_errno;		 /* writing -w failed (EPIPE: its reader went away) */
 	int timer_fd;
 	double interval_s;
 	bool refresh_now; /* an action changed probes: show it without waiting a tick */
@@ -165,6 +168,25 @@ static void act_flow_order(void *ctx, int key, int desc)
 {
 	engine_set_flow_order(((struct app *)ctx)->eng, key, desc);
 }
+static int act_flow_write(void *ctx, const struct flow_key *k, char *msg, size_t msglen)
+{
+	struct app *a = ctx;
+	if (!a->cap) {
+		snprintf(msg, msglen, "packet capture is not available in this run");
+		return -EOPNOTSUPP;
+	}
+	return capture_flow_toggle(a->cap, k, msg, msglen);
+}
+
+/* Captured packets of the reading s go to their files; a failing -w ends the run. */
+static int flush_capture(struct app *a, struct snapshot *s, int all)
+{
+	int ret = capture_flush(a->cap, s, all);
+	if (ret && !a->cap_errno)
+		a->cap_errno = -ret;
+	return ret;
+}
+
 static size_t act_complete(void *ctx, const char *prefix, char out[][64], size_t max)
 {
 	return engine_complete(((struct app *)ctx)->eng, prefix, out, max);
@@ -224,6 +246,11 @@ static int run_loop(struct app *a)
 		ev.data.fd = rb_fd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, rb_fd, &ev);
 	}
+	int cap_fd = capture_fd(a->cap);
+	if (cap_fd >= 0) {
+		ev.data.fd = cap_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, cap_fd, &ev);
+	}
 	if (a->ui) {
 		ev.data.fd = STDIN_FILENO;
 		epoll_ctl(ep, EPOLL_CTL_ADD, STDIN_FILENO, &ev);
@@ -272,11 +299,13 @@ static int run_loop(struct app *a)
 				if (!s)
 					continue;
 				metrics_update(a->metrics, s);
+				if (flush_capture(a, s, 0))
+					done = true;
 				if (a->ui) {
 					ui_update(a->ui, s);
 					ui_render(a->ui);
 					record(a, s);
-				} else if (write_json(a, s) || record(a, s)) {
+				} else if ((a->opt.json && write_json(a, s)) || record(a, s)) {
 					done = true;
 				}
 				snapshot_put(s);
@@ -288,6 +317,8 @@ static int run_loop(struct app *a)
 					done = true;
 			} else if (fd == rb_fd) {
 				engine_poll_events(a->eng);
+			} else if (fd == cap_fd) {
+				capture_poll(a->cap);
 			} else if (fd == STDIN_FILENO && a->ui) {
 				if (ui_handle_input(a->ui)) {
 					done = true;
@@ -305,11 +336,13 @@ static int run_loop(struct app *a)
 			}
 		}
 	}
-	/* The last object on exit, so a script always gets the final counts. */
-	if (!a->ui && !a->write_errno) {
+	/* The last object on exit, so a script always gets the final counts; the last packets. */
+	if ((!a->ui && !a->write_errno) || (a->cap && !a->cap_errno)) {
+		capture_poll(a->cap);
 		s = engine_refresh(a->eng);
-		if (s && !write_json(a, s))
+		if (s && !a->ui && !a->write_errno && (!a->opt.json || !write_json(a, s)))
 			record(a, s);
+		flush_capture(a, s, 1);
 		snapshot_put(s);
 	}
 cleanup:
@@ -394,7 +427,16 @@ int main(int argc, char **argv)
 	app.interval_s = app.opt.interval_s;
 	app.json.flow_limit = app.opt.json_flows;
 	app.timer_fd = -1;
-	bool tui = !app.opt.json && !app.opt.list_probes;
+	/* -w - streams the capture, and -w FILE without a terminal writes it: headless, no JSON */
+	bool to_stdout = app.opt.write && !strcmp(app.opt.write, "-");
+	bool no_term = !isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO);
+	bool tui =
+	    !app.opt.json && !app.opt.list_probes && !to_stdout && !(app.opt.write && no_term);
+	if (to_stdout && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "pktlens: -w - would write binary pcapng to the terminal; pipe it "
+				"(| tshark -r -) or name a file\n");
+		return 2;
+	}
 	if (tui && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		fprintf(stderr, "pktlens: the terminal UI needs a terminal; use --json for "
 				"headless output\n");
@@ -445,6 +487,9 @@ int main(int argc, char **argv)
 		}
 	}
 	app.opt.eng.filter = app.opt.filter;
+	/* the capture code is in the programs only when something may write packets */
+	app.opt.eng.capture = app.opt.write ? PL_CAPTURE_ALL : tui ? PL_CAPTURE_FLOWS : 0;
+	app.opt.eng.snaplen = app.opt.snaplen;
 	app.eng = engine__new(&app.opt.eng, err, sizeof(err));
 	if (!app.eng) {
 		recorder__free(app.rec);
@@ -456,6 +501,14 @@ int main(int argc, char **argv)
 		engine_print_probes(app.eng, stdout);
 		engine__free(app.eng);
 		return 0;
+	}
+	/* -w's file is opened now, with the privileges of the start (and in the start directory) */
+	if (app.opt.eng.capture && !(app.cap = capture__new(app.eng, app.opt.write, app.opt.filter,
+							    app.opt.snaplen, err, sizeof(err)))) {
+		metrics__free(app.metrics);
+		engine__free(app.eng);
+		fprintf(stderr, "pktlens: %s\n", err);
+		return 1;
 	}
 	int ret = 0;
 	if (tui) {
@@ -477,9 +530,11 @@ int main(int argc, char **argv)
 					  .set_slow_ms = act_slow_ms,
 					  .bpf_stats = act_bpf_stats,
 					  .flow_order = act_flow_order,
+					  .flow_write = act_flow_write,
 					  .complete = act_complete };
 		app.ui = ui__new(&uo, &act, err, sizeof(err));
 		if (!app.ui) {
+			capture__free(app.cap);
 			metrics__free(app.metrics);
 			engine__free(app.eng);
 			fprintf(stderr, "pktlens: %s\n", err);
@@ -494,6 +549,7 @@ int main(int argc, char **argv)
 	if (privs_drop(engine_runtime_caps(app.eng), err, sizeof(err)) ||
 	    (app.metrics && metrics_start(app.metrics, err, sizeof(err)))) {
 		ui__free(app.ui);
+		capture__free(app.cap);
 		metrics__free(app.metrics);
 		engine__free(app.eng);
 		fprintf(stderr, "pktlens: %s\n", err);
@@ -502,6 +558,16 @@ int main(int argc, char **argv)
 	ret = run_loop(&app);
 	metrics__free(app.metrics);
 	ui__free(app.ui);
+	char summary[512];
+	capture_summary(app.cap, summary, sizeof(summary));
+	capture__free(app.cap);
+	if (*summary)
+		fprintf(stderr, "pktlens: %s\n", summary);
+	if (app.cap_errno && app.cap_errno != EPIPE) {
+		fprintf(stderr, "pktlens: writing %s failed: %s\n", app.opt.write,
+			strerror(app.cap_errno));
+		ret = 1;
+	}
 	engine__free(app.eng);
 	if (app.opt.record) {
 		/* the terminal is back: where the recording is and what it holds */

@@ -51,6 +51,10 @@ static const struct opt_def defs[] = {
 	  "also write every snapshot to FILE (compressed), beside the UI or --json" },
 	{ "replay", 'Y', OT_STR, OFF(replay), "FILE",
 	  "show a recording in the UI (or --json), no privileges needed" },
+	{ "write", 'w', OT_STR, OFF(write), "FILE",
+	  "write the packets -f selects as pcapng, each with its process (- for standard output)" },
+	{ "snaplen", 's', OT_COUNT, OFF(snaplen), "BYTES",
+	  "bytes kept of each written packet (default and at most 65535)" },
 	{ "metrics", 'M', OT_STR, OFF(metrics), "ADDR:PORT",
 	  "serve Prometheus/OpenMetrics text at http://ADDR:PORT/metrics (in the namespace "
 	  "pktlens starts in, before -n)" },
@@ -76,7 +80,7 @@ void options_usage(FILE *f)
 		char left[48];
 		snprintf(left, sizeof(left), "--%s%s%s", defs[i].name, defs[i].arg ? " " : "",
 			 defs[i].arg ? defs[i].arg : "");
-		if (strchr("inf", defs[i].short_name))
+		if (strchr("infws", defs[i].short_name))
 			fprintf(f, "  -%c, %-22s %s\n", defs[i].short_name, left, defs[i].help);
 		else
 			fprintf(f, "      %-22s %s\n", left, defs[i].help);
@@ -109,7 +113,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 		    (struct option){ defs[i].name,
 				     defs[i].type == OT_FLAG ? no_argument : required_argument,
 				     NULL, defs[i].short_name };
-		if (strchr("inf", defs[i].short_name)) {
+		if (strchr("infws", defs[i].short_name)) {
 			size_t l = strlen(shorts);
 			shorts[l] = (char)defs[i].short_name;
 			shorts[l + 1] = defs[i].type == OT_FLAG ? '\0' : ':';
@@ -228,13 +232,22 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 		/* a recording has its interfaces, probes and timing: options that make them clash */
 		for (size_t i = 0; i < N_DEFS; i++)
 			if (given[defs[i].short_name & 127] &&
-			    strchr("infPFASBLRdI", defs[i].short_name)) {
+			    strchr("infPFASBLRdIwsMN", defs[i].short_name)) {
 				snprintf(
 				    err, errlen,
 				    "--%s does not apply to --replay (the recording has its own)",
 				    defs[i].name);
 				return -1;
 			}
+	}
+	if (o->snaplen > 65535) {
+		snprintf(err, errlen,
+			 "--snaplen must be between 1 and 65535 (0 for the whole packet)");
+		return -1;
+	}
+	if (o->write && !strcmp(o->write, "-") && o->json) {
+		snprintf(err, errlen, "-w - and --json both write to standard output");
+		return -1;
 	}
 	o->eng.list_only = o->list_probes;
 	return 0;

@@ -16,6 +16,8 @@ struct options {
 	int no_config;
 	int json;
 	unsigned json_flows;	/* --json-flows: flows listed per object, 0 = all */
+	const char *write;	/* -w FILE, "-" for standard output */
+	unsigned snaplen;	/* -s: bytes kept of each written packet, 0 = 65535 */
 	const char *metrics;	/* --metrics ADDR:PORT */
 	unsigned metrics_flows; /* --metrics-flows: per-flow series for the top N flows */
 	int list_probes;

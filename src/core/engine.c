@@ -18,6 +18,7 @@
 #include "core/internal.h"
 #include "core/l7model.h"
 #include "core/maps.h"
+#include "shared/capture.h"
 #include "shared/tcp.h"
 #include "shared/funclat.h"
 #include "core/instance.h"
@@ -118,8 +119,8 @@ static int handle_model_event(void *ctx, void *data, size_t len)
  */
 static int claim_progs(struct engine *e, char *err, size_t errlen)
 {
-	struct bpf_program *progs[] = { prog_by_name(e, "tc_ingress_flows"),
-					prog_by_name(e, "tc_egress_flows"),
+	struct bpf_program *progs[] = { prog_by_name(e, tc_prog_name(e, 1)),
+					prog_by_name(e, tc_prog_name(e, 0)),
 					prog_by_name(e, "xdp_flows") };
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		struct bpf_prog_info info = { 0 };
@@ -153,6 +154,37 @@ static uint32_t dirty_ring_size(uint32_t flows)
 	while (size < want && size < 16u * 1024 * 1024)
 		size <<= 1;
 	return size;
+}
+
+/*
+ * Capture knobs before load. Without capture the ring is one page and the record slot one, and
+ * capture_all stays 0, so the verifier drops the capture call from the tc programs.
+ */
+const char *tc_prog_name(const struct engine *e, int ingress)
+{
+	if (e->opts.capture & PL_CAPTURE_ALL)
+		return ingress ? "tc_ingress_flows_w" : "tc_egress_flows_w";
+	return ingress ? "tc_ingress_flows" : "tc_egress_flows";
+}
+
+static void capture_configure(struct engine *e)
+{
+	const struct engine_opts *o = &e->opts;
+	int cpus = libbpf_num_possible_cpus();
+	int all = !!(o->capture & PL_CAPTURE_ALL);
+	/* one pair of tc programs is loaded: the capturing one with -w */
+	bpf_program__set_autoload(e->skel->progs.tc_ingress_flows, !all);
+	bpf_program__set_autoload(e->skel->progs.tc_egress_flows, !all);
+	bpf_program__set_autoload(e->skel->progs.tc_ingress_flows_w, all);
+	bpf_program__set_autoload(e->skel->progs.tc_egress_flows_w, all);
+	e->skel->rodata->capture_all = all;
+	e->skel->rodata->capture_snaplen = o->snaplen ? o->snaplen : PL_CAP_MAX;
+	if (!o->capture)
+		return;
+	/* 16 MiB: a second of 100k packets of 160 bytes, or 250 64 KiB aggregates */
+	bpf_map__set_max_entries(e->skel->maps.capture,
+				 o->capture & PL_CAPTURE_ALL ? 16u << 20 : 2u << 20);
+	bpf_map__set_max_entries(e->skel->maps.capture_buf, cpus > 0 ? (unsigned)cpus : 1);
 }
 
 static int flow_filter(void *ctx, const struct flow_key *k)
@@ -250,6 +282,7 @@ reopen:
 	bpf_map__set_max_entries(e->skel->maps.flows, opts->flow_entries);
 	bpf_map__set_max_entries(e->skel->maps.flow_dirty, dirty_ring_size(opts->flow_entries));
 	e->skel->rodata->netns_ino = opts->netns ? e->netns_ino : 0;
+	capture_configure(e);
 	for (size_t i = 0; i < pl_n_models; i++)
 		if (pl_models[i]->configure)
 			pl_models[i]->configure(e->models[i], e->skel);
@@ -641,41 +674,108 @@ static void sync_watch_count(struct engine *e)
 	e->skel->bss->watch_count = n;
 }
 
-int engine_flow_watch(struct engine *e, const struct flow_key *key, int on, char *err,
-		      size_t errlen)
+/* A flow's watch entry serves the drill-down (watching) and a view's capture (capturing):
+ * the map entry says which, and goes when neither wants it. */
+static int watch_set(struct engine *e, const struct flow_key *key, bool capture, int on, char *err,
+		     size_t errlen)
 {
 	int fd = bpf_map__fd(e->skel->maps.watch);
-	struct watch_buf *free_slot = NULL;
-	for (int i = 0; i < PL_WATCH_MAX; i++) {
-		struct watch_buf *w = &e->watches[i];
-		if (w->used && !memcmp(&w->key, key, sizeof(*key))) {
-			if (!on) {
-				bpf_map_delete_elem(fd, key);
-				w->used = false;
-				sync_watch_count(e);
-			}
-			return 0;
-		}
-		if (!w->used && !free_slot)
-			free_slot = w;
+	struct watch_buf *w = NULL, *free_slot = NULL;
+	for (int i = 0; i < PL_WATCH_MAX && !w; i++) {
+		if (e->watches[i].used && !memcmp(&e->watches[i].key, key, sizeof(*key)))
+			w = &e->watches[i];
+		else if (!e->watches[i].used && !free_slot)
+			free_slot = &e->watches[i];
 	}
-	if (!on)
+	if (!w && !on)
 		return 0;
-	if (!free_slot) {
+	if (!w && !free_slot) {
 		snprintf(err, errlen, "at most %d flows can be watched at once", PL_WATCH_MAX);
 		return -ENOSPC;
 	}
-	__u32 one = 1;
-	if (bpf_map_update_elem(fd, key, &one, BPF_ANY)) {
+	if (!w) {
+		w = free_slot;
+		memset(w, 0, sizeof(*w));
+		w->key = *key;
+	}
+	bool watching = capture ? w->watching : on, capturing = capture ? on : w->capturing;
+	if (!watching && !capturing) {
+		bpf_map_delete_elem(fd, key);
+		w->used = false;
+		sync_watch_count(e);
+		return 0;
+	}
+	__u32 val = 1 | (capturing ? PL_WATCH_CAPTURE : 0);
+	if (bpf_map_update_elem(fd, key, &val, BPF_ANY)) {
 		int ret = -errno;
 		snprintf(err, errlen, "watching the flow failed: %s", strerror(-ret));
+		if (!w->used)
+			memset(w, 0, sizeof(*w));
 		return ret;
 	}
-	memset(free_slot, 0, sizeof(*free_slot));
-	free_slot->used = true;
-	free_slot->key = *key;
+	w->used = true;
+	w->watching = watching;
+	w->capturing = capturing;
 	sync_watch_count(e);
 	return 0;
+}
+
+int engine_flow_watch(struct engine *e, const struct flow_key *key, int on, char *err,
+		      size_t errlen)
+{
+	return watch_set(e, key, false, on, err, errlen);
+}
+
+int engine_flow_capture(struct engine *e, const struct flow_key *key, int on, char *err,
+			size_t errlen)
+{
+	if (on && !(e->opts.capture & (PL_CAPTURE_FLOWS | PL_CAPTURE_ALL))) {
+		snprintf(err, errlen, "packet capture is not loaded in this run");
+		return -EOPNOTSUPP;
+	}
+	/* with -w the programs capture every packet already: no flag needed */
+	if (e->opts.capture & PL_CAPTURE_ALL)
+		return 0;
+	return watch_set(e, key, true, on, err, errlen);
+}
+
+uint32_t engine_flow_owner(struct engine *e, const struct flow_key *key, char comm[16])
+{
+	struct flow_row r;
+	memset(&r, 0, sizeof(r));
+	r.key = *key;
+	comm[0] = '\0';
+	for (size_t i = 0; i < pl_n_models; i++) {
+		if (strcmp(pl_models[i]->name, "processes") || !pl_models[i]->fill)
+			continue;
+		pl_models[i]->fill(e->models[i], &r);
+		memcpy(comm, r.comm, 16);
+		comm[15] = '\0';
+		return r.pid;
+	}
+	return 0;
+}
+
+int engine_capture_fd(struct engine *e)
+{
+	return e->opts.capture ? bpf_map__fd(e->skel->maps.capture) : -1;
+}
+
+int engine_capture_stats(struct engine *e, uint64_t *captured, uint64_t *lost)
+{
+	struct pl_cap_stats st;
+	struct maps_desc d = { bpf_map__fd(e->skel->maps.capture_stats), 4, sizeof(st),
+			       MAPS_SUM_U64 };
+	__u32 zero = 0;
+	int ret = maps_lookup_sum(&d, &zero, &st);
+	*captured = ret ? 0 : st.captured;
+	*lost = ret ? 0 : st.lost;
+	return ret;
+}
+
+uint64_t engine_start_ns(struct engine *e)
+{
+	return e->start_mono_ns;
 }
 
 size_t engine_flow_packets(struct engine *e, const struct flow_key *key, struct pkt_event *out,

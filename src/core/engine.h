@@ -21,7 +21,14 @@ struct engine_opts {
 	int list_only;	       /* --list-probes: probe the kernel, attach nothing */
 	double slow_ms;	       /* --slow-ms: HTTP requests this slow go to the slow list; 0 = 200 */
 	int bpf_stats;	       /* --bpf-stats: BPF run-time statistics on from the start */
+	/* Packet capture (capture.h): PL_CAPTURE_ALL for -w, PL_CAPTURE_FLOWS where a view may
+	 * write single flows (the TUI); 0: the capture code is not even in the programs. */
+	int capture;
+	unsigned snaplen; /* -s: bytes kept of each captured packet (1..65535) */
 };
+
+#define PL_CAPTURE_FLOWS 0x1
+#define PL_CAPTURE_ALL 0x2
 
 struct engine;
 
@@ -50,6 +57,20 @@ int engine_flow_watch(struct engine *e, const struct flow_key *key, int on, char
 		      size_t errlen);
 size_t engine_flow_packets(struct engine *e, const struct flow_key *key, struct pkt_event *out,
 			   size_t max);
+/*
+ * Captured packets of one flow (PL_CAPTURE_FLOWS): on = 1 starts writing them into the
+ * capture ring, 0 stops. The flow stays watched while capturing.
+ */
+int engine_flow_capture(struct engine *e, const struct flow_key *key, int on, char *err,
+			size_t errlen);
+/* The process that owns the flow as the processes model knows it at its last reading:
+ * pid (0: nobody known) and its name (raw bytes, NUL-terminated). */
+uint32_t engine_flow_owner(struct engine *e, const struct flow_key *key, char comm[16]);
+/* The capture ring's fd (-1 without capture) and the per-CPU sums of capture_stats. */
+int engine_capture_fd(struct engine *e);
+int engine_capture_stats(struct engine *e, uint64_t *captured, uint64_t *lost);
+/* CLOCK_MONOTONIC ns when the engine started (capture timestamps are on that clock). */
+uint64_t engine_start_ns(struct engine *e);
 size_t engine_complete(struct engine *e, const char *prefix, char out[][64], size_t max);
 
 /* Bounds of the HTTP slow-request threshold (milliseconds), for --slow-ms and the pane's keys. */

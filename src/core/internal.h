@@ -76,6 +76,8 @@ struct iface {
 
 struct watch_buf {
 	bool used;
+	bool watching;	/* a drill-down asked (engine_flow_watch) */
+	bool capturing; /* a view writes the flow (engine_flow_capture) */
 	struct flow_key key;
 	struct pkt_event ring[PL_WATCH_RING];
 	uint32_t head, count;
@@ -139,6 +141,8 @@ int probes_apply_list(struct engine *e, const char *list, char *err, size_t errl
 int iface_index(struct engine *e, const char *name);
 void probe_set_state(struct probe *p, enum probe_state st, const char *reason);
 struct bpf_program *prog_by_name(struct engine *e, const char *name);
+/* The tc flow program of a direction: the capturing variant with -w (capture.bpf.h). */
+const char *tc_prog_name(const struct engine *e, int ingress);
 
 /* probe_attach.c: the operations of each kind of attachment */
 int probe_attach(struct engine *e, struct probe *p, char *err, size_t errlen);

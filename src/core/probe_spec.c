@@ -128,8 +128,7 @@ static void add_iface_probes(struct engine *e, struct iface *ifc)
 			continue;
 		p->builtin = true;
 		p->ifindex = ifc->ifindex;
-		p->prog =
-		    prog_by_name(e, k == PK_TC_INGRESS ? "tc_ingress_flows" : "tc_egress_flows");
+		p->prog = prog_by_name(e, tc_prog_name(e, k == PK_TC_INGRESS));
 		probe_check(e, p);
 	}
 }

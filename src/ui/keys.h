@@ -39,6 +39,7 @@ enum ui_action {
 	ACT_FOLLOW,    /* the selection follows its row, or keeps its place */
 	ACT_GROUP,     /* Flows: next grouping */
 	ACT_HIDE_IDLE, /* Flows: hide or show idle and closed flows */
+	ACT_WRITE,     /* Flows: start or stop writing the flow's packets to a pcapng file */
 	ACT_EXPAND,    /* Processes: expand or fold exited processes of one name */
 	/* --replay (arg: the enum ui_replay_op of ui.h; p keeps ACT_PAUSE, its meaning everywhere) */
 	ACT_REPLAY_BACK,

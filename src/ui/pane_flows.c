@@ -676,6 +676,22 @@ static int flows_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int 
 		ui_status(ui, p->hide_idle ? "idle and closed flows hidden"
 					   : "idle and closed flows shown");
 		return R_HANDLED | R_RESCAN;
+	case ACT_WRITE: {
+		char msg[512];
+		if (t == &p->groups || !table_selected(t, &row)) {
+			ui_status_err(ui, "select a connection to write its packets");
+			return R_HANDLED | R_REDRAW;
+		}
+		if (!ui->act.flow_write) {
+			ui_status_err(ui, "writing packets is not available here");
+			return R_HANDLED | R_REDRAW;
+		}
+		if (ui->act.flow_write(ui->act.ctx, &p->snap->flows[row].key, msg, sizeof(msg)))
+			ui_status_err(ui, "%s", msg);
+		else
+			ui_status(ui, "%s", msg);
+		return R_HANDLED | R_REDRAW;
+	}
 	case ACT_FILTER:
 		ui_prompt_open(ui, PROMPT_FILTER,
 			       "tcpdump filter (as -f; empty clears): ", p->pf_text, pp);
@@ -774,6 +790,9 @@ static const struct key_binding flows_keys[] = {
 	  "view: flows by connection, remote host, local service, process (cycles)", "Group" },
 	{ 'i', "i", ACT_HIDE_IDLE, 0,
 	  "hide or show idle flows (no packet for 10 s) and closed connections", "Idle" },
+	/* help only: the footer has no room left for it at 80 columns */
+	{ 'w', "w", ACT_WRITE, 0, "write the flow's packets to a pcapng file (w again stops)",
+	  NULL },
 };
 static const struct keymap flows_keymap = KEYMAP("Flows", flows_keys);
 static const struct keymap *const flows_maps[] = { &flows_keymap, &keys_list, NULL };

@@ -32,6 +32,9 @@ struct ui_actions {
 	/* the Flows list's sort (enum flow_sort of core/view.h, biggest first): the engine hands
 	 * the rows over in that order, so 100k flows need no sorting here (may be NULL) */
 	void (*flow_order)(void *ctx, int key, int desc);
+	/* start or stop writing this flow's packets to a pcapng file; one sentence in msg
+	 * (the file's name) either way (may be NULL) */
+	int (*flow_write)(void *ctx, const struct flow_key *key, char *msg, size_t msglen);
 	/* completion candidates for the add-probe prompt: interface names, tracepoints */
 	size_t (*complete)(void *ctx, const char *prefix, char out[][64], size_t max);
 	/* --replay: the replay keys (enum ui_replay_op); NULL on a live run */

@@ -57,8 +57,8 @@ grep -qx "interval=1" "$RC" || fail "interval not saved: $(grep interval "$RC")"
 grep -qx "flows.group=remote" "$RC" || fail "grouping not saved: $(grep flows.group= "$RC")"
 [ "$(stat -c %a "$RC")" = 600 ] || fail "the settings file is mode $(stat -c %a "$RC")"
 
-# a restart reads it back (no --interval: the saved one counts)
-tui_start 120 40 -n "$NS_A" -i "$IF_A"
+# a restart reads it back (no --interval: the saved one counts); tall enough for the whole help
+tui_start 120 48 -n "$NS_A" -i "$IF_A"
 tui_wait "by remote host"
 tui_wait "every 1s"
 tui_keys v v v
