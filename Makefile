@@ -32,7 +32,7 @@ CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -DPKTLENS_VERSION='"$(VERSION)"'
 CFLAGS     += $(SAN_FLAGS)
 CPPFLAGS   += -Iinclude -Isrc -Ibpf -I$(BUILD)
-LDLIBS     += -lbpf -lelf -lz -lncursesw -lpcap -lm
+LDLIBS     += -lxdp -lbpf -lelf -lz -lncursesw -lpcap -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__BPF__ -Wall -Werror \
 	      -Iinclude -Ibpf -I$(BUILD)
 

@@ -4,6 +4,8 @@ set -eu
 pkgs=(
 	make clang llvm libbpf-dev libelf-dev zlib1g-dev libncurses-dev pkg-config
 	bpftool libcmocka-dev libpcap-dev
+	# libxdp: XDP through its dispatcher beside other programs; xdp-tools: xdp-filter in tests
+	libxdp-dev xdp-tools
 	iproute2 nftables ethtool tmux tshark python3 curl iperf3 procps jq
 	dnsmasq-base bind9-dnsutils openssl qemu-system-x86 busybox-static cpio libc6-dev
 	tcpdump nginx wrk iftop nethogs

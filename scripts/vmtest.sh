@@ -152,7 +152,7 @@ build_cycle_helper() {
 	# shellcheck disable=SC2086
 	${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 		${SAN_FLAGS:-} -I"$ROOT/include" -I"$ROOT/src" -I"$ROOT/bpf" -I"$BUILD" \
-		-o "$VM/pl-cycle" "$ROOT/tests/vm/adhoc_cycle.c" $objs -lbpf -lelf -lz -lpcap -lm || return 1
+		-o "$VM/pl-cycle" "$ROOT/tests/vm/adhoc_cycle.c" $objs -lxdp -lbpf -lelf -lz -lpcap -lm || return 1
 	copy_with_libs "$VM/pl-cycle"
 	mv "$STAGE$VM/pl-cycle" "$STAGE/tests/bin/pl-cycle"
 	rm -rf "${STAGE:?}/${VM#/}"

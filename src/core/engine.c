@@ -371,6 +371,7 @@ void engine__free(struct engine *e)
 		return;
 	if (e->skel)
 		probes_detach_all(e);
+	xdp_chain_free(e);
 	if (e->nl_fd >= 0)
 		close(e->nl_fd);
 	instance_end();
@@ -936,6 +937,10 @@ void engine_print_probes(struct engine *e, FILE *f)
 		e->feat.fexit ? "yes" : "no", e->feat.xdp ? "yes" : "no",
 		e->feat.tcx ? "tcx links" : "classic tc filters",
 		e->feat.lockdown[0] ? e->feat.lockdown : "none");
+	fprintf(f, "xdp: %s%s\n",
+		e->feat.xdp_chain ? "chained through libxdp's dispatcher"
+				  : "one program per interface: ",
+		e->feat.xdp_chain ? "" : e->feat.xdp_chain_why);
 }
 
 int engine_set_slow_ms(struct engine *e, double ms, char *err, size_t errlen)

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -70,6 +72,123 @@ static bool probe_tcx(void)
 }
 
 /*
+ * libxdp's dispatcher chains XDP programs with freplace: each program is
+ * loaded as BPF_PROG_TYPE_EXT and replaces one slot function of the
+ * dispatcher, which the kernel does by patching a jump into the
+ * dispatcher's JITed code through a BPF trampoline (bpf_arch_text_poke).
+ * Asked as libxdp asks it (libxdp_check_kern_compat): an XDP program with
+ * a global function, an EXT program replacing that function, and a link.
+ *
+ * Found on the 6.18 development kernel: loading any EXT program fails with
+ * EPERM before the verifier runs (an EXT program without a target gets
+ * EPERM and an empty verifier log, where a stock kernel answers EINVAL
+ * "Tracing programs must provide btf_id"); so do fentry/fexit and LSM
+ * programs, while tp_btf, which needs no trampoline, loads. The same
+ * kernel refuses the ftrace function tracer (EPERM writing "function" to
+ * current_tracer, EPERM opening available_filter_functions) and is built
+ * without kprobes: it lets nothing patch kernel or BPF code at run time,
+ * and freplace is such a patch. Lockdown is only "integrity" there, so
+ * it is not lockdown's doing; the refusal comes before any BPF LSM
+ * program (none is loaded). libxdp then prints "Compatibility check for
+ * dispatcher program failed: Operation not permitted" and falls back to
+ * a single program.
+ */
+static bool probe_freplace(char *why, size_t len)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int tgt = -1, ext = -1, lnk = -1, ret = -1;
+	struct btf *btf = btf__new_empty();
+	int int_t = btf ? btf__add_int(btf, "int", 4, BTF_INT_SIGNED) : -ENOMEM;
+	int ctx_t = int_t > 0 ? btf__add_struct(btf, "xdp_md", 0) : int_t;
+	int ptr_t = ctx_t > 0 ? btf__add_ptr(btf, ctx_t) : ctx_t;
+	int proto = ptr_t > 0 ? btf__add_func_proto(btf, int_t) : ptr_t;
+	int fn = proto > 0 && !btf__add_func_param(btf, "ctx", ptr_t)
+		     ? btf__add_func(btf, "pl_slot", BTF_FUNC_GLOBAL, proto)
+		     : -EINVAL;
+	if (fn < 0 || btf__load_into_kernel(btf)) {
+		snprintf(why, len, "the kernel does not take BTF for programs");
+		goto out;
+	}
+	struct bpf_func_info fi = { .insn_off = 0, .type_id = (__u32)fn };
+	LIBBPF_OPTS(bpf_prog_load_opts, to, .prog_btf_fd = btf__fd(btf), .func_info = &fi,
+		    .func_info_rec_size = sizeof(fi), .func_info_cnt = 1);
+	tgt = bpf_prog_load(BPF_PROG_TYPE_XDP, "pl_probe_slot", "GPL", insns, 2, &to);
+	if (tgt < 0) {
+		snprintf(why, len, "the kernel refuses XDP programs with BTF: %s", strerror(errno));
+		goto out;
+	}
+	LIBBPF_OPTS(bpf_prog_load_opts, eo, .prog_btf_fd = btf__fd(btf), .func_info = &fi,
+		    .func_info_rec_size = sizeof(fi), .func_info_cnt = 1, .attach_prog_fd = tgt,
+		    .attach_btf_id = (__u32)fn);
+	ext = bpf_prog_load(BPF_PROG_TYPE_EXT, "pl_probe_ext", "GPL", insns, 2, &eo);
+	if (ext < 0) {
+		snprintf(why, len, "the kernel refuses freplace programs (%s)", strerror(errno));
+		goto out;
+	}
+	lnk = bpf_raw_tracepoint_open(NULL, ext);
+	if (lnk < 0) {
+		snprintf(why, len, "the kernel cannot attach freplace programs (%s)",
+			 strerror(errno));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (lnk >= 0)
+		close(lnk);
+	if (ext >= 0)
+		close(ext);
+	if (tgt >= 0)
+		close(tgt);
+	btf__free(btf);
+	return ret == 0;
+}
+
+/*
+ * libxdp keeps a dispatcher's programs pinned on a BPF filesystem
+ * (LIBXDP_BPFFS, else /sys/fs/bpf): mounted here if nobody did, as systemd
+ * does on most distributions, so that pktlens and xdp-tools share it.
+ */
+static bool have_bpffs(char *why, size_t len)
+{
+	const char *dir = getenv("LIBXDP_BPFFS") ? getenv("LIBXDP_BPFFS") : "/sys/fs/bpf";
+	struct statfs st;
+	if (!statfs(dir, &st) && st.f_type == BPF_FS_MAGIC)
+		return true;
+	if (!strcmp(dir, "/sys/fs/bpf") && !mount("bpf", dir, "bpf", 0, "mode=0700") &&
+	    !statfs(dir, &st) && st.f_type == BPF_FS_MAGIC)
+		return true;
+	snprintf(why, len, "no BPF filesystem at %s, where libxdp keeps the dispatcher's programs",
+		 dir);
+	return false;
+}
+
+/* Whether XDP programs chain through libxdp's dispatcher here; why not in xdp_chain_why. */
+static void probe_xdp_chain(struct features *f)
+{
+	const char *skip = getenv("LIBXDP_SKIP_DISPATCHER");
+	const char *brief = NULL;
+	if (!f->xdp) {
+		snprintf(f->xdp_chain_why, sizeof(f->xdp_chain_why), "the kernel refuses XDP");
+		brief = "no XDP";
+	} else if (skip && !strcmp(skip, "1")) {
+		snprintf(f->xdp_chain_why, sizeof(f->xdp_chain_why),
+			 "LIBXDP_SKIP_DISPATCHER=1 is set");
+		brief = "LIBXDP_SKIP_DISPATCHER=1";
+	} else if (!probe_freplace(f->xdp_chain_why, sizeof(f->xdp_chain_why))) {
+		brief = "kernel refuses freplace";
+	} else if (!have_bpffs(f->xdp_chain_why, sizeof(f->xdp_chain_why))) {
+		brief = "no BPF filesystem";
+	}
+	f->xdp_chain = !brief;
+	snprintf(f->xdp_chain_short, sizeof(f->xdp_chain_short), "%s", brief ? brief : "");
+	if (brief)
+		pr_debug("XDP dispatcher off: %s", f->xdp_chain_why);
+}
+
+/*
  * Support is decided by looking at the running kernel, never its version:
  * kprobes need the kprobe PMU or tracefs' kprobe_events; tracepoints need
  * tracefs (mounted here if nobody did, since libbpf reads event ids there).
@@ -95,6 +214,7 @@ void features_probe(struct features *f)
 	f->uprobe = path_exists("/sys/bus/event_source/devices/uprobe/type") ||
 		    path_exists(TRACEFS "/uprobe_events");
 	f->xdp = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) == 1;
+	probe_xdp_chain(f);
 	f->kprobe_prog = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_KPROBE, NULL) == 1;
 	/* PKTLENS_TC=classic: classic tc filters even where tcx works (tests, odd kernels) */
 	const char *tc = getenv("PKTLENS_TC");

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 
 #include "core/instance.h"
 #include "core/log.h"
@@ -58,6 +59,22 @@ static int open_dir(const char *dir, char *err, size_t errlen)
 	return fd;
 }
 
+static bool file_each_claim(int fd, bool (*fn)(uint32_t, bool, void *), void *arg);
+static bool xdp_claim_lives(uint32_t id, bool xdp, void *arg);
+
+struct kept {
+	char buf[4096];
+	int n;
+};
+
+static bool keep_live_xdp(uint32_t id, bool xdp, void *arg)
+{
+	struct kept *k = arg;
+	if (xdp_claim_lives(id, xdp, NULL) && k->n < (int)sizeof(k->buf) - 24)
+		k->n += snprintf(k->buf + k->n, sizeof(k->buf) - (size_t)k->n, "xdp=%u\n", id);
+	return false;
+}
+
 int instance_start(const char *dir, char *err, size_t errlen)
 {
 	if (lock_fd >= 0)
@@ -91,9 +108,15 @@ int instance_start(const char *dir, char *err, size_t errlen)
 			close(fd);
 			continue;
 		}
-		char line[64];
-		int n = snprintf(line, sizeof(line), "pktlens pid=%d\n", (int)getpid());
-		if (ftruncate(fd, 0) || write(fd, line, (size_t)n) != n) {
+		/*
+		 * A dead pktlens of the same pid may have left an XDP program in a
+		 * dispatcher: its claim stays (now ours), so that it keeps proving
+		 * whose the program is and goes with our file.
+		 */
+		struct kept k = { .n = 0 };
+		k.n = snprintf(k.buf, sizeof(k.buf), "pktlens pid=%d\n", (int)getpid());
+		file_each_claim(fd, keep_live_xdp, &k);
+		if (ftruncate(fd, 0) || pwrite(fd, k.buf, (size_t)k.n, 0) != k.n) {
 			snprintf(err, errlen, "cannot write %s/%s: %s", dir ? dir : PL_RUN_DIR,
 				 my_name, strerror(errno));
 			close(fd);
@@ -116,27 +139,46 @@ void instance_end(void)
 {
 	if (lock_fd < 0)
 		return;
-	unlinkat(dir_fd, my_name, 0);
+	/* an XDP program we could not take off stays claimed: the next pktlens removes it */
+	if (file_each_claim(lock_fd, xdp_claim_lives, NULL))
+		pr_warn("%s/%s stays: a pktlens XDP program is still in a dispatcher", PL_RUN_DIR,
+			my_name);
+	else
+		unlinkat(dir_fd, my_name, 0);
 	close(lock_fd);
 	close(dir_fd);
 	lock_fd = dir_fd = -1;
 }
 
-int instance_claim_prog(uint32_t prog_id)
+static int claim(const char *kind, uint32_t prog_id)
 {
 	if (lock_fd < 0)
 		return -EBADF;
 	if (instance_owns_prog(prog_id))
 		return 0;
 	char line[32];
-	int n = snprintf(line, sizeof(line), "prog=%u\n", prog_id);
+	int n = snprintf(line, sizeof(line), "%s=%u\n", kind, prog_id);
 	/* one append per claim: a reader sees a claim whole or not at all, never a rewrite */
 	if (lseek(lock_fd, 0, SEEK_END) < 0 || write(lock_fd, line, (size_t)n) != n)
 		return -errno;
 	return 0;
 }
 
-static bool file_claims(int fd, uint32_t prog_id)
+int instance_claim_prog(uint32_t prog_id)
+{
+	return claim("prog", prog_id);
+}
+
+int instance_claim_xdp(uint32_t prog_id)
+{
+	return claim("xdp", prog_id);
+}
+
+/*
+ * Calls fn(prog_id, xdp, arg) for each whole claim line of the file until
+ * it returns true; returns whether one did.
+ */
+static bool file_each_claim(int fd, bool (*fn)(uint32_t, bool, void *), void *arg)
 {
 	char buf[4096];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
@@ -149,10 +191,58 @@ static bool file_claims(int fd, uint32_t prog_id)
 			break;
 		unsigned v;
 		char extra;
-		if (sscanf(l, "prog=%u%c", &v, &extra) == 1 && v == prog_id)
+		if (sscanf(l, "prog=%u%c", &v, &extra) == 1 && fn(v, false, arg))
+			return true;
+		if (sscanf(l, "xdp=%u%c", &v, &extra) == 1 && fn(v, true, arg))
 			return true;
 	}
 	return false;
+}
+
+static bool is_id(uint32_t id, bool xdp, void *arg)
+{
+	(void)xdp;
+	return id == *(uint32_t *)arg;
+}
+
+static bool file_claims(int fd, uint32_t prog_id)
+{
+	return file_each_claim(fd, is_id, &prog_id);
+}
+
+static bool bpf_prog_exists(uint32_t prog_id)
+{
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd >= 0)
+		close(fd);
+	/* EPERM and the like: it may exist; only ENOENT says it is gone */
+	return fd >= 0 || errno != ENOENT;
+}
+
+static bool (*prog_exists)(uint32_t) = bpf_prog_exists;
+static uint32_t removed[64];
+static unsigned n_removed;
+
+void instance_set_prog_exists(bool (*fn)(uint32_t prog_id))
+{
+	prog_exists = fn ? fn : bpf_prog_exists;
+}
+
+void instance_prog_removed(uint32_t prog_id)
+{
+	removed[n_removed++ % (sizeof(removed) / sizeof(removed[0]))] = prog_id;
+}
+
+/* An XDP claim whose program still runs somewhere and that this process did not remove. */
+static bool xdp_claim_lives(uint32_t id, bool xdp, void *arg)
+{
+	(void)arg;
+	if (!xdp)
+		return false;
+	for (unsigned i = 0; i < n_removed && i < sizeof(removed) / sizeof(removed[0]); i++)
+		if (removed[i] == id)
+			return false;
+	return prog_exists(id);
 }
 
 bool instance_owns_prog(uint32_t prog_id)
@@ -216,6 +306,31 @@ int instance_prog_owner(uint32_t prog_id)
 	return owner;
 }
 
+int instance_dead_owner(uint32_t prog_id)
+{
+	if (dir_fd < 0)
+		return 0;
+	DIR *d = open_run_dir();
+	if (!d)
+		return 0;
+	int owner = 0;
+	struct dirent *de;
+	while (!owner && (de = readdir(d))) {
+		unsigned pid = instance_name_pid(de->d_name);
+		if (!pid || !strcmp(de->d_name, my_name))
+			continue;
+		bool live;
+		int fd = open_other(de->d_name, &live);
+		if (fd < 0)
+			continue;
+		if (!live && file_claims(fd, prog_id))
+			owner = (int)pid;
+		close(fd);
+	}
+	closedir(d);
+	return owner;
+}
+
 bool instance_pid_dead(unsigned pid)
 {
 	if (dir_fd < 0 || pid == (unsigned)getpid())
@@ -248,8 +363,13 @@ void instance_sweep_dead(void)
 		struct stat st;
 		/* unlinked while we hold the lock, so a new holder notices and makes a new file */
 		if (!fstat(fd, &st) && S_ISREG(st.st_mode) && !flock(fd, LOCK_EX | LOCK_NB)) {
-			unlinkat(dir_fd, de->d_name, 0);
-			pr_debug("removed %s/%s of a pktlens that died", PL_RUN_DIR, de->d_name);
+			if (file_each_claim(fd, xdp_claim_lives, NULL))
+				pr_debug("%s/%s stays: a program it claims is still attached "
+					 "somewhere",
+					 PL_RUN_DIR, de->d_name);
+			else if (!unlinkat(dir_fd, de->d_name, 0))
+				pr_debug("removed %s/%s of a pktlens that died", PL_RUN_DIR,
+					 de->d_name);
 		}
 		close(fd);
 	}

@@ -26,15 +26,35 @@ void instance_end(void);
  */
 int instance_claim_prog(uint32_t prog_id);
 
+/*
+ * The same for a program that outlives its instance where it is attached
+ * (an freplace program pinned in libxdp's dispatcher): while such a
+ * program exists, the file of its instance stays after a crash, as the
+ * proof of whose it is (see instance_sweep_dead()).
+ */
+int instance_claim_xdp(uint32_t prog_id);
+
 /* A live instance other than this one claims the program: returns its pid, else 0. */
 int instance_prog_owner(uint32_t prog_id);
+/* The file of a pktlens that died claims the program: returns that pid, else 0. */
+int instance_dead_owner(uint32_t prog_id);
+/* This process took the program off its hook: it no longer keeps its dead owner's file. */
+void instance_prog_removed(uint32_t prog_id);
+/* How instance_sweep_dead() asks whether a program still exists (tests replace it). */
+void instance_set_prog_exists(bool (*fn)(uint32_t prog_id));
 /* This instance claimed the program. */
 bool instance_owns_prog(uint32_t prog_id);
 
 /* pid had a pktlens instance file that nobody holds any more: a pktlens that died. */
 bool instance_pid_dead(unsigned pid);
 
-/* Removes the files of dead instances (exact names PID only). Call after their leftovers went. */
+/*
+ * Removes the files of dead instances (exact names PID only), except one
+ * whose XDP claims (instance_claim_xdp) name a program that still exists
+ * and that this process did not remove: it still proves whose that
+ * program is, e.g. in a dispatcher of another network namespace. Call
+ * after their leftovers went.
+ */
 void instance_sweep_dead(void);
 
 /* "PID", the exact form of an instance file name; 0 for anything else. */

@@ -13,6 +13,7 @@
 #include "core/flowstore.h"
 #include "core/model.h"
 #include "core/pfilter.h"
+#include "core/xdpchain.h"
 #include "pktlens.skel.h"
 
 /*
@@ -66,6 +67,7 @@ struct probe {
 	 * the receive-latency kprobe keeps its ip_rcv kprobe in lat_links[0]. */
 	struct bpf_link *lat_links[2];
 	uint64_t lat_cookie;
+	struct xdp_att xdp; /* xdp: the attachment (libxdp's dispatcher, or alone) */
 };
 
 struct iface {
@@ -91,6 +93,9 @@ struct features {
 	char kprobe_why[160];
 	bool fexit; /* a tracing (fexit) program loads and attaches here */
 	char fexit_why[160];
+	bool xdp_chain; /* XDP chains through libxdp's dispatcher (freplace works, bpffs) */
+	char xdp_chain_why[160];
+	char xdp_chain_short[40]; /* the same in a few words, for a probe's mode */
 };
 
 struct engine {
@@ -125,8 +130,9 @@ struct engine {
 	int ifindexes[PL_MAX_IFACES];
 	char ifnames[PL_MAX_IFACES][16];
 	uint32_t xdp_count;
-	int nl_fd;	    /* rtnetlink, for classic tc filters and qdiscs */
-	uint32_t tc_handle; /* our classic tc filters' handle: the pid */
+	int nl_fd;		   /* rtnetlink, for classic tc filters and qdiscs */
+	uint32_t tc_handle;	   /* our classic tc filters' handle: the pid */
+	struct xdp_exts *xdp_exts; /* freplace copies of XDP programs (xdpchain.c) */
 };
 
 /* features.c: what the running kernel can do, by probing it */
@@ -145,6 +151,8 @@ struct bpf_program *prog_by_name(struct engine *e, const char *name);
 const char *tc_prog_name(const struct engine *e, int ingress);
 
 /* probe_attach.c: the operations of each kind of attachment */
+/* The name of the BPF program with this id; 0, or -errno. */
+int prog_name_of_id(uint32_t id, char *name, size_t len);
 int probe_attach(struct engine *e, struct probe *p, char *err, size_t errlen);
 void probe_detach(struct engine *e, struct probe *p);
 void probes_detach_all(struct engine *e);

@@ -20,7 +20,7 @@
 
 /* ---- who else is attached ---- */
 
-static int prog_name_of_id(__u32 id, char *name, size_t len)
+int prog_name_of_id(uint32_t id, char *name, size_t len)
 {
 	int fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
@@ -79,7 +79,7 @@ static void others_classic(struct engine *e, struct probe *p, uint32_t skip_hand
 		p->info.others_more += (uint32_t)(n - 16);
 }
 
-/* ---- xdp ---- */
+/* ---- xdp: libxdp's dispatcher where the kernel runs it, else alone (xdpchain.c) ---- */
 
 static void xdp_support(struct engine *e, struct probe *p)
 {
@@ -102,66 +102,40 @@ static void update_xdp_owner(struct engine *e, int ifindex, bool xdp)
 
 static int xdp_attach(struct engine *e, struct probe *p, char *err, size_t errlen)
 {
-	__u32 id = 0;
-	if (!bpf_xdp_query_id(p->ifindex, 0, &id) && id) {
-		char name[32] = "?";
-		prog_name_of_id(id, name, sizeof(name));
-		snprintf(err, errlen,
-			 "%s already has XDP program '%s' (id %u) that pktlens did not load; "
-			 "pktlens never replaces it",
-			 p->info.target, name, id);
-		return -EBUSY;
-	}
-	p->link = bpf_program__attach_xdp(p->prog, p->ifindex);
-	if (!p->link) {
-		int ret = -errno;
-		snprintf(err, errlen, "attaching XDP to %s failed: %s", p->info.target,
-			 strerror(-ret));
-		return ret;
-	}
-	update_xdp_owner(e, p->ifindex, true);
-	return 0;
+	int ret = xdp_chain_attach(e, &p->xdp, "xdp_flows", p->ifindex, p->info.target, PL_XDP_PRIO,
+				   err, errlen);
+	if (!ret)
+		update_xdp_owner(e, p->ifindex, true);
+	return ret;
 }
 
 static void xdp_detach(struct engine *e, struct probe *p)
 {
-	if (!p->link)
+	if (!p->xdp.link && !p->xdp.dispatcher)
 		return;
-	bpf_link__destroy(p->link);
-	p->link = NULL;
+	xdp_chain_detach(e, &p->xdp);
 	update_xdp_owner(e, p->ifindex, false);
 }
 
+/* The attach method, and the hook's other programs in run order (a dispatcher, then by priority). */
 static void xdp_describe(struct engine *e, struct probe *p)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	if (bpf_xdp_query(p->ifindex, 0, &q))
-		return;
-	const char *mode = q.attach_mode == XDP_ATTACHED_DRV	 ? "native"
-			   : q.attach_mode == XDP_ATTACHED_SKB	 ? "generic"
-			   : q.attach_mode == XDP_ATTACHED_HW	 ? "offload"
-			   : q.attach_mode == XDP_ATTACHED_MULTI ? "multi"
-								 : "";
-	if (p->info.state == PS_ATTACHED)
-		snprintf(p->info.detail, sizeof(p->info.detail), "%s", mode);
-	else
-		p->info.detail[0] = '\0';
-	__u32 ids[3] = { q.drv_prog_id, q.skb_prog_id, q.hw_prog_id };
-	uint32_t ours = 0;
-	if (p->link) {
-		struct bpf_prog_info info = { 0 };
-		__u32 len = sizeof(info);
-		if (!bpf_obj_get_info_by_fd(bpf_program__fd(p->prog), &info, &len))
-			ours = info.id;
-	}
-	for (int i = 0; i < 3; i++) {
-		char name[32] = "";
-		if (!ids[i] || ids[i] == ours)
+	xdp_chain_mode(e, &p->xdp, p->info.detail, sizeof(p->info.detail));
+	xdp_chain_list(e, &p->xdp);
+	for (int i = 0; i < p->xdp.n_chain; i++) {
+		const struct xdp_chain_prog *c = &p->xdp.chain[i];
+		char how[16];
+		if (c->id == p->xdp.prog_id)
 			continue;
-		prog_name_of_id(ids[i], name, sizeof(name));
-		others_add(p, ids[i], name, "xdp");
+		if (c->dispatcher)
+			snprintf(how, sizeof(how), "dispatcher");
+		else if (c->prio >= 0)
+			snprintf(how, sizeof(how), "xdp prio %d", c->prio);
+		else
+			snprintf(how, sizeof(how), "xdp");
+		others_add(p, c->id, c->name, how);
 	}
-	(void)e;
+	p->info.others_more += p->xdp.chain_more;
 }
 
 const struct probe_ops probe_ops_xdp = {

@@ -119,6 +119,8 @@ static void add_iface_probes(struct engine *e, struct iface *ifc)
 	if (p) {
 		p->builtin = true;
 		p->ifindex = ifc->ifindex;
+		p->xdp.ifindex = ifc->ifindex;
+		p->xdp.prio = PL_XDP_PRIO;
 		p->prog = prog_by_name(e, "xdp_flows");
 		probe_check(e, p);
 	}

@@ -1,4 +1,4 @@
-/* Classic tc filters that a pktlens which died left behind: found by their program, owned by nobody's lock. */
+/* What a pktlens which died left behind: classic tc filters (found by their program, owned by nobody's lock) and XDP programs in dispatchers (claimed by its file). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +23,7 @@ static bool is_our_tc_prog(const char *name)
  */
 void probes_remove_stale(struct engine *e)
 {
+	xdp_chain_sweep(e);
 	if (e->nl_fd < 0)
 		return;
 	for (int i = 0; i < e->n_ifaces; i++) {

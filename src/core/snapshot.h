@@ -43,7 +43,7 @@ struct probe_info {
 	struct {
 		uint32_t id;
 		char name[32]; /* the program's name, or empty when it could not be read */
-		char how[8];   /* "tcx", "tc", "xdp" */
+		char how[16];  /* "tcx", "tc", "xdp", "xdp prio 10", "dispatcher" */
 	} others[8];
 	uint32_t n_others, others_more; /* listed, and left out beyond those */
 	enum probe_kind kind;

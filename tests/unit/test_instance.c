@@ -137,6 +137,67 @@ static void test_live_by_lock(void **state)
 	close(hold[1]);
 }
 
+static uint32_t live_prog; /* the one program id the fake existence check knows */
+
+static bool fake_prog_exists(uint32_t id)
+{
+	return id == live_prog;
+}
+
+/*
+ * An XDP program claimed by a pktlens that died can outlive it (pinned in
+ * libxdp's dispatcher): its file stays while the program exists, so that
+ * the next pktlens knows whose it is; it goes once the program is gone or
+ * was removed by this process. A tc claim keeps nothing.
+ */
+static void test_xdp_claim_keeps_dead_file(void **state)
+{
+	char dir[80], err[256], p[64];
+	int ready[2];
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/run", base);
+	assert_int_equal(pipe(ready), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(ready[0]);
+		if (instance_start(dir, err, sizeof(err)) || instance_claim_prog(41) ||
+		    instance_claim_xdp(42) || instance_claim_xdp(43))
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	instance_set_prog_exists(fake_prog_exists);
+	assert_int_equal(instance_start(dir, err, sizeof(err)), 0);
+	assert_int_equal(instance_dead_owner(42), 0); /* alive: not a dead owner's */
+	assert_int_equal(instance_prog_owner(42), child);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	assert_int_equal(instance_dead_owner(42), child);
+	assert_int_equal(instance_dead_owner(41), child);
+	assert_int_equal(instance_dead_owner(44), 0);
+	assert_int_equal(instance_prog_owner(42), 0);
+
+	snprintf(p, sizeof(p), "run/%d", (int)child);
+	live_prog = 43; /* still in a dispatcher somewhere */
+	instance_sweep_dead();
+	assert_true(exists(p));
+	assert_int_equal(instance_dead_owner(43), child);
+	instance_prog_removed(43); /* this process took it out */
+	/* a tc program's claim keeps nothing, even while that program exists */
+	live_prog = 41;
+	instance_sweep_dead();
+	assert_false(exists(p));
+	instance_end();
+	instance_set_prog_exists(NULL);
+}
+
 /* The run directory must be root's own: not a symlink, not writable by others. */
 static void test_run_dir_checks(void **state)
 {
@@ -212,6 +273,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test_setup_teardown(test_live_by_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xdp_claim_keeps_dead_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_dir_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_safefile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_theme_find, setup, teardown),
