@@ -3,7 +3,8 @@
 #
 # The kernel package (linux-image-amd64's dependency) is fetched once with apt-get download into
 # build/vm/ and unpacked there with dpkg-deb. The initramfs holds busybox, build/pktlens and the
-# shared libraries ldd names, jq, the test helpers and tests/vm/cases/*.sh; tests/vm/init runs
+# shared libraries ldd names, jq, tmux, xdp-filter and xdp-loader with libxdp's BPF objects, the
+# test helpers and tests/vm/cases/*.sh; tests/vm/init runs
 # them and prints "VMTEST: " lines on the serial console, ending with "N passed, N failed, N
 # skipped". This script prints those lines and exits non-zero when a case failed, when the VM never
 # reported, when fewer cases reported than tests/vm/cases holds, or when anything needed here
@@ -53,6 +54,11 @@ need_tools() {
 	! ldd "$BUSYBOX" >/dev/null 2>&1 || die "$BUSYBOX is not static (apt-get install busybox-static)"
 	JQ=$(command -v jq) || die "jq is not installed (scripts/deps.sh installs it)"
 	TMUX_BIN=$(command -v tmux) || die "tmux is not installed (scripts/deps.sh installs it)"
+	XDP_FILTER=$(command -v xdp-filter) || die "xdp-filter is not installed (scripts/deps.sh installs xdp-tools)"
+	XDP_LOADER=$(command -v xdp-loader) || die "xdp-loader is not installed (scripts/deps.sh installs xdp-tools)"
+	# libxdp and xdp-tools load their BPF objects (the dispatcher, xdp-filter's programs) from here
+	XDP_OBJS=$(dirname "$(ls /usr/lib/*/bpf/xdp-dispatcher.o 2>/dev/null | head -n 1)")
+	[ -e "$XDP_OBJS/xdpfilt_alw_all.o" ] || die "libxdp's BPF objects are missing (scripts/deps.sh installs libxdp1 and xdp-tools)"
 	[ -x "$BUILD/pktlens" ] || die "$BUILD/pktlens is missing; run make first"
 }
 
@@ -111,7 +117,9 @@ build_initramfs() {
 	done
 	echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
 	# The system's ld.so, libc and friends, so that pktlens, jq and the helper run as on the host.
-	copy_with_libs "$BUILD/pktlens" "$JQ" "$TMUX_BIN"
+	copy_with_libs "$BUILD/pktlens" "$JQ" "$TMUX_BIN" "$XDP_FILTER" "$XDP_LOADER"
+	mkdir -p "$STAGE$XDP_OBJS"
+	cp "$XDP_OBJS"/*.o "$STAGE$XDP_OBJS/"
 	# tmux, the terminal descriptions it and pktlens' curses look up, and the C.UTF-8 locale tmux
 	# insists on, for the TUI case
 	mkdir -p "$STAGE/usr/lib/locale"
