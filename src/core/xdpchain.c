@@ -17,6 +17,36 @@
 #include "core/log.h"
 #include "core/xdpchain.h"
 
+/*
+ * How libxdp (1.3.1, Debian's; lib/libxdp/libxdp.c of xdp-tools) chains
+ * programs, read in its source, and what follows for pktlens:
+ * - xdp_program__attach() builds a whole new dispatcher (xdp-dispatcher.o
+ *   from its BPF object directory) for the old programs plus the new one,
+ *   sorted by run priority (then name), and links each into a slot
+ *   function progN with bpf_link_create(target_btf_id). For a program
+ *   that is loaded already (ours, and every program of the old
+ *   dispatcher) that re-attaches a loaded freplace program to a new
+ *   target; a kernel that cannot gives EINVAL, which libxdp turns into
+ *   "Kernel doesn't support re-attaching freplace programs" (EOPNOTSUPP).
+ * - It pins each link and program under <bpffs>/xdp/dispatch-IFINDEX-ID/
+ *   and swaps the dispatcher in through netlink, with the old one's fd and
+ *   XDP_FLAGS_REPLACE, or XDP_FLAGS_UPDATE_IF_NOEXIST on an empty hook:
+ *   atomic, and it never replaces a program it did not expect (a race
+ *   gives EEXIST, and libxdp builds again). The dispatcher is a netlink
+ *   attachment and the links are pinned, so the chain, and our program in
+ *   it, outlives a pktlens that is killed: hence the claims in
+ *   /run/pktlens and xdp_chain_sweep().
+ * - xdp_program__detach() finds the program by id, so each pktlens takes
+ *   out its own copy even beside another pktlens' copy of the same name
+ *   and tag; when the last program leaves, libxdp detaches the dispatcher
+ *   and unpins its directory, and the hook is empty again.
+ * - A mode other than the dispatcher's (native/generic) fails to attach
+ *   (the kernel does not run both at once), so pktlens always asks for the
+ *   mode of the dispatcher already there.
+ * - A program that is not a dispatcher ("legacy") is never replaced:
+ *   libxdp refuses too ("Existing program is not using a dispatcher").
+ */
+
 /* libxdp's limit of programs in one dispatcher (MAX_DISPATCHER_ACTIONS) */
 #define PL_XDP_DISPATCHER_MAX 10
 
@@ -328,7 +358,13 @@ static int attach_alone(struct engine *e, struct xdp_att *a, const char *name, c
 		char pname[32] = "?";
 		prog_name_of_id(cur, pname, sizeof(pname));
 		int owner = instance_prog_owner(cur);
-		if (owner)
+		if (instance_owns_prog(cur))
+			snprintf(
+			    err, errlen,
+			    "the XDP hook of %s already runs this pktlens' program '%s' (id %u), "
+			    "and XDP programs cannot chain here: %s",
+			    ifname, pname, cur, e->feat.xdp_chain_why);
+		else if (owner)
 			snprintf(
 			    err, errlen,
 			    "the XDP hook of %s holds pktlens pid %d's program (id %u), and XDP "
@@ -347,10 +383,17 @@ static int attach_alone(struct engine *e, struct xdp_att *a, const char *name, c
 		snprintf(err, errlen, "XDP program %s is not loaded", name);
 		return -ENOENT;
 	}
+	/* claimed, so that another pktlens that finds it on the hook names our pid */
+	int ret = instance_claim_prog(fd_prog_id(bpf_program__fd(p)));
+	if (ret) {
+		snprintf(err, errlen, "cannot record pktlens' XDP program in %s: %s", PL_RUN_DIR,
+			 strerror(-ret));
+		return ret;
+	}
 	/* a link never replaces a program: it fails with EBUSY if one came meanwhile */
 	a->link = bpf_program__attach_xdp(p, a->ifindex);
 	if (!a->link) {
-		int ret = -errno;
+		ret = -errno;
 		snprintf(err, errlen, "attaching XDP to %s failed: %s", ifname, strerror(-ret));
 		return ret;
 	}

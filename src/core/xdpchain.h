@@ -52,6 +52,13 @@ struct xdp_att {
  * attaches alone through a link, and only where the hook is empty. A
  * program that pktlens did not load is never replaced. Returns 0, or
  * -errno with one sentence in err.
+ *
+ * In a dispatcher, lower prio runs first, and the chain goes on to the
+ * next program only on XDP_PASS (libxdp's default chain_call_actions), so
+ * a program that drops hides those packets from the ones after it. Where
+ * XDP cannot chain, one program per interface: a second program of this
+ * pktlens on the same interface fails with -EBUSY and says so. The same
+ * name at another prio loads another freplace copy (at most four).
  */
 int xdp_chain_attach(struct engine *e, struct xdp_att *a, const char *name, int ifindex,
 		     const char *ifname, unsigned prio, char *err, size_t errlen);
