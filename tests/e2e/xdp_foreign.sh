@@ -3,7 +3,8 @@
 # libxdp's dispatcher cannot run): xdp-filter (xdp-tools), loaded first and dropping one source,
 # stays attached and filtering while pktlens says in one sentence why its XDP cannot attach
 # (and exits non-zero when XDP was asked for), counts with tc what xdp-filter let through and
-# lists xdp-filter on its XDP hook; without a foreign program pktlens attaches XDP alone, states
+# lists xdp-filter on its XDP hook (JSON, --list-probes and the Probes pane, where attaching XDP is
+# refused with the same sentence); without a foreign program pktlens attaches XDP alone, states
 # that fallback in one line and in its probe's mode, and counts exactly; a second pktlens cannot
 # take the first one's XDP hook and says whose it is; nothing of pktlens is left. Ground truth:
 # the sender's own counts and xdp-filter's hit counter. On a kernel that chains, the same runs
@@ -16,12 +17,12 @@ TEST_NAME=xdp_foreign
 if [ -z "${PL_XDP_FOREIGN_MNTNS:-}" ]; then
 	PL_XDP_FOREIGN_MNTNS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
-. "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../tui/lib.sh"
 . "$(dirname "$0")/../lib/tcx.sh"
 
 require_root
 require_pktlens
-require_cmd xdp-filter xdp-loader ip
+require_cmd xdp-filter xdp-loader ip tmux
 cleanup_init
 make_tmpdir
 build_tcxtool
@@ -131,6 +132,28 @@ grep -qE "^xdp:$IF_A +xdp +detached +\[single program \($BRIEF\)\] also here: xd
 [ -s "$TMP/tc.json.err" ] && fail "pktlens without XDP wrote on stderr: $(cat "$TMP/tc.json.err")"
 pktlens_stop INT 10 || fail "pktlens did not stop"
 expect "pktlens' exit status" "$PL_RC" 0
+
+# ---- the Probes pane: the attach method and xdp-filter on the hook; attaching is refused there ----
+tui_start 250 40 -n "$NS_A" -i "$IF_A" --interval 0.5
+tui_keys 2
+tui_wait "TARGET" 15
+tui_keys f
+tui_type "xdp:$IF_A"
+tui_keys Enter
+tui_wait_re "^xdp +$IF_A +detached" 15
+tui_wait " xdp:$IF_A: detached [single program ($BRIEF)]  also here: xdp $FNAME id $FID" 10
+tui_keys Space
+tui_wait "attach xdp:$IF_A?"
+tui_keys y
+tui_wait "xdp:$IF_A: $IF_A already has XDP program '$FNAME' (id $FID) that pktlens did not load; pktlens never replaces it" 10
+tui_wait_re "^xdp +$IF_A +error "
+expect "the XDP program on $IF_A after the TUI's attempt" "$(hook_id)" "$FID"
+# (not tui_quit: it wants the XDP hook empty, and xdp-filter holds it)
+tui_keys q
+wait_for 30 test -s "$TMP/rc" || fail "the TUI did not exit on q within 30 s"
+expect "the TUI's exit status" "$(cat "$TMP/rc")" 0
+[ -s "$TMP/stderr" ] && fail "the TUI wrote on stderr: $(cat "$TMP/stderr")"
+expect "xdp-filter's hits while the TUI ran (21)" "$(hits)" 21
 
 # ---- afterwards: xdp-filter is attached and filtering as before ----
 expect "the XDP program on $IF_A after pktlens" "$(hook_id)" "$FID"
