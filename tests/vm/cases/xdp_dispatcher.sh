@@ -5,53 +5,23 @@
 # two pktlens through one dispatcher count exactly; a kill -9 leaves the dead one's program pinned
 # in the dispatcher until the next pktlens takes it out (by its claim in /run/pktlens, never by
 # name); when pktlens stops, xdp-filter is still attached and filtering and nothing of pktlens is
-# left. A program loaded without the dispatcher is never replaced.
+# left. xdp_dispatcher_first.sh: pktlens first on the hook, in the TUI; xdp_dispatcher_legacy.sh:
+# a program without the dispatcher, and a killed pktlens alone in one.
 . /tests/lib.sh
-p1= p2= p3= p4= peer=
+p1= p2= p3=
 IF=pl9
 A=10.99.0.1
 PASS=10.99.0.2
 DENY=10.99.0.3
 
 cleanup() {
-	kill -9 $p1 $p2 $p3 $p4 2>/dev/null
-	xdp-filter unload "$IF" >/dev/null 2>&1
-	xdp-loader unload "$IF" --all >/dev/null 2>&1
-	ip link del "$IF" 2>/dev/null
-	[ -n "$peer" ] && kill -9 "$peer" 2>/dev/null
+	kill -9 $p1 $p2 $p3 2>/dev/null
+	xdp_cleanup
 }
 trap cleanup EXIT
 
-"$PKTLENS" --list-probes >/tmp/xd0.txt 2>&1 || { cat /tmp/xd0.txt; fail "--list-probes failed"; }
-if ! grep -q "^xdp: chained through libxdp's dispatcher" /tmp/xd0.txt; then
-	grep "^xdp:" /tmp/xd0.txt
-	grep -q "refuses freplace" /tmp/xd0.txt && skip_kernel "freplace programs (libxdp's dispatcher)"
-	fail "pktlens does not chain XDP through libxdp's dispatcher here"
-fi
-
-# The peer: a namespace held by a process, with the far end of a veth pair and two addresses.
-unshare -n sleep 600 &
-peer=$!
-sleep 0.2
-ip link add "$IF" type veth || skip_kernel "veth interfaces"
-# busybox names the peer itself (the next free vethN)
-pif=$(ip -o link show | sed -n "s/^[0-9]*: \(veth[0-9]*\)@$IF:.*/\1/p")
-[ -n "$pif" ] || fail "cannot find the peer of $IF"
-ip link set "$pif" netns "$peer" || fail "cannot move $pif into the peer namespace"
-in_peer() { nsenter -t "$peer" -n "$@"; }
-in_peer ip link set "$pif" name pl9p
-in_peer ip link set lo up
-in_peer ip addr add "$PASS/24" dev pl9p
-in_peer ip addr add "$DENY/24" dev pl9p
-in_peer ip link set pl9p up
-ip addr add "$A/24" dev "$IF"
-ip link set "$IF" up
-
-# pings FROM N: N echo requests from the peer's address FROM to A; prints how many were answered.
-pings() {
-	in_peer ping -c "$2" -i 0.2 -W 1 -I "$1" "$A" 2>/dev/null |
-		sed -n 's/.* \([0-9]*\) packets received.*/\1/p'
-}
+xdp_require_chain
+xdp_veth
 
 # rx OUT FROM: ICMP packets pktlens counted from FROM on IF in the last snapshot of OUT.
 rx() {
@@ -67,16 +37,6 @@ rx_is() {
 		i=$((i + 1))
 	done
 	expect_eq "$4" "$(rx "$1" "$2")" "$3"
-}
-
-# hits: xdp-filter's own hit counter of its rule for DENY.
-hits() {
-	xdp-filter status 2>/dev/null | awk -v ip="$DENY" '$1 == ip { print $3 }'
-}
-
-# chain: the dispatcher's programs as xdp-loader (xdp-tools) lists them, "PRIO NAME ID" each.
-chain() {
-	xdp-loader status "$IF" 2>/dev/null | awk '$1 == "=>" { print $2, $3, $4 }'
 }
 
 # xdp_state OUT JQEXPR: JQEXPR of the xdp probe on IF in the last snapshot of OUT.
@@ -174,22 +134,6 @@ expect_eq "xdp-filter's hits (11 + 3)" "$(hits)" 14
 expect_eq "pings from $PASS answered" "$(pings "$PASS" 2)" 2
 expect_eq "/run/pktlens entries left" "$(ls /run/pktlens 2>/dev/null | wc -l)" 0
 
-# --- a program attached without the dispatcher is never replaced ---
 xdp-filter unload "$IF" || fail "xdp-filter unload failed"
-LIBXDP_SKIP_DISPATCHER=1 xdp-filter load "$IF" >/tmp/xf2.log 2>&1 || { cat /tmp/xf2.log; fail "xdp-filter load without dispatcher failed"; }
-lid=$(xdp-loader status "$IF" 2>/dev/null | awk -v i="$IF" '$1 == i { print $(NF-1) }')
-xdp-loader status "$IF"
-"$PKTLENS" --json --duration 1 -i "$IF" --probes xdp >/tmp/x4.json 2>/tmp/x4.err &
-p4=$!
-wait "$p4"
-rc=$?
-p4=
-cat /tmp/x4.err
-[ "$rc" -ne 0 ] || fail "pktlens attached XDP over a program loaded without the dispatcher"
-expect_eq "lines on stderr" "$(wc -l </tmp/x4.err)" 1
-grep -q "already has XDP program 'xdpfilt_alw_all' (id $lid) attached without libxdp's dispatcher; pktlens never replaces it" /tmp/x4.err ||
-	fail "the refusal does not say why"
-expect_eq "xdp-filter's program still attached alone" \
-	"$(xdp-loader status "$IF" 2>/dev/null | awk -v i="$IF" '$1 == i { print $2, $(NF-1) }')" "xdpfilt_alw_all $lid"
-xdp-filter unload "$IF"
-ip link del "$IF"
+wait_xdp "XDP on $IF after xdp-filter unload" 10 "" hook
+expect_eq "dispatcher directories of $IF pinned" "$(pins)" 0
