@@ -259,6 +259,7 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 	e->env.tcp_states = &e->tcp_states;
 	e->env.netns_ino = opts->netns ? e->netns_ino : 0;
 	e->env.slow_ms = opts->slow_ms;
+	e->env.idle_s = opts->idle_timeout_s;
 	e->env.drop_reasons = e->feat.drop_reasons;
 	for (int i = 0; i < e->n_ifaces; i++) {
 		e->ifindexes[i] = e->ifaces[i].ifindex;

@@ -22,6 +22,7 @@ struct model_env {
 	const int *ifindexes;
 	size_t n_ifaces;
 	uint64_t start_ns; /* CLOCK_MONOTONIC when the engine started */
+	double idle_s;	   /* --idle: flows idle this long are forgotten (0 = never) */
 };
 
 /* One refresh. */

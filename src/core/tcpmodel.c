@@ -1,6 +1,7 @@
 /* The TCP health model: joins socket tracepoint data to flows and keeps recent retransmissions and resets. */
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
 #include "core/flowfmt.h"
 #include "core/histring.h"
@@ -11,6 +12,8 @@
 #include "core/tcpmodel.h"
 
 #define EV_RING 256
+#define NS 1000000000ULL
+#define TCP_CLOSE 7 /* include/net/tcp_states.h; the same on every kernel */
 
 struct sock_entry {
 	struct sock_key k;
@@ -38,6 +41,10 @@ struct tcp_model {
 	int have_prev;
 	struct hist_pool *hist; /* srtt and cwnd per socket */
 	uint64_t version;	/* moves when a socket or a flow's latency changed */
+	uint64_t closed_keep_ns;
+	/* sockets closed longer than closed_keep_ns at the last update: the map's entries go */
+	struct sock_key *forget;
+	size_t n_forget, cap_forget;
 };
 
 struct tcp_model *tcp_model__new(const struct btf_enum_names *states)
@@ -46,6 +53,7 @@ struct tcp_model *tcp_model__new(const struct btf_enum_names *states)
 	if (!m)
 		return NULL;
 	m->states = states;
+	m->closed_keep_ns = PL_TCP_CLOSED_KEEP_S * NS;
 	/* srtt and cwnd hold their value between tcp_probe hits */
 	if (!(m->hist = hist_pool__new(1))) {
 		free(m);
@@ -60,8 +68,33 @@ void tcp_model__free(struct tcp_model *m)
 		return;
 	free(m->socks);
 	free(m->lats);
+	free(m->forget);
 	hist_pool_put(m->hist);
 	free(m);
+}
+
+void tcp_model_set_closed_keep(struct tcp_model *m, double idle_s)
+{
+	double s = idle_s <= 0			   ? PL_TCP_CLOSED_KEEP_NEVER_S
+		   : idle_s < PL_TCP_CLOSED_KEEP_S ? PL_TCP_CLOSED_KEEP_S
+						   : idle_s;
+	m->closed_keep_ns = (uint64_t)(s * 1e9);
+}
+
+const struct sock_key *tcp_model_forget(const struct tcp_model *m, size_t *n)
+{
+	*n = m->n_forget;
+	return m->forget;
+}
+
+size_t tcp_model_sockets(const struct tcp_model *m)
+{
+	return m->n_socks;
+}
+
+const struct hist_pool *tcp_model_hist(const struct tcp_model *m)
+{
+	return m->hist;
 }
 
 void tcp_model_event(struct tcp_model *m, const struct tcp_event *ev)
@@ -120,25 +153,60 @@ static void sock_flow_str(const struct sock_key *k, char *out, size_t len)
  * socket keeps its srtt/cwnd history across readings; it gets a sample when
  * tcp_probe fired since the last one.
  */
-static int take_socks(struct tcp_model *m, const struct tcp_input *in, uint32_t gen)
+/*
+ * A socket closed longer ago than the keep time leaves the model, and its
+ * map entry is named in m->forget for the reader to delete: the socks map
+ * is an LRU of 64k entries that nothing else empties, so every connection
+ * ever made would stay (with its history ring, and copied into every
+ * snapshot) until 64k of them filled it. Only a socket whose state is still
+ * CLOSE goes: a key reused by a new connection has moved on.
+ */
+static int expired(const struct tcp_model *m, const struct sock_val *v, uint64_t now_ns)
 {
+	return v->state == TCP_CLOSE && v->close_ns && now_ns > v->close_ns &&
+	       now_ns - v->close_ns >= m->closed_keep_ns;
+}
+
+static void forget_add(struct tcp_model *m, const struct sock_key *k)
+{
+	if (m->n_forget == m->cap_forget) {
+		size_t cap = m->cap_forget ? 2 * m->cap_forget : 256;
+		struct sock_key *f = realloc(m->forget, cap * sizeof(*f));
+		if (!f)
+			return; /* the entry stays in the map; it is skipped and named again next time */
+		m->forget = f;
+		m->cap_forget = cap;
+	}
+	m->forget[m->n_forget++] = *k;
+}
+
+static int take_socks(struct tcp_model *m, const struct tcp_input *in, uint32_t gen,
+		      uint64_t now_ns)
+{
+	m->n_forget = 0;
 	struct sock_entry *se = in->n_socks ? malloc(in->n_socks * sizeof(*se)) : NULL;
 	if (in->n_socks && !se)
 		return -1;
+	size_t n = 0;
 	for (size_t i = 0; i < in->n_socks; i++) {
-		se[i].k = in->sock_keys[i];
-		se[i].v = in->sock_vals[i];
-		se[i].hist = se[i].hist_serial = 0;
+		if (expired(m, &in->sock_vals[i], now_ns)) {
+			forget_add(m, &in->sock_keys[i]);
+			continue;
+		}
+		se[n].k = in->sock_keys[i];
+		se[n].v = in->sock_vals[i];
+		se[n].hist = se[n].hist_serial = 0;
+		n++;
 	}
-	if (in->n_socks)
-		qsort(se, in->n_socks, sizeof(*se), cmp_sock);
+	if (n)
+		qsort(se, n, sizeof(*se), cmp_sock);
 	/* both sorted: one walk carries the histories over and frees those of gone sockets */
 	size_t j = 0, same = 0;
 	for (size_t i = 0; i < m->n_socks; i++) {
 		struct sock_entry *old = &m->socks[i];
-		while (j < in->n_socks && cmp_sock(&se[j], old) < 0)
+		while (j < n && cmp_sock(&se[j], old) < 0)
 			j++;
-		if (j < in->n_socks && !cmp_sock(&se[j], old)) {
+		if (j < n && !cmp_sock(&se[j], old)) {
 			se[j].hist = old->hist;
 			se[j].hist_serial = old->hist_serial;
 			same += !memcmp(&se[j].v, &old->v, sizeof(old->v));
@@ -147,9 +215,9 @@ static int take_socks(struct tcp_model *m, const struct tcp_input *in, uint32_t 
 		if (old->hist)
 			hist_free(m->hist, old->hist, gen);
 	}
-	if (same != m->n_socks || same != in->n_socks)
+	if (same != m->n_socks || same != n)
 		m->version++;
-	for (size_t i = 0; i < in->n_socks; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct sock_entry *e = &se[i];
 		if (!e->v.probe_ns)
 			continue;
@@ -164,7 +232,7 @@ static int take_socks(struct tcp_model *m, const struct tcp_input *in, uint32_t 
 	}
 	free(m->socks);
 	m->socks = se;
-	m->n_socks = in->n_socks;
+	m->n_socks = n;
 	return 0;
 }
 
@@ -250,7 +318,7 @@ struct snapshot_tcp *tcp_model_update(struct tcp_model *m, const struct tcp_inpu
 	m->start_ns = start_ns;
 	m->now_ns = now_ns;
 	/* out of memory: the flows keep the previous reading's sockets */
-	take_socks(m, in, gen);
+	take_socks(m, in, gen, now_ns);
 	take_lats(m, in);
 	struct snapshot_tcp *t = new_part(m, start_ns);
 	if (!t)
@@ -369,6 +437,8 @@ static void *tcp_create(const struct model_env *env)
 		free(r);
 		r = NULL;
 	}
+	if (r)
+		tcp_model_set_closed_keep(r->m, env->idle_s);
 	return r;
 }
 
@@ -418,6 +488,10 @@ static void tcp_read(void *p, const struct model_env *env, const struct model_ti
 	maps_lookup_sum(&all_lat, &zero, &in.all_lat);
 	s->tcp = tcp_model_update(r->m, &in, env->start_ns, t->now_ns, t->dt, t->gen);
 	s->tcp_hist = hist_pool_get(r->m->hist);
+	size_t n_forget;
+	const struct sock_key *forget = tcp_model_forget(r->m, &n_forget);
+	for (size_t i = 0; socks.fd >= 0 && i < n_forget; i++)
+		bpf_map_delete_elem(socks.fd, &forget[i]);
 }
 
 static void tcp_fill(void *p, struct flow_row *row)
