@@ -12,7 +12,8 @@
 # started in the previous cycle is killed with SIGKILL, one runs to its --duration, a new one is
 # left running for the next cycle to kill; every fourth cycle one with XDP on B's interface is
 # killed the same way. Each one starting after a SIGKILL must clean up after it.
-# (One instance per interface at a time: this pktlens refuses a second one's tc filter.)
+# (The short-lived ones stay off the first pair only to keep the two long-lived series apart; any
+# number of instances may watch one interface since issue 17, which tests/e2e/coexist.sh tests.)
 #
 # Criterion, for each of the two long-lived instances, after a warm-up (SOAK_WARMUP seconds,
 # default 120; flows age out after 30 s, so tables are at their steady size by then):
