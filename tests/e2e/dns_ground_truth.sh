@@ -75,10 +75,13 @@ for k in sorted(set(want) | set(have)):
 sent = int(sys.argv[4])
 print("queries", j["dns"]["queries"], "responses", j["dns"]["responses"], "dnsmasq", len(pend), "sent", sent)
 ok = want == have and j["dns"]["queries"] == len(pend) == j["dns"]["responses"] == sent
-# Latency per name, type and rcode against the wire. dumpcap's tap sees a query just before tc
-# ingress and an answer just after tc egress, so the two measure the same interval but for
-# microseconds; 0.1 ms allowed. p50 is a histogram bucket's upper edge clamped to the name's
-# fastest and slowest answer.
+# Latency per name, type and rcode against the wire. dumpcap's tap sees an answer just after tc
+# egress (0.1 ms allowed above the wire), but a received query's capture time is the one the
+# veth stamped when it queued the packet to the backlog (net.core.netdev_tstamp_prequeue, on by
+# default), before the softirq that runs tc ingress: on a loaded host pktlens' interval is
+# shorter by that queueing delay (0.06-0.13 ms seen at load 6), so up to 0.5 ms below the wire
+# is allowed; a query paired with the wrong answer is off by a whole dig run (milliseconds).
+# p50 is a histogram bucket's upper edge clamped to the name's fastest and slowest answer.
 rcodes = {"0": "NOERROR", "3": "NXDOMAIN"}
 qtypes = {"1": "A", "15": "MX", "28": "AAAA"}
 wire = collections.defaultdict(list)
@@ -92,7 +95,8 @@ ok = ok and n_wire == sent
 for r in j["dns"]["names"]:
     k = (r["name"].lower(), r["qtype"], r["rcode"])
     w = sorted(wire.get(k, []))
-    good = len(w) == r["count"] and abs(r["max_ms"] - w[-1]) <= 0.1 and w[0] - 0.1 <= r["p50_ms"] <= w[-1] + 0.1
+    good = (len(w) == r["count"] and w[-1] - 0.5 <= r["max_ms"] <= w[-1] + 0.1 and
+            w[0] - 0.5 <= r["p50_ms"] <= w[-1] + 0.1)
     print("latency %-14s %-5s %-9s wire %s ms  pktlens p50 %.3f max %.3f ms%s" % (k + (
         " ".join("%.3f" % x for x in w), r["p50_ms"], r["max_ms"], "" if good else "   <-- wrong")))
     ok = ok and good
