@@ -244,7 +244,13 @@ for name in ("c1", "c2", "c3"):
     # one TCP connect() (its UDP socket only uses sendto), no accept
     check(p["connects"] == 1 and p["accepts"] == 0, "%s connects %d (1), accepts %d (0)"
           % (name, p["connects"], p["accepts"]))
-    check("client.py" in p["cmdline"], "%s cmdline: %r" % (name, p["cmdline"]))
+    # c3 lives a few ms: its command line is read from /proc when pktlens learns of the process,
+    # and on a loaded host the process can be gone by then (pktlens then has only its comm);
+    # what it does show must be the real one
+    if name == "c3" and not p["cmdline"]:
+        print("note  c3 exited before its /proc/PID/cmdline was read (comm %r)" % p["comm"])
+    else:
+        check("client.py" in p["cmdline"], "%s cmdline: %r" % (name, p["cmdline"]))
     if name == "c3":
         check(p["exited"], "c3 (short-lived, its script ran %.0f ms) marked exited" % c["ms"])
     for proto, port in (("tcp", c["tcp_port"]), ("udp", c["udp_port"])):
