@@ -5,6 +5,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "xdp/flows.bpf.h"
+#include "xdp/firewall.bpf.h"
 #include "tc/flows.bpf.h"
 #include "tracepoint/tcp.bpf.h"
 #include "tracepoint/adhoc.bpf.h"

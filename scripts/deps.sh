@@ -15,6 +15,8 @@ pkgs=(
 	python3-jsonschema
 	# --metrics tests: a real Prometheus and promtool; the deploy files' checks
 	prometheus python3-yaml systemd
+	# scans and floods the alerts are tested against (tests/e2e/security_*.sh)
+	nmap hping3
 	# libFuzzer and the sanitizer runtimes for clang (libclang-rt-14-dev on Debian 12): make fuzz
 	libclang-rt-dev
 )

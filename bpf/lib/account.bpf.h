@@ -6,6 +6,7 @@
 #include "lib/maps.bpf.h"
 #include "lib/l7.bpf.h"
 #include "lib/capture.bpf.h"
+#include "lib/detect.bpf.h"
 
 static __always_inline int pl_bucket(const struct pl_pkt *p)
 {
@@ -203,6 +204,8 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 			c->dirty_lost++;
 	}
 	c->flows_created += created;
+	if (!sec_off)
+		pl_detect(ctx, hook, &key, &p, v, created, dir, now);
 	if (watch_count) {
 		__u32 w = pl_emit(&key, &p, now, len, dir, hook, c);
 		/* the TUI writes this flow to a file; with -w every packet is captured already */

@@ -25,6 +25,7 @@
 #include "core/metrics.h"
 #include "core/record.h"
 #include "core/safefile.h"
+#include "core/security.h"
 #include "ui/ui.h"
 
 #ifndef PKTLENS_VERSION
@@ -187,6 +188,18 @@ static int flush_capture(struct app *a, struct snapshot *s, int all)
 	return ret;
 }
 
+static int act_fw_add(void *ctx, const char *rule, int force, char *err, size_t errlen)
+{
+	struct app *a = ctx;
+	a->refresh_now = true;
+	return engine_fw_add(a->eng, rule, force, err, errlen);
+}
+static int act_fw_remove(void *ctx, uint32_t id, char *err, size_t errlen)
+{
+	struct app *a = ctx;
+	a->refresh_now = true;
+	return engine_fw_remove(a->eng, id, err, errlen);
+}
 static size_t act_complete(void *ctx, const char *prefix, char out[][64], size_t max)
 {
 	return engine_complete(((struct app *)ctx)->eng, prefix, out, max);
@@ -424,6 +437,17 @@ int main(int argc, char **argv)
 		reraise(sig);
 		return r;
 	}
+	if (app.opt.flush_rules) {
+		if (geteuid() != 0) {
+			fprintf(stderr, "pktlens: --flush-rules must run as root\n");
+			return 1;
+		}
+		if (security_flush_pinned(stdout, app.opt.eng.netns, err, sizeof(err))) {
+			fprintf(stderr, "pktlens: %s\n", err);
+			return 1;
+		}
+		return 0;
+	}
 	app.interval_s = app.opt.interval_s;
 	app.json.flow_limit = app.opt.json_flows;
 	app.timer_fd = -1;
@@ -531,6 +555,8 @@ int main(int argc, char **argv)
 					  .bpf_stats = act_bpf_stats,
 					  .flow_order = act_flow_order,
 					  .flow_write = act_flow_write,
+					  .fw_add = act_fw_add,
+					  .fw_remove = act_fw_remove,
 					  .complete = act_complete };
 		app.ui = ui__new(&uo, &act, err, sizeof(err));
 		if (!app.ui) {

@@ -8,8 +8,21 @@
 
 #include "app/options.h"
 #include "core/json.h"
+#include "core/firewall.h"
+#include "core/security.h"
 
-enum opt_type { OT_FLAG, OT_STR, OT_SECONDS, OT_MS, OT_UINT, OT_COUNT, OT_IFACE };
+enum opt_type {
+	OT_FLAG,
+	OT_STR,
+	OT_SECONDS,
+	OT_MS,
+	OT_UINT,
+	OT_COUNT,
+	OT_IFACE,
+	OT_DENY,
+	OT_LIMIT,
+	OT_ALERT
+};
 
 struct opt_def {
 	const char *name;
@@ -44,6 +57,21 @@ static const struct opt_def defs[] = {
 	{ "bpf-stats", 'B', OT_FLAG, OFF(eng.bpf_stats), NULL,
 	  "keep BPF run-time statistics on (probe runs and ns/run; they cost every BPF program on "
 	  "the host ~70 ns per run; the Probes pane turns them on while it is shown)" },
+	{ "deny", 'D', OT_DENY, 0, "CIDR",
+	  "XDP firewall: drop every packet from this IPv4/IPv6 prefix (repeatable)" },
+	{ "limit", 'l', OT_LIMIT, 0, "CIDR:PPS",
+	  "XDP firewall: pass at most PPS packets a second per source address of the prefix "
+	  "(repeatable; [IPV6]:PPS for one IPv6 address)" },
+	{ "block-ttl", 'T', OT_SECONDS, OFF(eng.block_ttl), "SEC",
+	  "firewall rules expire this long after they are added (default 0 = never)" },
+	{ "persist-rules", 'p', OT_FLAG, OFF(eng.persist_rules), NULL,
+	  "keep the firewall after pktlens exits (pinned in " PL_PIN_DIR ")" },
+	{ "flush-rules", 'X', OT_FLAG, OFF(flush_rules), NULL,
+	  "remove what --persist-rules kept, and exit" },
+	{ "force-block", 'K', OT_FLAG, OFF(eng.force_block), NULL,
+	  "let rules cover the address of this SSH session (SSH_CONNECTION)" },
+	{ "alert", 'W', OT_ALERT, 0, "NAME=VALUE",
+	  "alert threshold (repeatable; 'off' turns detection off; see below)" },
 	{ "json", 'j', OT_FLAG, OFF(json), NULL, "headless: one JSON object per interval" },
 	{ "json-flows", 'J', OT_COUNT, OFF(json_flows), "N",
 	  "--json lists the N flows with the most bytes in the interval (default 1000, 0 = all)" },
@@ -74,6 +102,8 @@ void options_usage(FILE *f)
 	fprintf(f, "usage: pktlens [-i IFACE]... [-n NETNS] [-f FILTER] [--probes LIST] "
 		   "[--theme NAME]\n"
 		   "               [--interval SEC] [--duration SEC] [--json] [--list-probes]\n"
+		   "               [--deny CIDR]... [--limit CIDR:PPS]... [--block-ttl SEC]\n"
+		   "               [--persist-rules] [--flush-rules] [--alert NAME=VALUE]...\n"
 		   "               [--record FILE]\n"
 		   "       pktlens --replay FILE [--json] [--theme NAME]\n\n");
 	for (size_t i = 0; i < N_DEFS; i++) {
@@ -85,6 +115,9 @@ void options_usage(FILE *f)
 		else
 			fprintf(f, "      %-22s %s\n", left, defs[i].help);
 	}
+	char th[2048];
+	alerts_cfg_help(th, sizeof(th));
+	fprintf(f, "\nalert thresholds (--alert NAME=VALUE, defaults in parentheses):\n%s", th);
 }
 
 static int parse_seconds(const char *s, double *out)
@@ -105,6 +138,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 	o->eng.flow_entries = 65536;
 	o->eng.idle_timeout_s = 300;
 	o->json_flows = PL_JSON_FLOWS_DEFAULT;
+	alerts_cfg_default(&o->eng.alerts);
 
 	struct option longs[N_DEFS + 1];
 	char shorts[3 * N_DEFS + 2] = ":";
@@ -206,6 +240,26 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 			*(unsigned *)field = (unsigned)v;
 			break;
 		}
+		case OT_DENY:
+		case OT_LIMIT: {
+			struct fw_spec spec;
+			int action = d->type == OT_DENY ? PL_FW_DENY : PL_FW_LIMIT;
+			if (fw_parse_arg(action, optarg, &spec, err, errlen))
+				return -1;
+			if (o->eng.n_fw_cli == PL_FW_CLI_MAX) {
+				snprintf(err, errlen, "at most %d --deny and --limit",
+					 PL_FW_CLI_MAX);
+				return -1;
+			}
+			o->eng.fw_cli[o->eng.n_fw_cli].action = action;
+			o->eng.fw_cli[o->eng.n_fw_cli++].arg = optarg;
+			break;
+		}
+		case OT_ALERT:
+			if (alerts_cfg_set(&o->eng.alerts, optarg, err, errlen))
+				return -1;
+			o->eng.alerts_set = 1;
+			break;
 		case OT_IFACE:
 			if (o->eng.n_ifaces == PL_MAX_IFACES) {
 				snprintf(err, errlen, "at most %d interfaces with -i",
@@ -228,11 +282,15 @@ int options_parse(struct options *o, int argc, char **argv, char *err, size_t er
 		snprintf(err, errlen, "--interval must be at least 0.1 seconds");
 		return -1;
 	}
+	if (o->flush_rules && o->eng.n_fw_cli) {
+		snprintf(err, errlen, "--flush-rules removes rules: it takes no --deny or --limit");
+		return -1;
+	}
 	if (o->replay) {
 		/* a recording has its interfaces, probes and timing: options that make them clash */
 		for (size_t i = 0; i < N_DEFS; i++)
 			if (given[defs[i].short_name & 127] &&
-			    strchr("infPFASBLRdIwsMN", defs[i].short_name)) {
+			    strchr("infPFASBLRdIwsMNDlTpXKW", defs[i].short_name)) {
 				snprintf(
 				    err, errlen,
 				    "--%s does not apply to --replay (the recording has its own)",

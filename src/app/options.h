@@ -23,6 +23,7 @@ struct options {
 	int list_probes;
 	const char *record; /* --record FILE */
 	const char *replay; /* --replay FILE */
+	int flush_rules;    /* --flush-rules: remove what --persist-rules kept, and exit */
 	int help;
 	int version;
 };

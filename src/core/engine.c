@@ -257,6 +257,7 @@ struct engine *engine__new(const struct engine_opts *opts, char *err, size_t err
 		pr_warn("TCP state names not found in the kernel's BTF");
 	/* the models exist before the object loads: some set its knobs (configure) */
 	e->env.tcp_states = &e->tcp_states;
+	e->env.engine = e;
 	e->env.netns_ino = opts->netns ? e->netns_ino : 0;
 	e->env.slow_ms = opts->slow_ms;
 	e->env.idle_s = opts->idle_timeout_s;
@@ -360,6 +361,9 @@ reopen:
 	e->env.start_ns = e->start_mono_ns;
 	if (probes_apply_list(e, opts->probes, err, errlen))
 		goto fail;
+	for (size_t i = 0; i < pl_n_models; i++)
+		if (pl_models[i]->start && pl_models[i]->start(e->models[i], &e->env, err, errlen))
+			goto fail;
 	return e;
 fail:
 	engine__free(e);
@@ -953,10 +957,16 @@ int engine_set_slow_ms(struct engine *e, double ms, char *err, size_t errlen)
 	}
 	extern const struct model_ops l7_model_ops;
 	void l7ops_set_slow_ms(void *l7ops, double ms);
-	for (size_t i = 0; i < pl_n_models; i++)
-		if (pl_models[i] == &l7_model_ops)
-			l7ops_set_slow_ms(e->models[i], ms);
+	l7ops_set_slow_ms(engine_model(e, &l7_model_ops), ms);
 	return 0;
+}
+
+void *engine_model(struct engine *e, const struct model_ops *ops)
+{
+	for (size_t i = 0; i < pl_n_models; i++)
+		if (pl_models[i] == ops)
+			return e->models[i];
+	return NULL;
 }
 
 int engine_prog_fd(struct engine *e, const char *name)

@@ -6,9 +6,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/alerts.h"
 #include "core/snapshot.h"
 
 #define PL_MAX_IFACES 32
+#define PL_FW_CLI_MAX 64 /* --deny and --limit on one command line */
 
 struct engine_opts {
 	const char *ifaces[PL_MAX_IFACES]; /* empty: every interface that is up, except lo */
@@ -25,6 +27,17 @@ struct engine_opts {
 	 * write single flows (the TUI); 0: the capture code is not even in the programs. */
 	int capture;
 	unsigned snaplen; /* -s: bytes kept of each captured packet (1..65535) */
+	/* security.c: --deny CIDR (PL_FW_DENY) and --limit CIDR:PPS (PL_FW_LIMIT), validated */
+	struct {
+		int action;
+		const char *arg;
+	} fw_cli[PL_FW_CLI_MAX];
+	int n_fw_cli;
+	double block_ttl;  /* --block-ttl: rules expire this long after they are added; 0 never */
+	int persist_rules; /* --persist-rules: pin the firewall so it outlives pktlens */
+	int force_block;   /* --force-block: rules may cover this session's SSH peer */
+	struct alert_cfg alerts; /* --alert: thresholds (alerts.off: no detection) */
+	int alerts_set;		 /* alerts holds the command line's values, else the defaults */
 };
 
 #define PL_CAPTURE_FLOWS 0x1

@@ -163,5 +163,7 @@ void probes_describe(struct engine *e);
 void probes_remove_stale(struct engine *e);
 
 uint64_t mono_ns(void);
+/* engine.c: the engine's instance of a model of pl_models, NULL when it has none */
+void *engine_model(struct engine *e, const struct model_ops *ops);
 
 #endif

@@ -737,8 +737,6 @@ void json_write(FILE *f, const struct snapshot *s, const struct json_opts *o)
 	for (size_t i = 0; i < pl_n_models; i++)
 		if (pl_models[i]->json)
 			pl_models[i]->json(&w, s);
-	jw_arr(&w, "alerts");
-	jw_arr_end(&w);
 	write_totals(&w, s);
 	write_stats(&w, s);
 	jw_obj_end(&w);

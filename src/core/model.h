@@ -7,6 +7,7 @@
 
 struct bpf_object;
 struct btf_enum_names;
+struct engine;
 struct flow_row;
 struct jw;
 struct pktlens_bpf;
@@ -23,6 +24,8 @@ struct model_env {
 	size_t n_ifaces;
 	uint64_t start_ns; /* CLOCK_MONOTONIC when the engine started */
 	double idle_s;	   /* --idle: flows idle this long are forgotten (0 = never) */
+	/* for a model that acts on the engine (the firewall attaches XDP to its interfaces) */
+	struct engine *engine;
 };
 
 /* One refresh. */
@@ -43,6 +46,12 @@ struct model_ops {
 	void *(*create)(const struct model_env *env);
 	/* Before the BPF object loads: knobs in its read-only data. */
 	void (*configure)(void *m, struct pktlens_bpf *skel);
+	/*
+	 * After the object loaded and the probes attached: what the command line
+	 * asked of the model (the firewall's rules). 0, or -errno with one
+	 * sentence in err, and the engine does not start.
+	 */
+	int (*start)(void *m, const struct model_env *env, char *err, size_t errlen);
 	/* The ring buffer (a map name) whose records go to event(). */
 	const char *ring;
 	void (*event)(void *m, const void *data, size_t len, const struct model_env *env);

@@ -67,5 +67,6 @@ void snapshot_put(struct snapshot *s)
 	free(s->procs);
 	hist_pool_put(s->rate_hist);
 	hist_pool_put(s->tcp_hist);
+	free(s->sec);
 	free(s);
 }

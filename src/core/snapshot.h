@@ -480,7 +480,10 @@ struct snapshot {
 	struct snapshot_tcp *tcp;
 	struct snapshot_l7 *l7;	      /* never NULL in a snapshot from the engine */
 	struct snapshot_procs *procs; /* one allocation: rows and socks point into it */
+	struct snapshot_sec *sec;     /* alerts and firewall (core/security.h); NULL: none */
 };
+
+struct snapshot_sec;
 
 struct snapshot *snapshot__new(void);
 struct snapshot *snapshot_get(struct snapshot *s);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ui/format.h"
+#include "core/security.h"
 #include "ui/screen.h"
 
 static void draw_top(struct ui *ui)
@@ -38,6 +39,24 @@ static void draw_top(struct ui *ui)
 	x = ui_put_text(ui, 0, x, ROLE_TOP_LABEL, "  lost ");
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)s->tot.events_lost);
 	x = ui_put_text(ui, 0, x, s->tot.events_lost ? ROLE_WARN : ROLE_TOP_VALUE, buf);
+	if (s->sec) {
+		const struct snapshot_sec *ss = s->sec;
+
+		x = ui_put_text(ui, 0, x, ROLE_TOP_LABEL, "  alerts ");
+		if (ss->alerts_raised > ss->alerts_active)
+			snprintf(buf, sizeof(buf), "%u (%llu)", ss->alerts_active,
+				 (unsigned long long)ss->alerts_raised);
+		else
+			snprintf(buf, sizeof(buf), "%u", ss->alerts_active);
+		x = ui_put_text(ui, 0, x, ss->alerts_active ? ROLE_WARN : ROLE_TOP_VALUE, buf);
+		if (ss->n_rules) {
+			x = ui_put_text(ui, 0, x, ROLE_TOP_LABEL, "  fw ");
+			snprintf(buf, sizeof(buf), "%zu rule%s %s dropped", ss->n_rules,
+				 ss->n_rules == 1 ? "" : "s",
+				 fmt_human((double)ss->fw_dropped_packets, a, sizeof(a)));
+			x = ui_put_text(ui, 0, x, ROLE_TOP_VALUE, buf);
+		}
+	}
 	if (ui->paused) {
 		x = ui_put_text(ui, 0, x, ROLE_TOP_LABEL, "  ");
 		x = ui_put_text(ui, 0, x, ROLE_PAUSED, "[PAUSED]");

@@ -21,6 +21,7 @@ static const struct key_binding global_keys[] = {
 	{ '7', "7", ACT_PANE, 7, "switch to pane N", NULL },
 	{ '8', "8", ACT_PANE, 8, "switch to pane N", NULL },
 	{ '9', "9", ACT_PANE, 9, "switch to pane N", NULL },
+	{ '0', "0", ACT_PANE, 10, "switch to pane N", NULL },
 	{ '\t', "Tab", ACT_PANE_NEXT, 0, "next pane", NULL },
 	{ KEY_BTAB, "S-Tab", ACT_PANE_PREV, 0, "previous pane", NULL },
 	{ 'p', "p", ACT_PAUSE, 0, "pause/resume the display (counting goes on)", "Pause" },
@@ -158,7 +159,9 @@ static size_t help_map(const struct keymap *m, size_t n_panes, char lines[][96],
 				seen = 1;
 		if (seen)
 			continue;
-		if (m->b[i].act == ACT_PANE)
+		if (m->b[i].act == ACT_PANE && n_panes >= 10)
+			snprintf(names, sizeof(names), "1-9 0");
+		else if (m->b[i].act == ACT_PANE)
 			snprintf(names, sizeof(names), "1-%zu", n_panes);
 		else
 			keys_names_for(m, m->b[i].act, 0, names, sizeof(names));

@@ -46,6 +46,8 @@ enum ui_action {
 	ACT_REPLAY_FORWARD,
 	ACT_REPLAY_SLOWER,
 	ACT_REPLAY_FASTER,
+	ACT_BLOCK,  /* Flows, Alerts: a firewall rule against the selected remote address */
+	ACT_DELETE, /* Firewall: remove the selected rule */
 	ACT_MAX,
 	/* Synthetic events the screen makes; no key is bound to them. */
 	ACT_CLICK,    /* key: UI_CLICK_KEY(y, x) of a mouse click inside the pane */
@@ -92,7 +94,7 @@ const struct key_binding *keys_lookup(int key);
 char *keys_names_for(const struct keymap *map, enum ui_action act, int arg, char *buf, size_t len);
 /*
  * Help text: for each map of maps and then the global map, a title line and one line per action
- * (keys, then what it does). pane_keys limits ACT_PANE to the panes that exist ("1-8").
+ * (keys, then what it does). n_panes limits ACT_PANE to the panes that exist ("1-8", "1-9 0").
  * Returns lines written.
  */
 size_t keys_help_lines(const struct keymap *const *maps, size_t n_panes, char lines[][96],

@@ -692,6 +692,22 @@ static int flows_on_key(struct pane *pp, struct ui *ui, enum ui_action act, int 
 			ui_status(ui, "%s", msg);
 		return R_HANDLED | R_REDRAW;
 	}
+	case ACT_BLOCK:
+		if (!table_selected(t, &row))
+			return R_HANDLED;
+		if (t == &p->conns) {
+			const struct flow_row *f = &p->snap->flows[row];
+
+			ui_block_prompt(ui, f->key.family, f->key.remote);
+		} else if (p->group == FG_REMOTE) {
+			ui_block_prompt(ui, p->g[row].family, p->g[row].addr);
+		} else {
+			ui_status_err(ui,
+				      "a %s group has no one remote address: v groups by remote "
+				      "host, Enter lists the flows",
+				      flow_group_name(p->group));
+		}
+		return R_HANDLED | R_REDRAW;
 	case ACT_FILTER:
 		ui_prompt_open(ui, PROMPT_FILTER,
 			       "tcpdump filter (as -f; empty clears): ", p->pf_text, pp);
@@ -792,6 +808,9 @@ static const struct key_binding flows_keys[] = {
 	  "hide or show idle flows (no packet for 10 s) and closed connections", "Idle" },
 	/* help only: the footer has no room left for it at 80 columns */
 	{ 'w', "w", ACT_WRITE, 0, "write the flow's packets to a pcapng file (w again stops)",
+	  NULL },
+	/* not in the footer: at 80 columns it would push "? Help" off (listed by ?) */
+	{ 'b', "b", ACT_BLOCK, 0, "block the remote address of the flow or group (XDP firewall)",
 	  NULL },
 };
 static const struct keymap flows_keymap = KEYMAP("Flows", flows_keys);

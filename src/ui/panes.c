@@ -12,6 +12,8 @@ const struct pane_entry pane_table[] = {
 	{ procs_pane__new },
 	{ dns_pane__new },
 	{ tls_pane__new },
+	{ alerts_pane__new },
+	{ firewall_pane__new },
 };
 /* clang-format on */
 

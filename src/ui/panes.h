@@ -12,6 +12,8 @@ struct pane *http_pane__new(struct ui *ui);
 struct pane *procs_pane__new(struct ui *ui);
 struct pane *dns_pane__new(struct ui *ui);
 struct pane *tls_pane__new(struct ui *ui);
+struct pane *alerts_pane__new(struct ui *ui);
+struct pane *firewall_pane__new(struct ui *ui);
 
 /* Overlays (not tabs). */
 struct pane *detail_pane__new(struct ui *ui, const struct flow_row *row);

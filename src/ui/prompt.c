@@ -1,4 +1,6 @@
 /* The one-line prompt under the pane: incremental search, filters, and adding probes with Tab completion. */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -132,6 +134,34 @@ static void prompt_done(struct ui *ui, int ok)
 			prompt_apply_filter(ui, pr->buf);
 		}
 		break;
+	case PROMPT_RULE:
+	case PROMPT_RULE_FORCE:
+		if (!ok || !pr->buf[0])
+			break;
+		if (!ui->act.fw_add) {
+			ui_status_err(ui, "the firewall is not available here");
+			break;
+		}
+		r = ui->act.fw_add(ui->act.ctx, pr->buf, kind == PROMPT_RULE_FORCE, err,
+				   sizeof(err));
+		if (r == -EACCES && kind == PROMPT_RULE) {
+			/* it would cut this SSH session off: ask once, with the reason */
+			char rule[256];
+
+			snprintf(rule, sizeof(rule), "%s", pr->buf);
+			ui_prompt_open(ui, PROMPT_RULE_FORCE, "block anyway? (y/N) ", rule, NULL);
+			snprintf(pr->cands, sizeof(pr->cands), "%s", err);
+			pr->cands_err = 1;
+		} else if (r < 0 && kind == PROMPT_RULE) {
+			pr->kind = kind;
+			snprintf(pr->cands, sizeof(pr->cands), "%s", err);
+			pr->cands_err = 1;
+		} else if (r < 0) {
+			ui_status_err(ui, "%s", err);
+		} else {
+			ui_status(ui, "firewall rule %d: %s", r, pr->buf);
+		}
+		break;
 	case PROMPT_ADD:
 		if (!ok || !pr->buf[0])
 			break;
@@ -155,7 +185,7 @@ void ui_prompt_key(struct ui *ui, int ch)
 	int changed = 0;
 
 	ui->dirty = 1;
-	if (pr->kind == PROMPT_CONFIRM) {
+	if (pr->kind == PROMPT_CONFIRM || pr->kind == PROMPT_RULE_FORCE) {
 		prompt_done(ui, ch == 'y' || ch == 'Y');
 		return;
 	}
@@ -207,6 +237,15 @@ void ui_prompt_key(struct ui *ui, int ch)
 		pr->cands[0] = '\0';
 		pr->cands_err = 0;
 	}
+}
+
+void ui_block_prompt(struct ui *ui, uint8_t family, const uint8_t *addr)
+{
+	char a[INET6_ADDRSTRLEN] = "?", rule[96];
+
+	inet_ntop(family == PL_AF_INET ? AF_INET : AF_INET6, addr, a, sizeof(a));
+	snprintf(rule, sizeof(rule), "deny %s/%d", a, family == PL_AF_INET ? 32 : 128);
+	ui_prompt_open(ui, PROMPT_RULE, "firewall rule (deny CIDR | limit CIDR:PPS): ", rule, NULL);
 }
 
 void ui_prompt_draw(struct ui *ui, int y)

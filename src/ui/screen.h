@@ -15,7 +15,7 @@
 
 #define UI_MIN_COLS 40
 #define UI_MIN_ROWS 10
-#define UI_MAX_PANES 9
+#define UI_MAX_PANES 10 /* keys 1-9 and 0 */
 #define UI_MAX_OVERLAYS 4
 
 /*
@@ -54,6 +54,8 @@ enum prompt_kind {
 	PROMPT_FILTER,	/* on Enter: the pane's prompt hook, else the list's text filter */
 	PROMPT_ADD,	/* a probe spec, Tab completes */
 	PROMPT_CONFIRM, /* a question: y goes on (the pane's prompt hook), any other key does not */
+	PROMPT_RULE,	/* a firewall rule ("deny CIDR", "limit CIDR:PPS"), added on Enter */
+	PROMPT_RULE_FORCE, /* the rule covers this SSH session's peer: y adds it anyway */
 };
 
 /* A pane "class": one static instance per kind of pane; objects embed struct pane first. */
@@ -167,6 +169,9 @@ void ui_prompt_open(struct ui *ui, enum prompt_kind kind, const char *label, con
 		    struct pane *target);
 void ui_prompt_key(struct ui *ui, int ch);
 void ui_prompt_draw(struct ui *ui, int y);
+/* Opens the rule prompt with "deny ADDR/32" (or /128) for the remote address of a flow, a group
+ * or an alert; the operator may widen it to a prefix or make it a limit. */
+void ui_block_prompt(struct ui *ui, uint8_t family, const uint8_t *addr);
 
 /* Colours (colors.c). */
 void ui_default_theme_dir(char *out, size_t len);

@@ -3,6 +3,7 @@
 #define PKTLENS_UI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/snapshot.h"
 
@@ -35,6 +36,10 @@ struct ui_actions {
 	/* start or stop writing this flow's packets to a pcapng file; one sentence in msg
 	 * (the file's name) either way (may be NULL) */
 	int (*flow_write)(void *ctx, const struct flow_key *key, char *msg, size_t msglen);
+	/* the firewall: rule is "deny CIDR" or "limit CIDR:PPS"; force lets it cover this SSH
+	 * session's peer, which is refused with -EACCES otherwise. Returns the rule's id. */
+	int (*fw_add)(void *ctx, const char *rule, int force, char *err, size_t errlen);
+	int (*fw_remove)(void *ctx, uint32_t id, char *err, size_t errlen);
 	/* completion candidates for the add-probe prompt: interface names, tracepoints */
 	size_t (*complete)(void *ctx, const char *prefix, char out[][64], size_t max);
 	/* --replay: the replay keys (enum ui_replay_op); NULL on a live run */

@@ -21,7 +21,8 @@ NOT_FILLED = {
     "drops.discarded_at_close.by_reason": "queues freed at close: timing-dependent (drops_close.sh)",
     "drops.discarded_at_close.by_location": "queues freed at close: timing-dependent (drops_close.sh)",
     "drops.discarded_at_close.recent": "queues freed at close: timing-dependent (drops_close.sh)",
-    "alerts": "no alert is raised by this version",
+    "alerts": "needs a scan or a flood (tests/e2e/security_scans.sh, security_floods.sh)",
+    "firewall.rules": "needs --deny or --limit (tests/e2e/security_firewall.sh)",
 }
 
 

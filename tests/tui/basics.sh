@@ -160,7 +160,7 @@ tui_wait "KEYS"
 tui_wait "Everywhere"
 tui_wait "view: flows by connection"
 tui_wait "next colour theme"
-tui_wait "1-8"
+tui_wait "1-9 0"
 tui_keys Escape
 tui_wait "RX b/s"
 
