@@ -205,7 +205,8 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 	}
 	c->flows_created += created;
 	if (!sec_off)
-		pl_detect(ctx, hook, &key, &p, v, created, dir, now);
+		pl_detect(ctx, &key, &p, PL_DETECT_ARGS(hook, dir, created, v->rx_packets == 2),
+			  now);
 	if (watch_count) {
 		__u32 w = pl_emit(&key, &p, now, len, dir, hook, c);
 		/* the TUI writes this flow to a file; with -w every packet is captured already */

@@ -175,18 +175,26 @@ static __always_inline void pl_sec_tcp(const struct flow_key *key, const struct 
  * common packets (TCP with ACK and neither SYN nor RST, UDP and ICMP of
  * known flows) go after a few compares.
  */
-static __always_inline void pl_detect(void *ctx, int hook, const struct flow_key *key,
-				      const struct pl_pkt *p, const struct flow_val *v, int fresh,
-				      int dir, __u64 now)
+/*
+ * A subprogram of its own (at most five arguments: hook, direction and the
+ * flow's two flags travel in one), so that the verifier does not multiply
+ * its branches with those of the capture and L7 paths of the same program:
+ * inlined beside pl_capture the tc programs passed the 1M-instruction limit.
+ * what: hook << 8 | dir << 4 | fresh << 1 | (the flow's rx_packets == 2).
+ */
+#define PL_DETECT_ARGS(hook, dir, fresh, rx2) ((hook) << 8 | (dir) << 4 | !!(fresh) << 1 | !!(rx2))
+static __noinline void pl_detect(void *ctx, const struct flow_key *key, const struct pl_pkt *p,
+				 __u32 what, __u64 now)
 {
+	int hook = what >> 8, dir = (what >> 4) & 0xf, fresh = (what >> 1) & 1;
+	int rx2 = what & 1;
 	int icmp = p->proto == PL_IPPROTO_ICMP || p->proto == PL_IPPROTO_ICMPV6;
 
 	if (p->proto == PL_IPPROTO_TCP) {
 		if (!p->has_ports)
 			return;
 		if ((p->tcp_flags & (PL_TCP_ACK | PL_TCP_SYN | PL_TCP_RST)) == PL_TCP_ACK &&
-		    (dir != PL_DIR_RX || v->rx_packets != 2 ||
-		     (p->tcp_flags & (PL_TCP_FIN | PL_TCP_PSH))))
+		    (dir != PL_DIR_RX || !rx2 || (p->tcp_flags & (PL_TCP_FIN | PL_TCP_PSH))))
 			return;
 	} else if (p->proto == PL_IPPROTO_UDP) {
 		if (!fresh || dir != PL_DIR_RX || !p->has_ports)
