@@ -281,7 +281,8 @@ static DIR *open_run_dir(void)
 	return d;
 }
 
-int instance_prog_owner(uint32_t prog_id)
+/* The pid of another instance, live or dead as asked, whose file claims prog_id; 0 if none. */
+static int claimer(uint32_t prog_id, bool want_live)
 {
 	if (dir_fd < 0)
 		return 0;
@@ -298,7 +299,7 @@ int instance_prog_owner(uint32_t prog_id)
 		int fd = open_other(de->d_name, &live);
 		if (fd < 0)
 			continue;
-		if (live && file_claims(fd, prog_id))
+		if (live == want_live && file_claims(fd, prog_id))
 			owner = (int)pid;
 		close(fd);
 	}
@@ -306,29 +307,14 @@ int instance_prog_owner(uint32_t prog_id)
 	return owner;
 }
 
+int instance_prog_owner(uint32_t prog_id)
+{
+	return claimer(prog_id, true);
+}
+
 int instance_dead_owner(uint32_t prog_id)
 {
-	if (dir_fd < 0)
-		return 0;
-	DIR *d = open_run_dir();
-	if (!d)
-		return 0;
-	int owner = 0;
-	struct dirent *de;
-	while (!owner && (de = readdir(d))) {
-		unsigned pid = instance_name_pid(de->d_name);
-		if (!pid || !strcmp(de->d_name, my_name))
-			continue;
-		bool live;
-		int fd = open_other(de->d_name, &live);
-		if (fd < 0)
-			continue;
-		if (!live && file_claims(fd, prog_id))
-			owner = (int)pid;
-		close(fd);
-	}
-	closedir(d);
-	return owner;
+	return claimer(prog_id, false);
 }
 
 bool instance_pid_dead(unsigned pid)
