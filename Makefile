@@ -137,6 +137,8 @@ check: format-check
 	$(Q)! grep -rlE '#include *[<"](n?cursesw?/)?(n?curses|panel|menu)\.h' src | grep -v '^src/ui/' || \
 		{ echo "curses included outside src/ui" >&2; exit 1; }
 	$(Q)! grep -rlE '#include *[<"]bpf/' src/ui || { echo "libbpf included in src/ui" >&2; exit 1; }
+	$(Q)! grep -rnE 'wait_for [0-9.]+ +(test|\[) [^|]*"\$$\(' tests || \
+		{ echo 'wait_for N test "$$(cmd)": expanded once, before wait_for; use wait_eq' >&2; exit 1; }
 
 FMT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -70,7 +70,8 @@ bg_start "$TMP/nginx.out" ip netns exec "$NS_A" nginx -p "$NG" -c "$NG/nginx.con
 wait_for 10 test -s "$NG/nginx.pid" || fail "nginx did not start: $(cat "$TMP/nginx.out")"
 MASTER=$(cat "$NG/nginx.pid")
 workers() { pgrep -P "$MASTER" | sort -n | tr '\n' ' '; }
-wait_for 10 test "$(workers | wc -w)" = 2 || fail "nginx has not 2 workers: $(workers)"
+nworkers() { workers | wc -w; }
+wait_eq 10 2 nworkers || fail "nginx has not 2 workers: $(workers)"
 WORKERS=$(workers)
 log "nginx master $MASTER, workers $WORKERS"
 # no request before both listen: a refused connection would be a flow of nobody's (or the
@@ -90,7 +91,8 @@ for i in $(seq "$N6"); do
 done
 req "http://$ADDR_A:$PORT4/missing" # a 404: bytes all the same
 NREQ=$((2 * N4 + N6 + 1))
-wait_for 5 test "$(wc -l <"$NG/logs/access.log")" = "$NREQ" ||
+logged() { wc -l <"$NG/logs/access.log"; }
+wait_eq 5 "$NREQ" logged ||
 	fail "access log has $(wc -l <"$NG/logs/access.log") lines, $NREQ requests were made"
 T_DONE=$SECONDS
 

@@ -59,7 +59,7 @@ wait_alert "$TMP/pl.json" port_scan "$ADDR_B" "$t1" 20
 id=$ALERT_ID
 [ "$(alert_get "$TMP/pl.json" "$id" 'a["target"]')" = "$ADDR_A" ] || fail "target"
 [ "$(alert_get "$TMP/pl.json" "$id" 'a["proto"]')" = udp ] || fail "proto"
-wait_for 5 test "$(alert_get "$TMP/pl.json" "$id" 'a["ports"]')" = "1-30,$UDP_PORT" ||
+wait_eq 5 "1-30,$UDP_PORT" alert_get "$TMP/pl.json" "$id" 'a["ports"]' ||
 	fail "ports: $(alert_get "$TMP/pl.json" "$id" 'a["ports"]')"
 # every ICMP port unreachable the host sent reached nmap: its closed ports are the refused ones
 wait_for 10 eval 'alert_get "$TMP/pl.json" "$id" "a[\"detail\"]" | grep -q "31 ports.*, $closed refused"' ||
@@ -70,8 +70,8 @@ report "nmap -sU 31 ports" "$id" "$t1"
 
 log "hping3 SYN flood with random sources to $ADDR_A:$HTTP_PORT"
 # the scan's alert goes quiet first: the flood's window has nothing else in it
-# (20 s: once in a full suite run it was still active after 10 s; the failure says why)
-wait_for 20 test "$(alert_get "$TMP/pl.json" "$id" 'a["active"]')" = False ||
+# (quiet=3: 3 s after nmap's last probe; 10 s allowed)
+wait_eq 10 False alert_get "$TMP/pl.json" "$id" 'a["active"]' ||
 	fail "the scan alert stayed active: last_seen $(alert_get "$TMP/pl.json" "$id" 'a["last_seen"]')" \
 		"count $(alert_get "$TMP/pl.json" "$id" 'a["count"]')," \
 		"pktlens uptime $(json_last "$TMP/pl.json" | json_get 'j["uptime_s"]')"
@@ -88,7 +88,8 @@ id=$ALERT_ID
 [ "$(alert_get "$TMP/pl.json" "$id" 'a["target"]')" = "$ADDR_A" ] || fail "target"
 [ "$(alert_get "$TMP/pl.json" "$id" 'a["ports"]')" = "$HTTP_PORT" ] || fail "the port is not named"
 # every SYN hping3 sent reached the tc hook and was counted once
-wait_for 5 test "$(($(json_last "$TMP/pl.json" | jq '.detection.syn_in') - syn0))" = "$sent" ||
+syn_counted() { echo $(($(json_last "$TMP/pl.json" | jq '.detection.syn_in') - syn0)); }
+wait_eq 5 "$sent" syn_counted ||
 	fail "SYNs counted $(($(json_last "$TMP/pl.json" | jq '.detection.syn_in') - syn0)), sent $sent"
 count=$(alert_get "$TMP/pl.json" "$id" 'a["count"]')
 sources=$(alert_get "$TMP/pl.json" "$id" 'a["sources"]')

@@ -90,7 +90,7 @@ grep -q "^$HTTP_PORT/tcp *open" "$TMP/nmap-sS.out" || fail "nmap did not find $H
 wait_alert "$TMP/pl.json" port_scan "$ADDR_B" "$t1" 20
 id=$ALERT_ID
 [ "$(alert_get "$TMP/pl.json" "$id" 'a["target"]')" = "$ADDR_A" ] || fail "target"
-wait_for 5 test "$(alert_get "$TMP/pl.json" "$id" 'a["ports"]')" = "1-1000,$HTTP_PORT" ||
+wait_eq 5 "1-1000,$HTTP_PORT" alert_get "$TMP/pl.json" "$id" 'a["ports"]' ||
 	fail "ports: $(alert_get "$TMP/pl.json" "$id" 'a["ports"]')"
 detail=$(alert_get "$TMP/pl.json" "$id" 'a["detail"]')
 log "alert: $detail"
@@ -107,7 +107,7 @@ closed=$(grep -oE '[0-9]+ closed tcp ports' "$TMP/nmap-sT.out" | awk '{print $1}
 wait_alert "$TMP/pl.json" port_scan "$ADDR6_B" "$t2" 20
 id=$ALERT_ID
 [ "$(alert_get "$TMP/pl.json" "$id" 'a["target"]')" = "$ADDR6_A" ] || fail "target"
-wait_for 5 test "$(alert_get "$TMP/pl.json" "$id" 'a["ports"]')" = "1-1000,$HTTP_PORT" ||
+wait_eq 5 "1-1000,$HTTP_PORT" alert_get "$TMP/pl.json" "$id" 'a["ports"]' ||
 	fail "ports: $(alert_get "$TMP/pl.json" "$id" 'a["ports"]')"
 detail=$(alert_get "$TMP/pl.json" "$id" 'a["detail"]')
 log "alert: $detail"

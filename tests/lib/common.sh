@@ -53,6 +53,20 @@ wait_for() {
 	return 0
 }
 
+# wait_eq TIMEOUT_S WANT CMD...: run CMD every 0.1 s until it prints exactly WANT; 1 on timeout.
+# (Not `wait_for N test "$(cmd)" = x`: the shell expands "$(cmd)" once, before wait_for runs, so
+# that form tests the first reading over and over; `make check` refuses it.)
+wait_eq() {
+	local timeout=$1 want=$2
+	shift 2
+	local deadline=$((SECONDS + timeout))
+	while [ "$("$@" 2>/dev/null)" != "$want" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+	return 0
+}
+
 # wait_pid_exit PID TIMEOUT_S: wait for a background child to exit; 1 on timeout.
 wait_pid_exit() {
 	local pid=$1 timeout=$2
