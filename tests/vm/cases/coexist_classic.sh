@@ -5,9 +5,9 @@
 p1= p2= p3=
 
 "$PKTLENS" --list-probes >/tmp/cl.txt 2>&1 || fail "--list-probes failed"
-grep -q 'tc as classic tc filters' /tmp/cl.txt || skip "kernel lacks FEATURE classic-only tc (it has tcx)"
+grep -q 'tc as classic tc filters' /tmp/cl.txt || skip_kernel "FEATURE classic-only tc (it has tcx)"
 
-ip link add pl7 type dummy || skip "kernel lacks FEATURE dummy interfaces"
+ip link add pl7 type dummy || skip_kernel "FEATURE dummy interfaces"
 # whatever happens, the next case finds no pl7 and no pktlens of this one
 trap 'kill -9 $p1 $p2 $p3 2>/dev/null; ip link del pl7 2>/dev/null' EXIT
 ip link set pl7 up

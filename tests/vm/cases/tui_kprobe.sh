@@ -5,7 +5,7 @@
 
 command -v tmux >/dev/null || fail "tmux is not in the initramfs"
 "$PKTLENS" --list-probes >/tmp/tk.txt 2>&1 || fail "--list-probes failed"
-grep -q 'kprobes yes' /tmp/tk.txt || skip "kernel lacks FEATURE kprobes"
+grep -q 'kprobes yes' /tmp/tk.txt || skip_kernel "FEATURE kprobes"
 mountpoint -q /dev/pts 2>/dev/null || { mkdir -p /dev/pts && mount -t devpts devpts /dev/pts; } ||
 	fail "no /dev/pts for tmux"
 
