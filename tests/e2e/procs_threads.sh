@@ -102,7 +102,7 @@ pktlens_stop INT 30 || fail "pktlens did not stop"
 [ "$PL_RC" = 0 ] || fail "pktlens exited with $PL_RC: $(cat "$TMP/pl.json.err")"
 json_last "$TMP/pl.json" >"$TMP/last.json" || fail "no JSON from pktlens"
 
-"$PYTHON" - "$TMP" "$DIG_PORT" <<'EOF'
+"$PYTHON" - "$TMP" "$DIG_PORT" >"$TMP/checks.txt" 2>&1 <<'EOF'
 import json, sys
 tmp, dig_port = sys.argv[1], int(sys.argv[2])
 j = json.load(open(tmp + "/last.json"))
@@ -144,12 +144,13 @@ if fl:
     check(p is not None and p["comm"] == "dig" and p["cmdline"].startswith("dig ")
           and p["exited"], "dig's row (pid %d): %s" % (f["pid"], p and (p["comm"], p["cmdline"])))
     if p:
-        threads = sorted(set((s["thread"], s["tid"]) for s in p["socks"]))
+        threads = sorted(set((s["thread"] or "", s["tid"] or 0) for s in p["socks"]))
         print("dig's sockets were used by %s" % threads)
         check(all(s["thread"] and s["tid"] for s in p["socks"]), "dig's threads named")
 sys.exit(1 if bad else 0)
 EOF
 rc=$?
-[ "$rc" = 0 ] || fail "process or thread names are wrong (see above)"
+cat "$TMP/checks.txt"
+[ "$rc" = 0 ] || fail "process or thread names are wrong: $(grep -E '^FAIL|Error' "$TMP/checks.txt" | tr '\n' ';')"
 log "pass"
 exit 0
