@@ -88,7 +88,7 @@ static __always_inline void pl_ssl_return(struct pt_regs *ctx, int dir)
 	e->kind = PL_L7K_SSL;
 	e->dir = (__u8)dir;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, pl_l7_wake(sizeof(*e)));
 	if (c)
 		c->events++;
 }

@@ -66,6 +66,17 @@ struct l7_event {
 _Static_assert(sizeof(struct l7_event) == 8 + 44 + 4 + 8 + 4 + 4 + 2 + 4 + 2 + 16 + PL_L7_DATA,
 	       "l7_event layout");
 
+/*
+ * Records of the l7_events ring from the packet programs are struct l7_event
+ * cut after PL_L7_SMALL or PL_L7_DATA bytes of data (the record's size says
+ * which; len never exceeds it): HTTP responses, read only to their status
+ * line, and payloads that short travel in small records. SSL events are
+ * whole structs.
+ */
+#define PL_L7_SMALL 64
+#define PL_L7_EVENT_SIZE(cap) (__builtin_offsetof(struct l7_event, data) + (cap))
+_Static_assert(PL_L7_EVENT_SIZE(PL_L7_SMALL) % 8 == 0, "small l7 record keeps 8-byte alignment");
+
 /* Global counters (per-CPU array, one entry). */
 struct l7_counters {
 	__u64 events;	   /* events submitted */

@@ -639,6 +639,9 @@ struct snapshot *engine_refresh(struct engine *e)
 	flowrows_build(&e->rows, &rc, s);
 	fill_probes(e, s);
 	fill_totals(e, &c, dt, s);
+	/* the status line's and JSON stats' lost count: L7 events the ring could not take too */
+	if (s->l7)
+		s->tot.events_lost += s->l7->events_lost;
 	e->last_refresh_ns = now;
 	return s;
 }

@@ -980,7 +980,9 @@ static int loopback_mirror(const struct flow_key *k)
 
 void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, uint64_t start_ns)
 {
-	if (len < sizeof(*ev) || ev->len > PL_L7_DATA)
+	/* a record is cut after its data (PL_L7_EVENT_SIZE): len bytes of it must be there */
+	size_t hdr = offsetof(struct l7_event, data);
+	if (len < hdr || ev->len > PL_L7_DATA || ev->len > len - hdr)
 		return;
 	m->start_ns = start_ns;
 	if (ev->kind == PL_L7K_PROTO) {

@@ -20,6 +20,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -902,15 +903,19 @@ static void test_ip6_ext_beyond_payload(void **state)
 
 struct l7_sink {
 	struct l7_event ev[8];
+	size_t size[8]; /* each record's size */
 	int n;
 };
 
 static int on_l7_event(void *ctx, void *data, size_t size)
 {
 	struct l7_sink *s = ctx;
-	if (size != sizeof(struct l7_event) || s->n >= 8)
+	/* records are cut after their data class: small (HTTP responses, short payloads) or full */
+	if ((size != PL_L7_EVENT_SIZE(PL_L7_SMALL) && size != sizeof(struct l7_event)) || s->n >= 8)
 		return -1;
-	memcpy(&s->ev[s->n++], data, sizeof(struct l7_event));
+	memset(&s->ev[s->n], 0, sizeof(struct l7_event));
+	s->size[s->n] = size;
+	memcpy(&s->ev[s->n++], data, size);
 	return 0;
 }
 
@@ -962,6 +967,93 @@ static void test_l7_udp_length(void **state)
 	__u64 packets[PL_P_MAX] = { [PL_P_UDP] = 1 };
 	__u64 bytes[PL_P_MAX] = { [PL_P_UDP] = len };
 	assert_buckets(&c, packets, bytes);
+}
+
+/* An HTTP/1.1 frame of n payload bytes starting with head, padded with 'x'; out: A -> B. */
+static size_t http_frame(__u8 *buf, int out, __u32 seq, const char *head, size_t n)
+{
+	__u8 pay[1200];
+	memset(pay, 'x', sizeof(pay));
+	memcpy(pay, head, strlen(head));
+	struct frame f;
+	frame_init(&f, buf, FRAME_MAX);
+	frame_eth(&f, NULL, NULL);
+	if (out) {
+		frame_ip4(&f, FRAME_IP4_A, FRAME_IP4_B, 0);
+		frame_tcp(&f, 80, 40000, seq, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
+	} else {
+		frame_ip4(&f, FRAME_IP4_B, FRAME_IP4_A, 0);
+		frame_tcp(&f, 40000, 80, seq, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
+	}
+	frame_payload(&f, pay, n);
+	return frame_finish(&f);
+}
+
+static int count_l7(void *ctx, void *data, size_t size)
+{
+	(void)data;
+	(void)size;
+	++*(long *)ctx;
+	return 0;
+}
+
+/*
+ * L7 records are cut after their data class: an 800-byte response travels in
+ * a small record with its first PL_L7_SMALL bytes (the status line is all user
+ * space reads of it), a 300-byte request in a full one. The reader is woken
+ * once the unread bytes cross 1/16 of the ring, not for every record: an
+ * epoll on the ring stays quiet below that and reports data past it.
+ */
+static void test_l7_records_and_wakeups(void **state)
+{
+	struct fixture *fx = fixture_or_skip(state);
+	__u8 buf[FRAME_MAX];
+	struct l7_sink sink = { .n = 0 };
+	struct ring_buffer *rb =
+	    ring_buffer__new(bpf_map__fd(fx->skel->maps.l7_events), on_l7_event, &sink, NULL);
+	assert_non_null(rb);
+	const char *req = "GET /long HTTP/1.1\r\nHost: a.test\r\nX-Pad: ";
+	size_t len = http_frame(buf, 0, 1000, req, 300);
+	memcpy(buf + len - 4, "\r\n\r\n", 4);
+	run(fx, TC_IN, buf, len);
+	len = http_frame(buf, 1, 5000, "HTTP/1.1 404 Not Found\r\n", 800);
+	run(fx, TC_OUT, buf, len);
+	ring_buffer__consume(rb);
+	int r = -1, q = -1;
+	for (int i = 0; i < sink.n; i++) {
+		if (sink.ev[i].kind == PL_L7K_HTTP_RESP)
+			r = i;
+		if (sink.ev[i].kind == PL_L7K_HTTP_REQ)
+			q = i;
+	}
+	assert_true(r >= 0 && q >= 0);
+	assert_int_equal(sink.size[q], sizeof(struct l7_event));
+	assert_int_equal(sink.ev[q].len, 300);
+	assert_memory_equal(sink.ev[q].data, req, strlen(req));
+	assert_int_equal(sink.size[r], PL_L7_EVENT_SIZE(PL_L7_SMALL));
+	assert_int_equal(sink.ev[r].len, PL_L7_SMALL);
+	assert_int_equal(sink.ev[r].payload_len, 800);
+	assert_memory_equal(sink.ev[r].data, "HTTP/1.1 404 Not Found\r\n", 24);
+	ring_buffer__free(rb);
+
+	long got = 0;
+	rb = ring_buffer__new(bpf_map__fd(fx->skel->maps.l7_events), count_l7, &got, NULL);
+	assert_non_null(rb);
+	int ep = ring_buffer__epoll_fd(rb);
+	struct epoll_event ev;
+	/* a small request record: 144 bytes + the ring's 8-byte header */
+	len = http_frame(buf, 0, 9000, "GET / HTTP/1.1\r\n\r\n", 18);
+	long rec = (long)PL_L7_EVENT_SIZE(PL_L7_SMALL) + 8;
+	long below = (4L << 20) / 16 / rec - 2;
+	for (long i = 0; i < below; i++)
+		run(fx, TC_IN, buf, len);
+	assert_int_equal(epoll_wait(ep, &ev, 1, 0), 0);
+	for (int i = 0; i < 4; i++)
+		run(fx, TC_IN, buf, len);
+	assert_int_equal(epoll_wait(ep, &ev, 1, 0), 1);
+	ring_buffer__consume(rb);
+	assert_int_equal(got, below + 4);
+	ring_buffer__free(rb);
 }
 
 /*
@@ -1221,6 +1313,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ip6_ext_beyond_payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_l7_udp_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_l7_tls_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_l7_records_and_wakeups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_queue_and_totals, setup, teardown),
 	};

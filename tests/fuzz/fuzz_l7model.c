@@ -1,6 +1,7 @@
 /* libFuzzer target: the user-space L7 model (src/core/l7model.c) fed sequences of crafted l7_event records. */
 #include <ctype.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,7 +302,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				l7_model_event(m, &ev, sizeof(ev), start);
 				ev.len = 16;
 				memcpy(ev.data, "GET / HTTP/1.1\r\n", 16);
-				l7_model_event(m, &ev, sizeof(ev) - 1 - seq, start);
+				/* records end after their data: one that ends before len bytes */
+				l7_model_event(
+				    m, &ev, offsetof(struct l7_event, data) + 15 - seq % 16, start);
 				break;
 			default:
 				fz_check_collapse(payload, n, want % (PL_L7_DATA + 1));
