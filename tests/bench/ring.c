@@ -41,6 +41,7 @@
 
 struct consumer {
 	struct engine *e;
+	double cpu_s;	  /* the consumer thread's own CPU time (user+sys) while it ran */
 	atomic_int stop;  /* 1: drain what is there and exit */
 	atomic_int pause; /* 1: do not consume (overload stage) */
 	atomic_long consumed;
@@ -61,6 +62,8 @@ static void *consume(void *arg)
 	struct epoll_event ev = { .events = EPOLLIN };
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, engine_events_fd(c->e), &ev))
 		return NULL;
+	struct timespec c0, c1;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	for (;;) {
 		if (atomic_load(&c->pause)) {
 			usleep(1000);
@@ -74,6 +77,8 @@ static void *consume(void *arg)
 		else if (atomic_load(&c->stop))
 			break;
 	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	c->cpu_s = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
 	close(ep);
 	return NULL;
 }
@@ -187,6 +192,98 @@ static void print_stage(const char *kind, int run, const struct stage *st, int f
 	fflush(stdout);
 }
 
+/*
+ * L7 stage: HTTP keep-alive as the tc programs see it, one request in on
+ * ingress and its response out on egress, at rate events/s (two events a
+ * pair) for secs. What it measures is user space: the consumer thread's CPU
+ * per event (ring reads, the L7 model's parse, pairing, endpoint and latency
+ * tables), and whether anything was lost: the model's requests and
+ * responses must equal the pairs produced, or the loss must be counted.
+ */
+struct l7_stage {
+	double target, secs, elapsed, cpu_s;
+	long pairs;
+	unsigned long long requests, responses, events, lost;
+};
+
+static int l7_counts(struct engine *e, unsigned long long *req, unsigned long long *resp,
+		     unsigned long long *ev, unsigned long long *lost)
+{
+	struct snapshot *s = engine_refresh(e);
+	if (!s || !s->l7) {
+		snapshot_put(s);
+		return -1;
+	}
+	*req = s->l7->http_requests;
+	*resp = s->l7->http_responses;
+	*ev = s->l7->events;
+	*lost = s->l7->events_lost;
+	snapshot_put(s);
+	return 0;
+}
+
+static int run_l7_stage(struct engine *e, int in_fd, int out_fd, struct l7_stage *st)
+{
+	__u8 req[FRAME_MAX], resp[FRAME_MAX];
+	static const char rq[] = "GET /index.html HTTP/1.1\r\nHost: bench.test\r\n\r\n";
+	char rs[700];
+	memset(rs, 'x', sizeof(rs));
+	memcpy(rs, "HTTP/1.1 200 OK\r\nContent-Length: 600\r\n\r\n", 40);
+	struct frame f;
+	__u32 cseq = 1000, sseq = 90000;
+	unsigned long long r0, p0, e0, l0, r1, p1, e1, l1;
+	struct consumer c;
+	if (l7_counts(e, &r0, &p0, &e0, &l0) || consumer_start(&c, e, 0))
+		return -1;
+	double t0 = mono_s();
+	long target = (long)(st->target / 2 * st->secs), done = 0;
+	const double slot = 0.001;
+	for (long i = 1; done < target; i++) {
+		long want = (long)(st->target / 2 * slot * (double)i);
+		if (want > target)
+			want = target;
+		for (; done < want; done++) {
+			/* each pair moves the sequence numbers on, as a real connection does */
+			frame_init(&f, req, sizeof(req));
+			frame_eth(&f, NULL, NULL);
+			frame_ip4(&f, FRAME_IP4_B, FRAME_IP4_A, 0);
+			frame_tcp(&f, 40000, 80, cseq, sseq, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
+			frame_payload(&f, rq, sizeof(rq) - 1);
+			size_t ql = frame_finish(&f);
+			frame_init(&f, resp, sizeof(resp));
+			frame_eth(&f, NULL, NULL);
+			frame_ip4(&f, FRAME_IP4_A, FRAME_IP4_B, 0);
+			frame_tcp(&f, 80, 40000, sseq, cseq + sizeof(rq) - 1,
+				  PL_TCP_ACK | PL_TCP_PSH, 500, 0);
+			frame_payload(&f, rs, sizeof(rs));
+			size_t pl = frame_finish(&f);
+			cseq += sizeof(rq) - 1;
+			sseq += sizeof(rs);
+			if (run_batch(in_fd, req, ql, 1) || run_batch(out_fd, resp, pl, 1)) {
+				consumer_stop(&c);
+				return -1;
+			}
+		}
+		double next = t0 + slot * (double)i;
+		double now = mono_s();
+		if (next > now) {
+			struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)((next - now) * 1e9) };
+			nanosleep(&ts, NULL);
+		}
+	}
+	st->elapsed = mono_s() - t0;
+	consumer_stop(&c);
+	st->cpu_s = c.cpu_s;
+	st->pairs = done;
+	if (l7_counts(e, &r1, &p1, &e1, &l1))
+		return -1;
+	st->requests = r1 - r0;
+	st->responses = p1 - p0;
+	st->events = e1 - e0;
+	st->lost = l1 - l0;
+	return 0;
+}
+
 /* Maps of a second copy of the object become the engine's, so its programs feed the engine. */
 static struct pktlens_bpf *load_sharing(struct engine *e)
 {
@@ -196,7 +293,8 @@ static struct pktlens_bpf *load_sharing(struct engine *e)
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, skel->obj)
 	{
-		bpf_program__set_autoload(prog, prog == skel->progs.tc_ingress_flows);
+		bpf_program__set_autoload(prog, prog == skel->progs.tc_ingress_flows ||
+						    prog == skel->progs.tc_egress_flows);
 	}
 	struct bpf_map *m;
 	bpf_object__for_each_map(m, skel->obj)
@@ -224,7 +322,8 @@ int main(int argc, char **argv)
 	double secs = 0.5;
 	int runs = 3, opt;
 	long overload = 100000;
-	while ((opt = getopt(argc, argv, "N:i:r:t:n:o:")) != -1) {
+	const char *l7_rates = NULL;
+	while ((opt = getopt(argc, argv, "N:i:r:t:n:o:l:")) != -1) {
 		switch (opt) {
 		case 'N':
 			netns = optarg;
@@ -243,6 +342,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			overload = atol(optarg);
+			break;
+		case 'l':
+			l7_rates = optarg;
 			break;
 		default:
 			goto usage;
@@ -295,6 +397,7 @@ int main(int argc, char **argv)
 
 	printf("{\"runs\":%d,\"stage_seconds\":%.3f,\"event_bytes\":%zu,\"stages\":[", runs, secs,
 	       sizeof(struct pkt_event));
+	int open_list = 1; /* a JSON list is open: a failure closes it */
 	int first = 1;
 	for (int r = 0; r < runs; r++) {
 		for (int i = 0; i < nrates; i++) {
@@ -329,9 +432,39 @@ int main(int argc, char **argv)
 		st.counted = b.tcp_packets - a.tcp_packets;
 		print_stage("consumer_stalled", r, &st, 0);
 	}
+	printf("]");
+	open_list = 0;
+	if (l7_rates) {
+		printf(",\"l7\":[");
+		open_list = 1;
+		int n = 0;
+		char *lc = strdup(l7_rates), *ls = NULL;
+		int ofd = bpf_program__fd(skel->progs.tc_egress_flows);
+		for (int r = 0; r < runs; r++) {
+			for (char *t = strtok_r(lc, ",", &ls); t; t = strtok_r(NULL, ",", &ls)) {
+				struct l7_stage st = { .target = atof(t), .secs = secs };
+				if (run_l7_stage(e, pfd, ofd, &st)) {
+					free(lc);
+					goto fail_run;
+				}
+				printf("%s{\"run\":%d,\"target_per_s\":%.0f,\"seconds\":%.3f,"
+				       "\"pairs\":%ld,\"requests\":%llu,\"responses\":%llu,"
+				       "\"events\":%llu,\"lost\":%llu,\"consumer_cpu_s\":%.4f}",
+				       n++ ? "," : "", r, st.target, st.elapsed, st.pairs,
+				       st.requests, st.responses, st.events, st.lost, st.cpu_s);
+				fflush(stdout);
+			}
+			free(lc);
+			lc = strdup(l7_rates);
+			ls = NULL;
+		}
+		free(lc);
+		printf("]");
+		open_list = 0;
+	}
 	rc = 0;
 fail_run:
-	printf("]}\n");
+	printf("%s}\n", open_list ? "]" : "");
 	if (rc)
 		fprintf(stderr, "ring: a stage failed: %s\n", strerror(errno));
 out:
@@ -339,7 +472,9 @@ out:
 	engine__free(e);
 	return rc;
 usage:
-	fprintf(stderr, "usage: %s -N NETNS -i IFACE [-r RATE,...] [-t SECS] [-n RUNS] [-o N]\n",
+	fprintf(stderr,
+		"usage: %s -N NETNS -i IFACE [-r RATE,...] [-t SECS] [-n RUNS] [-o N] [-l "
+		"L7RATE,...]\n",
 		argv[0]);
 	return 2;
 }
