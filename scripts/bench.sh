@@ -31,7 +31,7 @@ if [ "$QUICK" = 1 ]; then
 	INSERTS=20
 	STATS_WAIT=2
 	SIZES=2000:1000,20000:10000,100000:1000
-	RING_ARGS=(-r "20000,0" -t 0.1 -o 10000)
+	RING_ARGS=(-r "20000,0" -t 0.1 -o 10000 -l 20000)
 	TP_SECS=1
 	DROP_COUNT=500
 else
@@ -41,7 +41,8 @@ else
 	INSERTS=400
 	STATS_WAIT=60
 	SIZES=2000:1000,20000:10000,200000:100000,2000000:1000000,1000000:1000
-	RING_ARGS=(-r "25000,50000,100000,200000,300000,400000,800000,1600000,0" -t 0.5 -o 100000)
+	RING_ARGS=(-r "25000,50000,100000,200000,300000,400000,800000,1600000,0" -t 0.5 -o 100000
+		-l 50000,150000,300000)
 	TP_SECS=4
 	DROP_COUNT=20000
 fi
@@ -259,9 +260,11 @@ EOF
 
 # Tools compared: pktlens with its probe groups, and the usual suspects, each on IF_A.
 declare -A PKTLENS_PROBES=([pktlens]=default [pktlens_none]=none [pktlens_tc]=tc
-	[pktlens_tp]=tracepoints [pktlens_xdp]=default,xdp [pktlens_ref]=default)
+	[pktlens_tp]=tracepoints [pktlens_xdp]=default,xdp [pktlens_ref]=default
+	[pktlens_ref_tc]=tc [pktlens_ref_tp]=tracepoints)
 declare -A PKTLENS_READY=([pktlens]="tc tp" [pktlens_none]=none [pktlens_tc]=tc
-	[pktlens_tp]=tp [pktlens_xdp]="tc tp xdp" [pktlens_ref]="tc tp")
+	[pktlens_tp]=tp [pktlens_xdp]="tc tp xdp" [pktlens_ref]="tc tp" [pktlens_ref_tc]=tc
+	[pktlens_ref_tp]=tp)
 
 # tool_start CONFIG: attach what CONFIG names to IF_A; sets TOOL_PID (empty for the baseline).
 tool_start() {
@@ -275,7 +278,7 @@ tool_start() {
 		# Figure 2 reads run_time_ns; figure 3 measures pktlens as it runs by default.
 		[ -n "${TOOL_STATS:-}" ] && stats=(--bpf-stats)
 		local bin=$PKTLENS
-		[ "$1" = pktlens_ref ] && bin=$REF_BIN
+		[[ $1 == pktlens_ref* ]] && bin=$REF_BIN
 		PKTLENS=$bin pktlens_start "$TMP/tool.json" -n "$NS_A" -i "$IF_A" --json \
 			--interval 1 --duration 900 --probes "$probes" "${stats[@]}"
 		TOOL_PID=$PL_PID
@@ -379,7 +382,8 @@ esac
 # The smoke run: every tool once and one probe group alone, 1 s each.
 [ "$QUICK" = 1 ] && [ -z "${BENCH_CONFIGS:-}" ] && CONFIGS=("${COMPARE[@]}" pktlens_none)
 [ -n "${BENCH_CONFIGS:-}" ] && read -r -a CONFIGS <<<"baseline $BENCH_CONFIGS"
-# PKTLENS_REF: another pktlens build (e.g. before a change) run beside this one, default probes.
+# PKTLENS_REF: another pktlens build (e.g. before a change) run beside this one, default probes;
+# BENCH_CONFIGS may name pktlens_ref_tc and pktlens_ref_tp (its probe groups) too.
 REF_BIN=
 if [ -n "${PKTLENS_REF:-}" ]; then
 	if [ -x "$PKTLENS_REF" ] && cp "$PKTLENS_REF" "$TMP/pktlens-ref"; then
@@ -393,6 +397,7 @@ fi
 OK_CONFIGS=()
 for c in "${CONFIGS[@]}"; do
 	case $c in
+	pktlens_ref*) [ -n "$REF_BIN" ] || continue ;;
 	iftop | nethogs | tcpdump)
 		if ! command -v "$c" >/dev/null 2>&1; then
 			skip_figure "overhead:$c" "$c is not installed (scripts/deps.sh installs it)"
@@ -730,7 +735,8 @@ secs = machine.get("throughput_seconds") or 1
 WL = {"http": "http keep-alive", "tcp": "tcp bulk", "udp": "udp 64 B"}
 CFG = {"pktlens": "pktlens", "iftop": "iftop", "nethogs": "nethogs", "tcpdump": "tcpdump",
        "pktlens_none": "none", "pktlens_tc": "tc", "pktlens_tp": "tracepoints",
-       "pktlens_xdp": "default,xdp", "pktlens_ref": "pktlens ref"}
+       "pktlens_xdp": "default,xdp", "pktlens_ref": "pktlens ref", "pktlens_ref_tc": "ref tc",
+       "pktlens_ref_tp": "ref tracepoints"}
 P("3. Overhead on a busy veth (namespace B -> A; each tool watches A's veth, pktlens with -n A)")
 ov_skips = {k: v for k, v in skipped.items() if k.startswith("overhead")}
 for k, v in ov_skips.items():
@@ -798,8 +804,8 @@ else:
     cmp_cfgs = [c for c in ("pktlens", "pktlens_ref", "iftop", "nethogs", "tcpdump")
                 if c in present]
     table(cmp_cfgs, "workload")
-    bd = [c for c in ("pktlens_none", "pktlens_tc", "pktlens_tp", "pktlens", "pktlens_xdp")
-          if c in present]
+    bd = [c for c in ("pktlens_none", "pktlens_tc", "pktlens_tp", "pktlens", "pktlens_xdp",
+                      "pktlens_ref_tc", "pktlens_ref_tp", "pktlens_ref") if c in present]
     if any(c != "pktlens" for c in bd):
         P("   Breakdown, pktlens --probes:")
         table(bd, "workload")
@@ -813,7 +819,8 @@ else:
         hdr += " %-22s" % (WL[wl] + " usr/sys")
     P(hdr)
     for c in [c for c in ("pktlens", "pktlens_ref", "pktlens_none", "pktlens_tc", "pktlens_tp",
-                          "pktlens_xdp", "iftop", "nethogs", "tcpdump") if c in present]:
+                          "pktlens_xdp", "pktlens_ref_tc", "pktlens_ref_tp", "iftop", "nethogs",
+                          "tcpdump") if c in present]:
         line = "   %-16s" % (c if c in cmp_cfgs else "pktlens " + CFG[c])
         line = "%-19s" % line
         for wl in wls:
@@ -822,11 +829,12 @@ else:
                                                  row["sys_cores"]["median"])
                                 if row and row["user_cores"] else "n/a")
         P(line)
-    for c in ("pktlens", "pktlens_ref", "pktlens_tc"):
+    for c in ("pktlens", "pktlens_ref", "pktlens_tc", "pktlens_ref_tc"):
         row = cell("http", c) if "http" in wls else None
         if row and row.get("us_per_l7_event"):
             P("   %s, http: %s us of CPU (user+sys) per L7 event at %s k events/s, %d events"
-              " lost" % ({"pktlens": "pktlens", "pktlens_ref": "pktlens ref (PKTLENS_REF)"}.get(
+              " lost" % ({"pktlens": "pktlens", "pktlens_ref": "pktlens ref (PKTLENS_REF)",
+                          "pktlens_ref_tc": "pktlens ref --probes tc"}.get(
                   c, "pktlens --probes tc"),
                          fmt(row["us_per_l7_event"], "%.2f"),
                          fmt(stat([x / 1e3 for x in [row["l7_events_per_s"]["median"]]]), "%.0f"),
@@ -960,6 +968,27 @@ else:
       % (best / 1e3, cap))
     P("   256 KiB / (%d-byte event + 8-byte header)); accounting exact in every stage: %s"
       % (rg.get("event_bytes", 72), "yes" if ok_all else "NO"))
+    # L7 stages: HTTP request in, response out (tc programs) into the engine's L7 model.
+    l7 = rg.get("l7") or []
+    if l7:
+        P("   L7 events (issue 14: <= 1 us of user CPU per event at 150k/s, nothing lost): an HTTP")
+        P("   request on tc ingress and its response on tc egress per pair; CPU = the consumer thread")
+        P("   %-12s %-22s %-22s %-10s %s" % ("target", "events/s", "us CPU per event", "lost",
+                                            "requests = responses = pairs"))
+        l7_stages = []
+        for t in sorted({x["target_per_s"] for x in l7}):
+            xs = [x for x in l7 if x["target_per_s"] == t]
+            eps = stat([x["events"] / x["seconds"] / 1e3 for x in xs if x["seconds"] > 0])
+            us = stat([x["consumer_cpu_s"] * 1e6 / x["events"] for x in xs if x["events"]])
+            lost = sum(x["lost"] for x in xs)
+            exact = all(x["requests"] == x["pairs"] and x["responses"] == x["pairs"]
+                        for x in xs)
+            l7_stages.append({"target_per_s": t, "events_kps": eps, "us_per_event": us,
+                              "lost": lost, "exact": exact})
+            P("   %-12s %-22s %-22s %-10d %s" % ("%.0fk/s" % (t / 1e3), fmt(eps, "%.0f") + "k",
+                                                fmt(us, "%.2f"), lost,
+                                                "yes" if exact else "NO (lost %d)" % lost))
+        ring["l7_stages"] = l7_stages
 res["ring"] = ring
 
 if "error" not in rf:
