@@ -59,8 +59,11 @@ else
 	wait_for 10 eval 'ns_a ss -Hltn "sport = :5201" | grep -q LISTEN' || fail "iperf3 did not start"
 fi
 
+# builds before --bpf-stats (PKTLENS=an older binary) kept the statistics on by themselves
+STATS=()
+"$PKTLENS" --help 2>&1 | grep -q -- --bpf-stats && STATS=(--bpf-stats)
 pktlens_start "$TMP/pl.json" -n "$NS_A" -i "$IF_A" --json --interval 1 --duration 900 \
-	--probes "$PROBES" --bpf-stats
+	--probes "$PROBES" "${STATS[@]}"
 wait_for 60 eval '[ "$(json_count "$TMP/pl.json")" -ge 1 ]' || fail "pktlens wrote nothing"
 sleep 1
 read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$PL_PID/stat")
@@ -70,9 +73,11 @@ if [ "${PERF_RECORD:-0}" = 1 ] && perf stat -e cpu-clock true >/dev/null 2>&1; t
 		>"$TMP/perf.log" 2>&1 &
 	PERF_PID=$!
 fi
+REQS=0
 if [ "$WL" = http ]; then
 	ns_b wrk -t1 -c16 -d"${SECS}s" --timeout 2s "http://$ADDR_A/" >"$TMP/load.out" 2>&1
 	grep -E 'Requests/sec|requests in' "$TMP/load.out" >&2
+	REQS=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMP/load.out")
 else
 	ns_b iperf3 -c "$ADDR_A" -t "$SECS" -A 0,1 >"$TMP/load.out" 2>&1
 	grep -E 'receiver' "$TMP/load.out" >&2
@@ -81,10 +86,11 @@ read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$PL_PID/stat")
 [ -n "$PERF_PID" ] && wait "$PERF_PID"
 pktlens_stop INT 30
 tck=$(getconf CLK_TCK)
-"$PYTHON" - "$TMP/pl.json" "$SECS" "$(((u1 - u0)))" "$(((s1 - s0)))" "$tck" <<'EOF'
+"$PYTHON" - "$TMP/pl.json" "$SECS" "$(((u1 - u0)))" "$(((s1 - s0)))" "$tck" "${REQS:-0}" <<'EOF'
 import json, sys
 path, secs, du, ds, tck = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), \
     int(sys.argv[5])
+reqs = int(sys.argv[6] or 0)
 last = None
 for line in open(path):
     if line.startswith("{"):
@@ -101,6 +107,10 @@ print("all programs: %.1f%% of a core (run time over the whole run, start includ
       % (100 * tot / 1e9 / secs))
 l7 = last.get("l7_stats", {})
 cpu = (du + ds) / tck
+if reqs:
+    # programs that fire per request (the rest is start-up and other namespaces' noise)
+    print("cost per HTTP request: BPF programs %.2f us + pktlens process %.2f us (%d requests)"
+          % (tot / 1e3 / reqs, cpu * 1e6 / reqs, reqs))
 print("pktlens process: user %.2f s, sys %.2f s over %.0f s (%.1f%% of a core)" % (
     du / tck, ds / tck, secs, 100 * cpu / secs))
 ev = l7.get("events", 0)
