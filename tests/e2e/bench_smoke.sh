@@ -3,8 +3,9 @@
 #
 # Checks the shape of the JSON it writes and the facts in it that do not depend on speed: every
 # program ran on every frame at every fill level, the engine's snapshot holds every flow the
-# bench put into the map, the ring buffer accounting balances (produced = consumed + lost), and
-# every tool of the overhead figure ran on both workloads, pktlens counting wrk's requests.
+# bench put into the map, the ring buffer accounting balances (produced = consumed + lost), the
+# L7 stage's requests and responses reach the model (or their loss is counted), and every tool
+# of the overhead figure ran on both workloads, pktlens counting wrk's requests.
 # The JSON goes to a temporary file, so a real result in build/bench.json survives `make test`.
 set -u
 TEST_NAME=bench_smoke
@@ -86,6 +87,15 @@ else:
     stalled = [s for s in ring["stages"] if s["stage"] == "consumer_stalled"]
     if not stalled or not stalled[0]["lost"]:
         errors.append("ring: a stalled consumer lost nothing; the overload was not reached")
+    # L7: every request and response the tc programs produced reached the model, or the loss
+    # was counted (small response records and full request records both parsed).
+    l7 = ring.get("l7_stages") or []
+    if not l7:
+        errors.append("ring: no L7 stage")
+    for s in l7:
+        if not s["exact"] and not s["lost"]:
+            errors.append("ring: L7 at %.0f/s: requests or responses != pairs, nothing counted"
+                          " lost" % s["target_per_s"])
 
 tp = j.get("tracepoints", {})
 if "skipped" not in tp and not tp.get("probes"):
