@@ -330,6 +330,63 @@ static void test_conn_memory(void **state)
 #endif
 }
 
+/*
+ * Pipelined requests on one connection are answered in order: responses pair with the oldest
+ * waiting request, through the queue's growth (1, 2, 4 ... 16 entries, moved oldest first) and
+ * its wrap; past 16 waiting, the oldest leave without a response. Each request's path and each
+ * response's status are numbered, so a pairing off by one shows in the recent list.
+ */
+static void test_http_pipelined(void **state)
+{
+	struct l7_model *m = l7_model__new(0);
+	assert_non_null(m);
+	char req[64], resp[64];
+	uint32_t seq = 1;
+	/* phase 1: 3 waiting (1, 2, 4 entries), 2 answered, 2 more (they wrap), all answered */
+	for (int i = 0; i < 3; i++) {
+		int n = snprintf(req, sizeof(req), "GET /p%d HTTP/1.1\r\nHost: h\r\n\r\n", i);
+		feed(m, PL_L7K_HTTP_REQ, PL_DIR_RX, 80, seq++, 100 + (uint64_t)i, req, (size_t)n);
+	}
+	for (int i = 0; i < 2; i++) {
+		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d OK\r\n\r\n", 200 + i);
+		feed(m, PL_L7K_HTTP_RESP, PL_DIR_TX, 80, seq++, 200 + (uint64_t)i, resp, (size_t)n);
+	}
+	for (int i = 3; i < 5; i++) {
+		int n = snprintf(req, sizeof(req), "GET /p%d HTTP/1.1\r\nHost: h\r\n\r\n", i);
+		feed(m, PL_L7K_HTTP_REQ, PL_DIR_RX, 80, seq++, 100 + (uint64_t)i, req, (size_t)n);
+	}
+	for (int i = 2; i < 5; i++) {
+		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d OK\r\n\r\n", 200 + i);
+		feed(m, PL_L7K_HTTP_RESP, PL_DIR_TX, 80, seq++, 200 + (uint64_t)i, resp, (size_t)n);
+	}
+	/* phase 2, head not at 0: 20 waiting (8, 16 entries, moved); /p5../p8 leave unanswered,
+	 * /p9../p24 get 209..224, 4 responses unmatched */
+	for (int i = 5; i < 25; i++) {
+		int n = snprintf(req, sizeof(req), "GET /p%d HTTP/1.1\r\nHost: h\r\n\r\n", i);
+		feed(m, PL_L7K_HTTP_REQ, PL_DIR_RX, 80, seq++, 300 + (uint64_t)i, req, (size_t)n);
+	}
+	for (int i = 9; i < 29; i++) {
+		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d OK\r\n\r\n", 200 + i);
+		feed(m, PL_L7K_HTTP_RESP, PL_DIR_TX, 80, seq++, 400 + (uint64_t)i, resp, (size_t)n);
+	}
+	struct snapshot_l7 *s = l7_model_read(m, NULL, 0);
+	assert_int_equal(s->http_requests, 25);
+	assert_int_equal(s->http_responses, 25);
+	assert_int_equal(s->http_unmatched, 4);
+	assert_int_equal(s->n_recent, 25);
+	for (int i = 0; i < 25; i++) {
+		char want[16];
+		int n = snprintf(want, sizeof(want), "/p%d", i);
+		/* completed in this order: p0..p4, then p5..p8 pushed out, then p9..p24 */
+		const struct http_tx_row *r = &s->recent[i];
+		assert_int_equal(r->path_len, n);
+		assert_memory_equal(r->path, want, (size_t)n);
+		assert_int_equal(r->status, i >= 5 && i < 9 ? 0 : 200 + (uint32_t)i);
+	}
+	free(s);
+	l7_model__free(m);
+}
+
 /* A DNS message with one question (name in dotted form, labels as given, may hold any byte). */
 static size_t dns_msg(uint8_t *b, uint16_t id, int qr, const char *name, size_t name_len,
 		      uint16_t qtype, int rcode)
@@ -846,6 +903,7 @@ int main(void)
 		cmocka_unit_test(test_dns_pointer_cycle),
 		cmocka_unit_test(test_tls_extension_past_block),
 		cmocka_unit_test(test_conn_memory),
+		cmocka_unit_test(test_http_pipelined),
 		cmocka_unit_test(test_dns_unsolicited),
 		cmocka_unit_test(test_dns_eviction),
 		cmocka_unit_test(test_endpoints_cut),
