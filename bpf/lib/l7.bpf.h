@@ -59,17 +59,34 @@ static __always_inline struct l7_counters *pl_l7_stats(void)
 	return bpf_map_lookup_elem(&l7_stats, &zero);
 }
 
-/* Payload bytes at off, from the linear part or through the helper (paged skb, XDP frags). */
-static __always_inline long pl_l7_load(void *ctx, int hook, __u32 off, void *dst, __u32 n)
+/*
+ * Payload bytes at off, from the linear part or through the helper (paged skb, XDP frags), into
+ * dst, which holds cap bytes (a power of two, a constant at each call). 1 <= n <= cap, or -1.
+ */
+static __always_inline long pl_l7_load(void *ctx, int hook, __u32 off, void *dst, __u32 n,
+				       const __u32 cap)
 {
-	/*
-	 * Bound n in the register the helper gets: older verifiers (6.1) lose a
-	 * min() done on a copy of it. The empty asm keeps clang from folding this
-	 * check into the caller's.
-	 */
-	asm volatile("" : "+r"(n));
-	if (n > PL_L7_DATA)
+	_Static_assert((PL_L7_SMALL & (PL_L7_SMALL - 1)) == 0 &&
+			   (PL_L7_DATA & (PL_L7_DATA - 1)) == 0,
+		       "the load's length mask needs power-of-two record sizes");
+	if (n < 1 || n > cap)
 		return -1;
+	/*
+	 * The test above is for us; the verifier needs the bounds on the very register the helper
+	 * gets as its length, and Debian's 6.1 loses them. For a small record clang folded the
+	 * caller's "n < 5 || n > cap" into one range test on a copy ("w1 = w2; w1 += -65; if w1 <
+	 * 0xffffffc4") and passed w2 on: 6.1 does not carry a bound learnt on w1 back through
+	 * "+= const", nor across the 32-bit move (it clears the copy's id). The length register
+	 * then had only this function's old "n > PL_L7_DATA" test, [0, 512], for a record with 64
+	 * bytes of data: "invalid access to memory, mem_size=160 off=96 size=0" at
+	 * bpf_xdp_load_bytes / bpf_skb_load_bytes (size is the register's minimum, and the
+	 * helpers' length may not be 0; its maximum would have failed next). Arithmetic it does
+	 * follow: behind the empty asm clang knows nothing of n and must keep the mask, which puts
+	 * the length in [1, cap] for 6.1 (and for 6.18, which followed the copy) and, n being in
+	 * [1, cap] already, changes nothing.
+	 */
+	barrier_var(n);
+	n = ((n - 1) & (cap - 1)) + 1;
 	if (hook == PL_HOOK_XDP)
 		return bpf_xdp_load_bytes(ctx, off, dst, n);
 	return bpf_skb_load_bytes(ctx, off, dst, n);
@@ -114,7 +131,7 @@ static __always_inline void pl_l7_emit(void *ctx, int hook, int dir, const struc
 	__u32 n = plen < cap ? plen : cap;
 	/* keep the n >= 5 test: clang drops it (plen >= 5 above), the verifier lost that bound */
 	asm volatile("" : "+r"(n));
-	if (n < 5 || n > cap || pl_l7_load(ctx, hook, p->payload_off, e->data, n)) {
+	if (n < 5 || n > cap || pl_l7_load(ctx, hook, p->payload_off, e->data, n, cap)) {
 		bpf_ringbuf_discard(e, 0);
 		return;
 	}
@@ -181,7 +198,7 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 	 */
 	__u32 hn = plen < 8 ? 5 : 8;
 	__builtin_memset(head, 0, 8);
-	if (pl_l7_load(ctx, hook, p->payload_off, head, hn))
+	if (pl_l7_load(ctx, hook, p->payload_off, head, hn, sizeof(c->scratch_head)))
 		return;
 
 	__u8 proto = PL_L7P_UNKNOWN;
