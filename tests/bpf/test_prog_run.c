@@ -1041,7 +1041,7 @@ static void test_l7_records_and_wakeups(void **state)
 	assert_non_null(rb);
 	int ep = ring_buffer__epoll_fd(rb);
 	struct epoll_event ev;
-	/* a small request record: 144 bytes + the ring's 8-byte header */
+	/* a small request record: 160 bytes + the ring's 8-byte header */
 	len = http_frame(buf, 0, 9000, "GET / HTTP/1.1\r\n\r\n", 18);
 	long rec = (long)PL_L7_EVENT_SIZE(PL_L7_SMALL) + 8;
 	long below = (4L << 20) / 16 / rec - 2;
