@@ -370,6 +370,7 @@ struct alerts {
 	size_t n_alerts;
 	uint32_t next_id;
 	uint64_t raised;
+	uint64_t raised_kind[AK_MAX];
 	double now, last_sweep;
 	uint64_t updates;
 };
@@ -661,6 +662,7 @@ static struct alert *alert_raise(struct alerts *a, int kind, uint8_t family, con
 	al->r.first_seen = first;
 	al->r.last_seen = first;
 	a->raised++;
+	a->raised_kind[kind]++;
 	*created = 1;
 	return al;
 }
@@ -1519,6 +1521,11 @@ size_t alerts_rows(const struct alerts *a, struct alert_row *out, size_t max)
 uint64_t alerts_raised(const struct alerts *a)
 {
 	return a->raised;
+}
+
+uint64_t alerts_raised_kind(const struct alerts *a, int kind)
+{
+	return kind >= 0 && kind < AK_MAX ? a->raised_kind[kind] : 0;
 }
 
 uint32_t alerts_active(const struct alerts *a)

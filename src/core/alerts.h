@@ -140,6 +140,7 @@ void alerts_set_half_open(struct alerts *a, const struct sec_port_key *k, uint32
 /* The alerts, newest first (by first_seen); returns how many were copied. */
 size_t alerts_rows(const struct alerts *a, struct alert_row *out, size_t max);
 uint64_t alerts_raised(const struct alerts *a); /* since start, also those no longer kept */
+uint64_t alerts_raised_kind(const struct alerts *a, int kind); /* the same, of one kind */
 uint32_t alerts_active(const struct alerts *a);
 
 /* Parses /proc/net/netstat and /proc/net/snmp contents into ns (tests feed strings). */

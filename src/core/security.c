@@ -532,6 +532,8 @@ static void fill_snapshot(struct security *sec, struct snapshot *s)
 	ss->n_alerts = alerts_rows(sec->alerts, ss->alerts, na);
 	ss->detect_on = !alerts_cfg(sec->alerts)->off;
 	ss->alerts_raised = alerts_raised(sec->alerts);
+	for (int k = 0; k < AK_MAX; k++)
+		ss->alerts_raised_kind[k] = alerts_raised_kind(sec->alerts, k);
 	ss->alerts_active = alerts_active(sec->alerts);
 	for (size_t i = 0; i < nr; i++) {
 		const struct fw_entry *r = &sec->fw.rules[i];

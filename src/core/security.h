@@ -28,9 +28,13 @@ struct fw_row {
 	double expires;		   /* seconds since start, 0 never */
 };
 
+#define PL_ALERT_KINDS 16 /* room for enum alert_kind: a recording's layout does not follow it */
+_Static_assert(AK_MAX <= PL_ALERT_KINDS, "alert kinds");
+
 struct snapshot_sec {
 	int detect_on;
-	uint64_t alerts_raised; /* since start, also those no longer listed */
+	uint64_t alerts_raised;			     /* since start, also those no longer listed */
+	uint64_t alerts_raised_kind[PL_ALERT_KINDS]; /* the same by enum alert_kind */
 	uint32_t alerts_active;
 	struct alert_row *alerts; /* newest first; points into this allocation */
 	size_t n_alerts;

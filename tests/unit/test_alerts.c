@@ -146,6 +146,8 @@ static void test_vertical_scan(void **state)
 	r = only(out, n, AK_PORT_SCAN);
 	assert_int_equal(r->count, 1001);
 	assert_int_equal(alerts_raised(a), 1);
+	assert_int_equal(alerts_raised_kind(a, AK_PORT_SCAN), 1);
+	assert_int_equal(alerts_raised_kind(a, AK_HOST_SCAN), 0);
 	/* quiet for longer than the quiet time: it ends, and stays listed */
 	update(a, 40, 37, &p, NULL, 0, NULL, 0);
 	n = rows(a, out);
@@ -578,6 +580,8 @@ static void test_bounded(void **state)
 	size_t n = rows(a, out);
 	assert_int_equal(n, PL_ALERTS_MAX);
 	assert_int_equal(alerts_raised(a), 300);
+	/* by kind: also those no longer listed */
+	assert_int_equal(alerts_raised_kind(a, AK_PORT_SCAN), 300);
 	assert_string_equal(out[0].source, "10.1.43.1"); /* scanner 299 */
 	for (size_t i = 1; i < n; i++)
 		assert_true(out[i - 1].first_seen >= out[i].first_seen);
