@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "core/histring.h"
 #include "core/record.h"
 #include "core/safefile.h"
+#include "core/security.h"
 
 #define REC_MAGIC "PKTLREC\n"
 #define REC_ENDIAN 0x01020304u
@@ -33,8 +35,14 @@ enum rec_tag {
 	RT_PROCS,
 	RT_PROC_ROWS,
 	RT_PROC_SOCKS,
+	/* format 2 on: the security model's part (older recordings have none) */
+	RT_SEC,
+	RT_ALERTS,
+	RT_FW_RULES,
 	RT_MAX,
 };
+/* Sections a recording may lack (a 0 size in its header): its writer did not know them yet. */
+#define RT_FIRST_OPTIONAL RT_SEC
 
 /* The snapshot's own members (the rest of struct snapshot is pointers and references). */
 struct rec_meta {
@@ -62,17 +70,32 @@ static const uint32_t elem_size[RT_MAX] = {
 	[RT_PROCS] = sizeof(struct snapshot_procs),
 	[RT_PROC_ROWS] = sizeof(struct proc_row),
 	[RT_PROC_SOCKS] = sizeof(struct proc_sock_row),
+	[RT_SEC] = sizeof(struct snapshot_sec),
+	[RT_ALERTS] = sizeof(struct alert_row),
+	[RT_FW_RULES] = sizeof(struct fw_row),
 };
 
+/*
+ * Format 1 was the first 128 bytes (tags up to 15); format 2 appended the sizes of tags 16-31,
+ * so that both share everything up to the version.
+ */
 struct rec_header {
 	char magic[8];
 	uint32_t format;
 	uint32_t endian;
-	uint32_t sizes[16]; /* elem_size[], index = tag */
-	char version[48];   /* pktlens version that wrote it */
+	uint32_t sizes[16];    /* elem_size[], index = tag */
+	char version[48];      /* pktlens version that wrote it */
+	uint32_t sizes_hi[16]; /* format 2 on: elem_size[16 + i] */
 };
-_Static_assert(sizeof(struct rec_header) == 128, "recording header");
-_Static_assert(RT_MAX <= 16, "section tags");
+#define REC_HEADER_V1 128
+_Static_assert(offsetof(struct rec_header, sizes_hi) == REC_HEADER_V1, "format 1 header");
+_Static_assert(sizeof(struct rec_header) == 192, "recording header");
+_Static_assert(RT_MAX <= 32, "section tags");
+
+static uint32_t header_size(const struct rec_header *h, int tag)
+{
+	return tag < 16 ? h->sizes[tag] : h->sizes_hi[tag - 16];
+}
 
 struct rec_frame {
 	char magic[4];
@@ -161,8 +184,12 @@ struct recorder *recorder__open(const char *path, const char *version, char *err
 	if (!e && !fstat(r->fd, &st) && st.st_uid != inv && fchown(r->fd, inv, (gid_t)-1))
 		e = -errno;
 	memcpy(h.magic, REC_MAGIC, sizeof(h.magic));
-	for (int t = 0; t < RT_MAX; t++)
-		h.sizes[t] = elem_size[t];
+	for (int t = 0; t < RT_MAX; t++) {
+		if (t < 16)
+			h.sizes[t] = elem_size[t];
+		else
+			h.sizes_hi[t - 16] = elem_size[t];
+	}
 	snprintf(h.version, sizeof(h.version), "%s", version ? version : "");
 	if (!e)
 		e = write_all(r->fd, &h, sizeof(h));
@@ -228,6 +255,24 @@ int recorder_write(struct recorder *r, const struct snapshot *s, char *err, size
 		e = e
 			?: put_section(r, RT_PROC_SOCKS, s->procs->socks,
 				       s->procs->socks ? s->procs->n_socks : 0);
+	}
+	if (s->sec) {
+		struct snapshot_sec *c = malloc(sizeof(*c));
+		if (!c) {
+			e = -ENOMEM;
+		} else {
+			*c = *s->sec;
+			c->alerts = NULL;
+			c->rules = NULL;
+			e = e ?: put_section(r, RT_SEC, c, 1);
+			free(c);
+		}
+		e = e
+			?: put_section(r, RT_ALERTS, s->sec->alerts,
+				       s->sec->alerts ? s->sec->n_alerts : 0);
+		e = e
+			?: put_section(r, RT_FW_RULES, s->sec->rules,
+				       s->sec->rules ? s->sec->n_rules : 0);
 	}
 	uLongf zlen = compressBound(r->plain_len);
 	if (!e && (r->plain_len > REC_FRAME_MAX ||
@@ -298,6 +343,7 @@ struct recording {
 	size_t len;
 	char name[256];
 	char version[48];
+	uint8_t absent[RT_MAX]; /* sections its writer did not know */
 	struct rec_index *frames;
 	size_t n;
 	unsigned char *plain; /* one frame's plain bytes */
@@ -566,13 +612,48 @@ static void fix_sock(struct proc_sock_row *s)
 	fin(&s->last_seen);
 }
 
+static void fix_sec(struct snapshot_sec *ss)
+{
+	TERM(ss->fw_ifaces);
+	TERM(ss->ssh_peer);
+	fin(&ss->block_ttl);
+	ss->detect_on = ss->detect_on != 0;
+	ss->persist = ss->persist != 0;
+}
+
+static void fix_alert(struct alert_row *a)
+{
+	TERM(a->source);
+	TERM(a->target);
+	TERM(a->ports);
+	TERM(a->detail);
+	fin(&a->first_seen);
+	fin(&a->last_seen);
+	a->active = a->active != 0;
+	a->has_src = a->has_src != 0;
+	a->has_dst = a->has_dst != 0;
+}
+
+static void fix_rule(struct fw_row *r)
+{
+	TERM(r->rule);
+	TERM(r->prefix);
+	fin(&r->pass_pps);
+	fin(&r->drop_pps);
+	fin(&r->added);
+	fin(&r->expires);
+	if (r->plen > 128)
+		r->plen = 128;
+}
+
 /* One frame's sections, located in plain bytes; returns NULL or what is wrong. */
 struct rec_sections {
 	const unsigned char *at[RT_MAX];
 	uint32_t count[RT_MAX];
 };
 
-static const char *find_sections(const unsigned char *p, size_t len, struct rec_sections *out)
+static const char *find_sections(const struct recording *r, const unsigned char *p, size_t len,
+				 struct rec_sections *out)
 {
 	memset(out, 0, sizeof(*out));
 	size_t off = 0;
@@ -582,7 +663,7 @@ static const char *find_sections(const unsigned char *p, size_t len, struct rec_
 			return "a section is cut";
 		memcpy(&h, p + off, sizeof(h));
 		off += sizeof(h);
-		if (!h.tag || h.tag >= RT_MAX)
+		if (!h.tag || h.tag >= RT_MAX || r->absent[h.tag])
 			return "a section of an unknown kind";
 		if (out->at[h.tag])
 			return "a section appears twice";
@@ -595,9 +676,8 @@ static const char *find_sections(const unsigned char *p, size_t len, struct rec_
 		off += (size_t)h.count * h.size;
 	}
 	/* what every snapshot has, once */
-	static const int once[] = {
-		RT_META, RT_TOTALS, RT_FTAB, RT_L7, RT_DROPS, RT_TCP, RT_PROCS
-	};
+	static const int once[] = { RT_META,  RT_TOTALS, RT_FTAB,  RT_L7,
+				    RT_DROPS, RT_TCP,	 RT_PROCS, RT_SEC };
 	for (size_t i = 0; i < NELEM(once); i++) {
 		int t = once[i];
 		int required = t == RT_META || t == RT_TOTALS || t == RT_FTAB || t == RT_L7;
@@ -608,6 +688,8 @@ static const char *find_sections(const unsigned char *p, size_t len, struct rec_
 		return "TCP rows without their part";
 	if ((out->at[RT_PROC_ROWS] || out->at[RT_PROC_SOCKS]) && !out->at[RT_PROCS])
 		return "process rows without their part";
+	if ((out->at[RT_ALERTS] || out->at[RT_FW_RULES]) && !out->at[RT_SEC])
+		return "alerts or firewall rules without their part";
 	return NULL;
 }
 
@@ -688,39 +770,57 @@ static struct recording *open_buffer(unsigned char *buf, size_t len, const char 
 	r->buf = buf;
 	r->len = len;
 	snprintf(r->name, sizeof(r->name), "%s", name);
-	if (len < sizeof(h) || memcmp(buf, REC_MAGIC, 8)) {
+	memset(&h, 0, sizeof(h));
+	if (len < REC_HEADER_V1 || memcmp(buf, REC_MAGIC, 8)) {
 		snprintf(err, errlen, "%s is not a pktlens recording", name);
 		goto fail;
 	}
-	memcpy(&h, buf, sizeof(h));
+	memcpy(&h, buf, REC_HEADER_V1);
 	TERM(h.version);
+	/* it goes into the error sentences: one line of printable text whatever the file held */
+	for (char *c = h.version; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
 	snprintf(r->version, sizeof(r->version), "%s", h.version);
 	if (h.endian != REC_ENDIAN) {
 		snprintf(err, errlen, "%s was recorded on a machine of another byte order", name);
 		goto fail;
 	}
-	if (h.format != REC_FORMAT) {
-		snprintf(
-		    err, errlen,
-		    "%s is a recording of format %u (by pktlens %s); this pktlens reads format %d",
-		    name, h.format, r->version, REC_FORMAT);
+	if (h.format < 1 || h.format > REC_FORMAT) {
+		snprintf(err, errlen,
+			 "%s is a recording of format %u (by pktlens %s); this pktlens reads "
+			 "formats 1 to %d",
+			 name, h.format, r->version, REC_FORMAT);
 		goto fail;
 	}
-	for (int t = 0; t < 16; t++)
-		if (h.sizes[t] != (t < RT_MAX ? elem_size[t] : 0)) {
-			snprintf(err, errlen,
-				 "%s was recorded by pktlens %s, whose snapshots differ from this "
-				 "version's; replay it with that version",
-				 name, r->version);
-			goto fail;
+	size_t hlen = h.format == 1 ? REC_HEADER_V1 : sizeof(h);
+	if (len < hlen) {
+		snprintf(err, errlen, "%s is not a pktlens recording", name);
+		goto fail;
+	}
+	memcpy(&h, buf, hlen);
+	for (int t = 0; t < 32; t++) {
+		uint32_t want = t < RT_MAX ? elem_size[t] : 0, have = header_size(&h, t);
+		if (have == want)
+			continue;
+		if (!have && t >= RT_FIRST_OPTIONAL && t < RT_MAX) {
+			/* an older recording: its snapshots show none of this part */
+			r->absent[t] = 1;
+			continue;
 		}
-	size_t cap = 0, off = sizeof(h);
+		snprintf(err, errlen,
+			 "%s was recorded by pktlens %s, whose snapshots differ from this "
+			 "version's; replay it with that version",
+			 name, r->version);
+		goto fail;
+	}
+	size_t cap = 0, off = hlen;
 	while (off < len) {
 		size_t plain_len = 0, frame_len = 0;
 		const char *why = inflate_frame(r, off, &plain_len, &frame_len);
 		struct rec_sections sec;
 		if (!why)
-			why = find_sections(r->plain, plain_len, &sec);
+			why = find_sections(r, r->plain, plain_len, &sec);
 		if (why) {
 			snprintf(err, errlen,
 				 "%s: %s in snapshot %zu (byte %zu); the recording is damaged",
@@ -876,7 +976,7 @@ struct snapshot *recording_snapshot(struct recording *r, size_t i)
 	size_t plain_len, frame_len;
 	struct rec_sections sec;
 	if (i >= r->n || inflate_frame(r, r->frames[i].off, &plain_len, &frame_len) ||
-	    find_sections(r->plain, plain_len, &sec))
+	    find_sections(r, r->plain, plain_len, &sec))
 		return NULL; /* checked at open: only out of memory gets here */
 	struct snapshot *s = snapshot__new();
 	if (!s)
@@ -976,6 +1076,33 @@ struct snapshot *recording_snapshot(struct recording *r, size_t i)
 		s->procs->n_rows = nr;
 		s->procs->socks = socks;
 		s->procs->n_socks = nk;
+	}
+	if (sec.at[RT_SEC]) {
+		/* one allocation, as the engine makes it: snapshot_put frees the part only */
+		size_t na = sec.count[RT_ALERTS], nr = sec.count[RT_FW_RULES];
+		CLAMP(na, PL_ALERTS_MAX);
+		CLAMP(nr, PL_FW_RULES_MAX);
+		size_t a = sizeof(struct snapshot_sec), b = na * sizeof(struct alert_row);
+		unsigned char *blk = malloc(a + b + nr * sizeof(struct fw_row));
+		if (!blk)
+			goto oom;
+		s->sec = (struct snapshot_sec *)blk;
+		memcpy(s->sec, sec.at[RT_SEC], a);
+		fix_sec(s->sec);
+		struct alert_row *alerts = (struct alert_row *)(blk + a);
+		struct fw_row *rules = (struct fw_row *)(blk + a + b);
+		if (na)
+			memcpy(alerts, sec.at[RT_ALERTS], b);
+		if (nr)
+			memcpy(rules, sec.at[RT_FW_RULES], nr * sizeof(*rules));
+		for (size_t k = 0; k < na; k++)
+			fix_alert(&alerts[k]);
+		for (size_t k = 0; k < nr; k++)
+			fix_rule(&rules[k]);
+		s->sec->alerts = alerts;
+		s->sec->n_alerts = na;
+		s->sec->rules = rules;
+		s->sec->n_rules = nr;
 	}
 	rebuild_histories(r, i, s);
 	return s;

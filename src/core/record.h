@@ -27,9 +27,15 @@
  *
  * The structures' sizes are in the header: a recording whose layout
  * differs from this build's (another pktlens version) is refused with the
- * version that wrote it. REC_FORMAT changes when the framing changes.
+ * version that wrote it. A section added later has size 0 in an older
+ * recording's header: that recording is read without it (format 1, before
+ * the security model's alerts, firewall and detection were recorded,
+ * replays with those empty). REC_FORMAT changes when the framing changes:
+ * format 2 appended the sizes of section tags 16-31 to the header (192
+ * bytes; format 1's 128 are its start). This pktlens reads formats 1 and 2
+ * and writes 2; an older one refuses format 2 in one sentence.
  */
-#define REC_FORMAT 1
+#define REC_FORMAT 2
 
 struct recorder;
 

@@ -7,9 +7,10 @@
 #include <zlib.h>
 
 #include "core/record.h"
+#include "core/security.h"
 #include "fuzz.h"
 
-#define HDR 128 /* the file header of record.c */
+#define HDR 192 /* the file header of record.c (format 2) */
 
 struct frame_hdr {
 	char magic[4];
@@ -53,6 +54,12 @@ static struct snapshot *sample(void)
 	s->procs->socks = (struct proc_sock_row *)(s->procs->rows + 1);
 	s->procs->n_rows = s->procs->n_socks = 1;
 	s->procs->rows[0].n_socks = 1;
+	blk = calloc(1, sizeof(struct snapshot_sec) + sizeof(struct alert_row) +
+			    sizeof(struct fw_row));
+	s->sec = (struct snapshot_sec *)blk;
+	s->sec->alerts = (struct alert_row *)(s->sec + 1);
+	s->sec->rules = (struct fw_row *)(s->sec->alerts + 1);
+	s->sec->n_alerts = s->sec->n_rules = 1;
 	return s;
 }
 
@@ -147,6 +154,13 @@ static void check(struct recording *r)
 						   (size_t)s->procs->rows[k].n_socks <=
 					       s->procs->n_socks,
 					   "socks");
+		if (s->sec) {
+			FUZZ_CHECK(s->sec->n_alerts <= PL_ALERTS_MAX, "alerts");
+			for (size_t k = 0; k < s->sec->n_alerts; k++)
+				FUZZ_CHECK_STR(s->sec->alerts[k].detail);
+			for (size_t k = 0; k < s->sec->n_rules; k++)
+				FUZZ_CHECK_STR(s->sec->rules[k].rule);
+		}
 		touch(s);
 		snapshot_put(s);
 	}

@@ -13,10 +13,12 @@
 
 #include "core/json.h"
 #include "core/record.h"
+#include "core/security.h"
 #include "core/snapshot.h"
 
 #define FRAMES 5
-#define HDR 128 /* the file header (record.c) */
+#define HDR 192	   /* the file header (record.c) */
+#define HDR_V1 128 /* format 1's */
 
 /* Section tags and framing as record.c writes them: the file format this test pins down. */
 enum {
@@ -32,7 +34,10 @@ enum {
 	T_L7,
 	T_PROCS,
 	T_PROC_ROWS,
-	T_PROC_SOCKS
+	T_PROC_SOCKS,
+	T_SEC,
+	T_ALERTS,
+	T_FW_RULES
 };
 struct frame_hdr {
 	char magic[4];
@@ -160,6 +165,60 @@ static struct snapshot *make_snapshot(int frame)
 	s->procs->rows[1].first_sock = 2;
 	s->procs->rows[1].n_socks = 1;
 	s->procs->socks[2].tx_bytes = 99;
+	/* the security model: an alert whose detail holds what a hostile peer could put there */
+	blk = calloc(1, sizeof(struct snapshot_sec) + 2 * sizeof(struct alert_row) +
+			    sizeof(struct fw_row));
+	struct snapshot_sec *ss = (struct snapshot_sec *)blk;
+	ss->alerts = (struct alert_row *)(ss + 1);
+	ss->rules = (struct fw_row *)(ss->alerts + 2);
+	ss->n_alerts = frame >= 2 ? 2 : 1;
+	ss->n_rules = 1;
+	ss->detect_on = 1;
+	ss->alerts_raised = (uint64_t)ss->n_alerts;
+	ss->alerts_raised_kind[AK_PORT_SCAN] = 1;
+	ss->alerts_raised_kind[AK_SYN_FLOOD] = frame >= 2;
+	ss->alerts_active = 1;
+	struct alert_row *a = &ss->alerts[0];
+	a->id = 1;
+	a->kind = AK_PORT_SCAN;
+	a->active = 1;
+	a->family = 2;
+	a->proto = 6;
+	a->has_src = a->has_dst = 1;
+	a->n_sources = 1;
+	a->count = 100u * (unsigned)(frame + 1);
+	a->first_seen = 1.25;
+	a->last_seen = s->uptime_s;
+	snprintf(a->source, sizeof(a->source), "10.0.0.2");
+	snprintf(a->target, sizeof(a->target), "10.0.0.1");
+	snprintf(a->ports, sizeof(a->ports), "1-%d", 100 * (frame + 1));
+	snprintf(a->detail, sizeof(a->detail), "\"quoted\" \x1b[31mred\x1b[0m \\ %d ports", frame);
+	if (frame >= 2) {
+		a = &ss->alerts[1];
+		a->id = 2;
+		a->kind = AK_SYN_FLOOD;
+		a->port = 80;
+		a->n_sources = 9800;
+		snprintf(a->source, sizeof(a->source), "~9800 addresses");
+	}
+	struct fw_row *w = &ss->rules[0];
+	w->id = 1;
+	snprintf(w->rule, sizeof(w->rule), "deny 10.0.0.2/32");
+	snprintf(w->prefix, sizeof(w->prefix), "10.0.0.2/32");
+	w->action = 1;
+	w->family = 2;
+	w->plen = 32;
+	w->from_cli = 1;
+	w->dropped_packets = 500u * (unsigned)frame;
+	w->dropped_bytes = w->dropped_packets * 74;
+	w->drop_pps = 1000;
+	ss->fw_dropped_packets = w->dropped_packets + 3;
+	ss->fw_dropped_bytes = w->dropped_bytes + 222;
+	snprintf(ss->fw_ifaces, sizeof(ss->fw_ifaces), "veth0 native");
+	ss->block_ttl = 60;
+	ss->kc.syn_in = 1000 + (uint64_t)frame;
+	ss->kc.rst_out = 997;
+	s->sec = ss;
 	return s;
 }
 
@@ -232,6 +291,12 @@ static void test_round_trip(void **state)
 		assert_int_equal(s->procs->rows[1].first_sock, 2);
 		assert_int_equal(s->procs->socks[2].tx_bytes, 99);
 		assert_memory_equal(s->l7->names[0].name, "bank.example\0.evil", 18);
+		/* what the JSON does not show comes back too (the metrics count alerts by kind) */
+		assert_non_null(s->sec);
+		assert_int_equal(s->sec->alerts_raised_kind[AK_PORT_SCAN], 1);
+		assert_int_equal(s->sec->alerts_raised_kind[AK_SYN_FLOOD], i >= 2);
+		assert_int_equal(s->sec->n_alerts, i >= 2 ? 2 : 1);
+		assert_int_equal(s->sec->rules[0].dropped_packets, 500 * i);
 		snapshot_put(s);
 	}
 	recording__free(r);
@@ -329,7 +394,7 @@ static void test_flipped_bytes(void **state)
 			recording__free(r);
 			continue;
 		}
-		if (off >= 80 && off < HDR)
+		if (off >= 80 && off < HDR_V1)
 			fail_msg("the version text changed at %zu made the file unreadable", off);
 		assert_true(strstr(err, "damaged") || strstr(err, "not a pktlens recording") ||
 			    strstr(err, "byte order") || strstr(err, "format") ||
@@ -419,6 +484,24 @@ static void test_hostile_contents(void **state)
 	row->first_sock = 1u << 30;
 	row->n_socks = 1u << 30;
 	sd->n_timeline = 1u << 30;
+	struct snapshot_sec *ss = (struct snapshot_sec *)section(p, len, T_SEC);
+	struct alert_row *al = (struct alert_row *)section(p, len, T_ALERTS);
+	struct fw_row *fw = (struct fw_row *)section(p, len, T_FW_RULES);
+	if (!ss || !al || !fw) /* fail_msg() returns to the compiler */
+		return;
+	memset(ss->fw_ifaces, 'E', sizeof(ss->fw_ifaces));
+	memset(ss->ssh_peer, 'F', sizeof(ss->ssh_peer));
+	ss->block_ttl = NAN;
+	ss->n_alerts = SIZE_MAX; /* the section's count is what counts */
+	ss->n_rules = SIZE_MAX;
+	ss->alerts = (struct alert_row *)1;
+	memset(al->detail, '\x1b', sizeof(al->detail));
+	memset(al->source, 'G', sizeof(al->source));
+	al->kind = 200;
+	al->first_seen = INFINITY;
+	memset(fw->rule, 'H', sizeof(fw->rule));
+	fw->plen = 255;
+	fw->expires = NAN;
 	struct recording *r = forge(p, len, err, sizeof(err));
 	assert_non_null(r);
 	struct snapshot *s = recording_snapshot(r, 0);
@@ -439,9 +522,24 @@ static void test_hostile_contents(void **state)
 	assert_int_equal(strlen(s->flows[0].comm), sizeof(f->comm) - 1);
 	assert_true(s->procs->rows[0].first_sock + s->procs->rows[0].n_socks <= s->procs->n_socks);
 	assert_int_equal(s->tcp->socks[0].n_timeline, 8);
+	assert_int_equal(s->sec->n_alerts, 1);
+	assert_int_equal(s->sec->n_rules, 1);
+	assert_ptr_equal(s->sec->alerts, (void *)(s->sec + 1));
+	assert_int_equal(strlen(s->sec->fw_ifaces), sizeof(ss->fw_ifaces) - 1);
+	assert_int_equal(strlen(s->sec->ssh_peer), sizeof(ss->ssh_peer) - 1);
+	assert_true(s->sec->block_ttl == 0);
+	assert_int_equal(strlen(s->sec->alerts[0].detail), sizeof(al->detail) - 1);
+	assert_int_equal(strlen(s->sec->alerts[0].source), sizeof(al->source) - 1);
+	assert_true(s->sec->alerts[0].first_seen == 0);
+	assert_int_equal(strlen(s->sec->rules[0].rule), sizeof(fw->rule) - 1);
+	assert_int_equal(s->sec->rules[0].plen, 128);
+	assert_true(s->sec->rules[0].expires == 0);
 	/* everything that reads a snapshot stays inside it (the sanitizer build checks) */
 	char *j = json_of(s);
 	assert_non_null(strstr(j, "\"version\":1"));
+	/* the detail's escape bytes stay escaped in the JSON, an unknown kind is named so */
+	assert_null(strchr(j, '\x1b'));
+	assert_non_null(strstr(j, "\"kind\":\"unknown\""));
 	free(j);
 	snapshot_put(s);
 	recording__free(r);
@@ -478,14 +576,89 @@ static void test_bad_sections(void **state)
 	/* another layout or format */
 	unsigned char *buf = malloc(g_len);
 	memcpy(buf, g_file, g_len);
-	buf[8] = 2;
+	buf[8] = 3;
 	assert_null(recording__from_buffer(buf, g_len, "x.rec", err, sizeof(err)));
-	assert_non_null(strstr(err, "format 2 (by pktlens test-1)"));
+	assert_non_null(strstr(err, "format 3 (by pktlens test-1)"));
+	assert_non_null(strstr(err, "reads formats 1 to 2"));
 	memcpy(buf, g_file, g_len);
 	buf[16 + 4 * T_FLOWS] ^= 8;
 	assert_null(recording__from_buffer(buf, g_len, "x.rec", err, sizeof(err)));
 	assert_non_null(strstr(err, "recorded by pktlens test-1, whose snapshots differ"));
+	/* a size of format 2's part of the header */
+	memcpy(buf, g_file, g_len);
+	buf[HDR_V1 + 4 * (T_FW_RULES - 16)] ^= 8;
+	assert_null(recording__from_buffer(buf, g_len, "x.rec", err, sizeof(err)));
+	assert_non_null(strstr(err, "whose snapshots differ"));
+	/* the version that wrote it is the file's text: a terminal's escape or a line break in it
+	 * does not reach the sentence */
+	memcpy(buf, g_file, g_len);
+	memcpy(buf + 80, "v\n\x1b[2J", 7);
+	buf[16 + 4 * T_FLOWS] ^= 8;
+	assert_null(recording__from_buffer(buf, g_len, "x.rec", err, sizeof(err)));
+	assert_non_null(strstr(err, "recorded by pktlens v??[2J, whose"));
 	free(buf);
+}
+
+/* The file of a format 1 pktlens: its header, and frames as the writer makes them of snap. */
+static unsigned char *format1_file(struct snapshot *snap, size_t *len)
+{
+	char err[256], path[64];
+	snprintf(path, sizeof(path), "/tmp/pl-test-record1-%d.rec", (int)getpid());
+	struct recorder *r = recorder__open(path, "old-1", err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(recorder_write(r, snap, err, sizeof(err)), 0);
+	size_t n = recorder_bytes(r);
+	recorder__free(r);
+	unsigned char *buf = malloc(n);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(buf, 1, n, f), n);
+	fclose(f);
+	unlink(path);
+	/* format 1: 128 bytes, the sections it knew (tags up to T_PROC_SOCKS) */
+	uint32_t one = 1, zero = 0;
+	memcpy(buf + 8, &one, 4);
+	for (int t = T_SEC; t < 16; t++)
+		memcpy(buf + 16 + 4 * t, &zero, 4);
+	memmove(buf + HDR_V1, buf + HDR, n - HDR);
+	*len = n - (HDR - HDR_V1);
+	return buf;
+}
+
+/* A recording of format 1 (before the security part was recorded) replays, with that part empty;
+ * one of its frames holding a section format 1 did not have is damage. */
+static void test_format1(void **state)
+{
+	char err[256] = "";
+	size_t len;
+	struct snapshot *s = make_snapshot(3);
+	struct snapshot_sec *sec = s->sec;
+	s->sec = NULL;
+	char *want = json_of(s);
+	unsigned char *buf = format1_file(s, &len);
+	struct recording *r = recording__from_buffer(buf, len, "old.rec", err, sizeof(err));
+	if (!r)
+		fail_msg("a format 1 recording was refused: %s", err);
+	assert_int_equal(recording_count(r), 1);
+	assert_string_equal(recording_version(r), "old-1");
+	struct snapshot *t = recording_snapshot(r, 0);
+	assert_non_null(t);
+	assert_null(t->sec);
+	char *j = json_of(t);
+	assert_string_equal(j, want);
+	assert_non_null(strstr(j, "\"alerts\":[]"));
+	free(j);
+	snapshot_put(t);
+	recording__free(r);
+	free(buf);
+	free(want);
+
+	s->sec = sec;
+	buf = format1_file(s, &len);
+	assert_null(recording__from_buffer(buf, len, "old.rec", err, sizeof(err)));
+	assert_non_null(strstr(err, "a section of an unknown kind in snapshot 1"));
+	free(buf);
+	snapshot_put(s);
 }
 
 int main(void)
@@ -494,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),	 cmocka_unit_test(test_histories),
 		cmocka_unit_test(test_truncated),	 cmocka_unit_test(test_flipped_bytes),
 		cmocka_unit_test(test_hostile_contents), cmocka_unit_test(test_bad_sections),
+		cmocka_unit_test(test_format1),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
