@@ -16,6 +16,7 @@
 #include "core/flowfmt.h"
 #include "core/l7model.h"
 #include "core/metrics.h"
+#include "core/security.h"
 #include "core/snapshot.h"
 
 #ifndef PKTLENS_VERSION
@@ -349,6 +350,103 @@ static void render_events_lost(struct out *o, const struct snapshot *s)
 		   s->tcp ? s->tcp->events_lost : 0);
 	sample_u64(o, "pktlens_events_lost_total", L("ring", "l7"), s->l7 ? s->l7->events_lost : 0);
 	sample_u64(o, "pktlens_events_lost_total", L("ring", "ssl"), s->l7 ? s->l7->ssl_lost : 0);
+	sample_u64(o, "pktlens_events_lost_total", L("ring", "security"),
+		   s->sec ? s->sec->kc.events_lost : 0);
+}
+
+/*
+ * The security model: alerts by kind (every kind, 0 included, so that rate() and alerting rules
+ * see a series from the start), the firewall per rule and in all, the detection's counters.
+ */
+static void render_security(struct out *o, const struct snapshot *s)
+{
+	static const struct snapshot_sec none;
+	const struct snapshot_sec *ss = s->sec ? s->sec : &none;
+	const struct sec_counters *k = &ss->kc;
+	uint32_t active[AK_MAX] = { 0 };
+	for (size_t i = 0; i < ss->n_alerts; i++)
+		if (ss->alerts[i].active && ss->alerts[i].kind < AK_MAX)
+			active[ss->alerts[i].kind]++;
+	family(o, "pktlens_alerts_total", "counter",
+	       "Alerts raised, by kind (also those no longer listed).");
+	for (int i = 0; i < AK_MAX; i++)
+		sample_u64(o, "pktlens_alerts_total", L("kind", alert_kind_name(i)),
+			   ss->alerts_raised_kind[i]);
+	family(o, "pktlens_alerts_active", "gauge",
+	       "Alerts with evidence within their quiet time (--alert quiet=), by kind.");
+	for (int i = 0; i < AK_MAX; i++)
+		sample_u64(o, "pktlens_alerts_active", L("kind", alert_kind_name(i)), active[i]);
+	family(o, "pktlens_detection_enabled", "gauge",
+	       "1 while detection runs, 0 when it is off (--alert off).");
+	sample_u64(o, "pktlens_detection_enabled", NULL, (uint64_t)ss->detect_on);
+
+	family(o, "pktlens_firewall_rules", "gauge", "Rules of the XDP firewall.");
+	sample_u64(o, "pktlens_firewall_rules", NULL, ss->n_rules);
+	family(o, "pktlens_firewall_rule_packets_total", "counter",
+	       "Packets a firewall rule matched, by rule and verdict (a deny drops them all).");
+	for (size_t i = 0; i < ss->n_rules; i++) {
+		const struct fw_row *r = &ss->rules[i];
+		sample_u64(o, "pktlens_firewall_rule_packets_total",
+			   L("rule", r->rule, "verdict", "passed"), r->passed_packets);
+		sample_u64(o, "pktlens_firewall_rule_packets_total",
+			   L("rule", r->rule, "verdict", "dropped"), r->dropped_packets);
+	}
+	family(o, "pktlens_firewall_rule_bytes_total", "counter",
+	       "Bytes (frame length) of those packets, by rule and verdict.");
+	for (size_t i = 0; i < ss->n_rules; i++) {
+		const struct fw_row *r = &ss->rules[i];
+		sample_u64(o, "pktlens_firewall_rule_bytes_total",
+			   L("rule", r->rule, "verdict", "passed"), r->passed_bytes);
+		sample_u64(o, "pktlens_firewall_rule_bytes_total",
+			   L("rule", r->rule, "verdict", "dropped"), r->dropped_bytes);
+	}
+	family(o, "pktlens_firewall_packets_total", "counter",
+	       "Packets all firewall rules matched, removed and expired rules included, by "
+	       "verdict.");
+	sample_u64(o, "pktlens_firewall_packets_total", L("verdict", "passed"),
+		   ss->fw_passed_packets);
+	sample_u64(o, "pktlens_firewall_packets_total", L("verdict", "dropped"),
+		   ss->fw_dropped_packets);
+	family(o, "pktlens_firewall_bytes_total", "counter",
+	       "Bytes (frame length) of those packets, by verdict.");
+	sample_u64(o, "pktlens_firewall_bytes_total", L("verdict", "passed"), ss->fw_passed_bytes);
+	sample_u64(o, "pktlens_firewall_bytes_total", L("verdict", "dropped"),
+		   ss->fw_dropped_bytes);
+
+	family(o, "pktlens_detection_tcp_packets_total", "counter",
+	       "TCP packets the detection counts, by direction and kind: SYNs (without ACK) and "
+	       "resets received, SYN-ACKs and resets sent.");
+	sample_u64(o, "pktlens_detection_tcp_packets_total", L("direction", "rx", "flags", "syn"),
+		   k->syn_in);
+	sample_u64(o, "pktlens_detection_tcp_packets_total", L("direction", "rx", "flags", "rst"),
+		   k->rst_in);
+	sample_u64(o, "pktlens_detection_tcp_packets_total",
+		   L("direction", "tx", "flags", "synack"), k->synack_out);
+	sample_u64(o, "pktlens_detection_tcp_packets_total", L("direction", "tx", "flags", "rst"),
+		   k->rst_out);
+	family(o, "pktlens_detection_tcp_handshakes_total", "counter",
+	       "TCP handshakes completed (the peer's ACK) to local ports that received SYNs.");
+	sample_u64(o, "pktlens_detection_tcp_handshakes_total", NULL, k->established);
+	family(o, "pktlens_detection_udp_flows_total", "counter",
+	       "UDP flows opened from outside (their first datagram received).");
+	sample_u64(o, "pktlens_detection_udp_flows_total", NULL, k->first_in);
+	family(o, "pktlens_detection_dns_unsolicited_answers_total", "counter",
+	       "DNS answers that opened a flow: this host sent no query on that 5-tuple.");
+	sample_u64(o, "pktlens_detection_dns_unsolicited_answers_total", NULL,
+		   k->dns_answers_unasked);
+	family(o, "pktlens_detection_icmp_received_total", "counter",
+	       "ICMP and ICMPv6 packets received.");
+	sample_u64(o, "pktlens_detection_icmp_received_total", NULL, k->icmp_in);
+	family(o, "pktlens_detection_icmp_unreachable_sent_total", "counter",
+	       "ICMP and ICMPv6 destination unreachable messages sent.");
+	sample_u64(o, "pktlens_detection_icmp_unreachable_sent_total", NULL, k->unreach_out);
+	family(o, "pktlens_detection_events_total", "counter",
+	       "Detection events the kernel sent to pktlens (those lost: "
+	       "pktlens_events_lost_total of ring security).");
+	sample_u64(o, "pktlens_detection_events_total", NULL, k->events);
+	family(o, "pktlens_detection_port_table_full_total", "counter",
+	       "Times the kernel's table of local ports (SYN and UDP flood counts) was full.");
+	sample_u64(o, "pktlens_detection_port_table_full_total", NULL, k->ports_full);
 }
 
 static void render_drops_tcp(struct out *o, const struct snapshot *s)
@@ -523,6 +621,7 @@ char *metrics_render(const struct metrics_acc *a, const struct snapshot *s, unsi
 	render_drops_tcp(&o, s);
 	render_l7(&o, s);
 	render_events_lost(&o, s);
+	render_security(&o, s);
 	render_probes(&o, s);
 	if (top_flows)
 		render_top_flows(&o, s, top_flows);

@@ -11,6 +11,7 @@
 
 #include "app/options.h"
 #include "core/metrics.h"
+#include "core/security.h"
 #include "core/snapshot.h"
 
 static const char *esc(const char *s, size_t n)
@@ -230,6 +231,113 @@ static void test_exposition(void **state)
 	metrics_acc__free(a);
 }
 
+/* The security model: alerts by kind, the firewall per rule and in all, the detection's counters. */
+static void test_security(void **state)
+{
+	struct snapshot s;
+	memset(&s, 0, sizeof(s));
+	/* without the security model (detection off, no firewall): every kind at 0 */
+	char *t = render(NULL, &s, 0, MF_TEXT);
+	assert_true(value_of(t, "pktlens_alerts_total{kind=\"port_scan\"}") == 0);
+	assert_true(value_of(t, "pktlens_alerts_active{kind=\"dns_unsolicited\"}") == 0);
+	assert_true(value_of(t, "pktlens_firewall_packets_total{verdict=\"dropped\"}") == 0);
+	assert_true(value_of(t, "pktlens_detection_enabled") == 0);
+	assert_null(strstr(t, "pktlens_firewall_rule_packets_total{"));
+	free(t);
+
+	struct alert_row al[3];
+	struct fw_row fw[2];
+	struct snapshot_sec sec;
+	memset(al, 0, sizeof(al));
+	memset(fw, 0, sizeof(fw));
+	memset(&sec, 0, sizeof(sec));
+	al[0].kind = AK_PORT_SCAN;
+	al[0].active = 1;
+	al[1].kind = AK_PORT_SCAN;
+	al[2].kind = AK_SYN_FLOOD;
+	al[2].active = 1;
+	sec.alerts = al;
+	sec.n_alerts = 3;
+	/* raised since start: more than the list keeps */
+	sec.alerts_raised_kind[AK_PORT_SCAN] = 7;
+	sec.alerts_raised_kind[AK_SYN_FLOOD] = 1;
+	sec.alerts_raised = 8;
+	sec.detect_on = 1;
+	snprintf(fw[0].rule, sizeof(fw[0].rule), "deny 10.0.0.2/32");
+	fw[0].dropped_packets = 500;
+	fw[0].dropped_bytes = 37000;
+	snprintf(fw[1].rule, sizeof(fw[1].rule), "limit fd00::/64 \"100\"/s");
+	fw[1].passed_packets = 100;
+	fw[1].passed_bytes = 9400;
+	fw[1].dropped_packets = 50;
+	fw[1].dropped_bytes = 4700;
+	sec.rules = fw;
+	sec.n_rules = 2;
+	sec.fw_dropped_packets = 553; /* a removed rule's 3 */
+	sec.fw_dropped_bytes = 41922;
+	sec.fw_passed_packets = 100;
+	sec.fw_passed_bytes = 9400;
+	sec.kc.syn_in = 1001;
+	sec.kc.rst_out = 998;
+	sec.kc.synack_out = 3;
+	sec.kc.rst_in = 4;
+	sec.kc.established = 5;
+	sec.kc.first_in = 6;
+	sec.kc.dns_answers_unasked = 2;
+	sec.kc.icmp_in = 8;
+	sec.kc.unreach_out = 9;
+	sec.kc.events = 2000;
+	sec.kc.events_lost = 11;
+	sec.kc.ports_full = 12;
+	s.sec = &sec;
+	t = render(NULL, &s, 0, MF_TEXT);
+	assert_true(value_of(t, "pktlens_alerts_total{kind=\"port_scan\"}") == 7);
+	assert_true(value_of(t, "pktlens_alerts_total{kind=\"syn_flood\"}") == 1);
+	assert_true(value_of(t, "pktlens_alerts_total{kind=\"host_scan\"}") == 0);
+	assert_true(value_of(t, "pktlens_alerts_active{kind=\"port_scan\"}") == 1);
+	assert_true(value_of(t, "pktlens_alerts_active{kind=\"syn_flood\"}") == 1);
+	assert_true(value_of(t, "pktlens_alerts_active{kind=\"udp_flood\"}") == 0);
+	assert_true(value_of(t, "pktlens_detection_enabled") == 1);
+	assert_true(value_of(t, "pktlens_firewall_rules") == 2);
+	assert_true(value_of(t, "pktlens_firewall_rule_packets_total{rule=\"deny 10.0.0.2/32\","
+				"verdict=\"dropped\"}") == 500);
+	assert_true(value_of(t, "pktlens_firewall_rule_packets_total{rule=\"deny 10.0.0.2/32\","
+				"verdict=\"passed\"}") == 0);
+	assert_true(value_of(t, "pktlens_firewall_rule_bytes_total{rule=\"deny 10.0.0.2/32\","
+				"verdict=\"dropped\"}") == 37000);
+	/* label values escaped */
+	assert_true(value_of(t, "pktlens_firewall_rule_packets_total{rule=\"limit fd00::/64 "
+				"\\\"100\\\"/s\",verdict=\"passed\"}") == 100);
+	assert_true(value_of(t, "pktlens_firewall_rule_bytes_total{rule=\"limit fd00::/64 "
+				"\\\"100\\\"/s\",verdict=\"dropped\"}") == 4700);
+	assert_true(value_of(t, "pktlens_firewall_packets_total{verdict=\"dropped\"}") == 553);
+	assert_true(value_of(t, "pktlens_firewall_packets_total{verdict=\"passed\"}") == 100);
+	assert_true(value_of(t, "pktlens_firewall_bytes_total{verdict=\"dropped\"}") == 41922);
+	assert_true(value_of(t, "pktlens_firewall_bytes_total{verdict=\"passed\"}") == 9400);
+	assert_true(value_of(t, "pktlens_detection_tcp_packets_total{direction=\"rx\","
+				"flags=\"syn\"}") == 1001);
+	assert_true(value_of(t, "pktlens_detection_tcp_packets_total{direction=\"rx\","
+				"flags=\"rst\"}") == 4);
+	assert_true(value_of(t, "pktlens_detection_tcp_packets_total{direction=\"tx\","
+				"flags=\"synack\"}") == 3);
+	assert_true(value_of(t, "pktlens_detection_tcp_packets_total{direction=\"tx\","
+				"flags=\"rst\"}") == 998);
+	assert_true(value_of(t, "pktlens_detection_tcp_handshakes_total") == 5);
+	assert_true(value_of(t, "pktlens_detection_udp_flows_total") == 6);
+	assert_true(value_of(t, "pktlens_detection_dns_unsolicited_answers_total") == 2);
+	assert_true(value_of(t, "pktlens_detection_icmp_received_total") == 8);
+	assert_true(value_of(t, "pktlens_detection_icmp_unreachable_sent_total") == 9);
+	assert_true(value_of(t, "pktlens_detection_events_total") == 2000);
+	assert_true(value_of(t, "pktlens_events_lost_total{ring=\"security\"}") == 11);
+	assert_true(value_of(t, "pktlens_detection_port_table_full_total") == 12);
+	free(t);
+	t = render(NULL, &s, 0, MF_OPENMETRICS);
+	assert_non_null(strstr(t, "# TYPE pktlens_alerts counter\n"));
+	assert_non_null(strstr(t, "# TYPE pktlens_alerts_active gauge\n"));
+	assert_non_null(strstr(t, "\npktlens_alerts_total{kind=\"port_scan\"} 7\n"));
+	free(t);
+}
+
 static void test_addr(void **state)
 {
 	struct sockaddr_storage ss;
@@ -259,9 +367,8 @@ static void test_addr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape),
-		cmocka_unit_test(test_sums),
-		cmocka_unit_test(test_exposition),
+		cmocka_unit_test(test_escape),	   cmocka_unit_test(test_sums),
+		cmocka_unit_test(test_exposition), cmocka_unit_test(test_security),
 		cmocka_unit_test(test_addr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
