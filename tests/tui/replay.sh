@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # --record and --replay. A headless run records a namespace's UDP flow while the sender sends 10
-# datagrams, then 30 more (ground truth: the sender's counts, 142-byte frames). `--replay --json`
-# prints exactly the JSON the live run printed. In tmux, as the unprivileged user nobody (no BPF,
-# no capabilities), the Flows pane shows each recorded snapshot's packet count as the run's JSON
-# has it while stepping back and forward; pause holds the position, the speed keys change the
-# speed, playing reaches the end. Truncated, damaged and foreign files, and options that do not
-# apply, are one stderr sentence and a non-zero exit.
+# datagrams, then 30 more (ground truth: the sender's counts, 142-byte frames), with the security
+# model under way: an nmap SYN scan of 8 ports raises a port_scan alert (threshold 5 ports), and
+# a --deny rule drops every datagram from a second address of B (the sender's count). `--replay --json` prints
+# exactly the JSON the live run printed, alerts, firewall and detection included. In tmux, as the
+# unprivileged user nobody (no BPF, no capabilities), the Flows pane shows each recorded
+# snapshot's packet count as the run's JSON has it while stepping back and forward; pause holds
+# the position, the speed keys change the speed, playing reaches the end, where the Alerts and
+# Firewall panes show the scan and the rule's count. Truncated, damaged and foreign files, and
+# options that do not apply, are one stderr sentence and a non-zero exit.
 set -u
 TEST_NAME=tui-replay
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib/security.sh"
 
 PORT=46601
+PORT_DENIED=46603
 NOBODY=65534
 
 tui_require
-require_cmd setpriv
+require_cmd setpriv nmap
 cleanup_init
 make_tmpdir
 netns_pair 216
+DENIED=${ADDR_B%.*}.9 # B's second address, which the firewall denies (not ARP: XDP rules are IP)
+ip -n "$NS_B" addr add "$DENIED/24" dev "$IF_B"
 
 REC=$TMP/run.rec
 bg_start "$TMP/sink.log" ip netns exec "$NS_A" "$PYTHON" -c '
@@ -31,9 +38,33 @@ wait_port "$NS_A" udp "$PORT"
 
 # SUDO_UID: the recording belongs to the user who asked for it, so replaying needs no root
 SUDO_UID=$NOBODY pktlens_start "$TMP/live.json" -n "$NS_A" -i "$IF_A" --json --interval 0.5 \
-	--record "$REC"
+	--record "$REC" --deny "$DENIED/32" --alert scan=5/60
 pktlens_wait_attached "$TMP/live.json" tc-ingress "$IF_A" 20 ||
 	fail "tc-ingress did not attach: $(cat "$TMP/live.json.err")"
+live_get() { json_last "$TMP/live.json" | json_get "$1"; }
+fw_attached() { [ -n "$(live_get 'j["firewall"]["attached"]' 2>/dev/null)" ]; }
+wait_for 20 fw_attached || fail "the firewall did not attach: $(cat "$TMP/live.json.err")"
+
+# the security model while recording: a real scan and a real rule
+ns_b nmap -sS -n -Pn -p 1-8 "$ADDR_A" >"$TMP/nmap.out" 2>&1 || fail "nmap: $(cat "$TMP/nmap.out")"
+# (under 26 ports nmap lists each)
+[ "$(grep -c '^[1-8]/tcp  *closed' "$TMP/nmap.out")" = 8 ] || fail "nmap: $(cat "$TMP/nmap.out")"
+wait_alert "$TMP/live.json" port_scan "$ADDR_B" 0 20
+[ "$(alert_get "$TMP/live.json" "$ALERT_ID" 'a["ports"]')" = 1-8 ] ||
+	fail "the scan's alert: $(alert_get "$TMP/live.json" "$ALERT_ID" 'a')"
+sent_denied=$(ns_b "$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+n = 0
+for i in range(200):
+    n += s.sendto(b"d" * 32, (sys.argv[2], int(sys.argv[3]))) == 32
+print(n)
+' "$DENIED" "$ADDR_A" "$PORT_DENIED") || fail "the sender from $DENIED failed"
+denied_is() { [ "$(live_get 'j["firewall"]["rules"][0]["dropped_packets"]' 2>/dev/null)" = "$1" ]; }
+wait_for 10 denied_is "$sent_denied" ||
+	fail "the rule dropped $(live_get 'j["firewall"]["rules"]') of $sent_denied sent"
+log "recording: port_scan alert $ALERT_ID from $ADDR_B, deny $DENIED/32 dropped $sent_denied of $sent_denied"
 send() {
 	ns_b "$PYTHON" -c '
 import socket, sys
@@ -101,23 +132,17 @@ fi
 # ---- the same JSON, without privileges ----
 $AS_NOBODY "$PKTLENS" --replay "$REC" --json >"$TMP/replay.json" 2>"$TMP/replay.err" ||
 	fail "--replay --json as nobody failed: $(cat "$TMP/replay.err")"
-# A recording does not carry the security model's part yet (alerts, firewall, detection: a
-# replay shows them empty); everything else must come back byte for byte.
-strip_sec() {
-	"$PYTHON" -c '
-import json, sys
-for l in sys.stdin:
-    j = json.loads(l)
-    for k in ("alerts", "firewall", "detection"):
-        j.pop(k, None)
-    print(json.dumps(j, sort_keys=True))' <"$1" >"$2" || fail "cannot read the JSON of $1"
-}
-strip_sec "$TMP/live.json" "$TMP/live.cmp"
-strip_sec "$TMP/replay.json" "$TMP/replay.cmp"
+# every byte, the security model's alerts, firewall and detection included
 [ "$(wc -l <"$TMP/live.json")" -gt 0 ] && [ "$(wc -l <"$TMP/live.json")" = "$(wc -l <"$TMP/replay.json")" ] ||
 	fail "the replay printed $(wc -l <"$TMP/replay.json") lines, the live run $(wc -l <"$TMP/live.json")"
-cmp -s "$TMP/live.cmp" "$TMP/replay.cmp" ||
-	fail "the replayed JSON differs from the live run's: $(diff "$TMP/live.cmp" "$TMP/replay.cmp" | head -c 600)"
+cmp -s "$TMP/live.json" "$TMP/replay.json" ||
+	fail "the replayed JSON differs from the live run's: $(diff "$TMP/live.json" "$TMP/replay.json" | head -c 600)"
+# and what the comparison covers is there: the alert and the rule's count in the replay (the
+# test's own datagrams from the scanner, to $PORT, are one more port it touched while the alert ran)
+replay_sec=$(tail -n 1 "$TMP/replay.json" | json_get \
+	'[(a["kind"], a["source"], a["ports"]) for a in j["alerts"]] + [j["firewall"]["rules"][0]["dropped_packets"], j["detection"]["syn_in"] > 0]')
+[ "$replay_sec" = "[[\"port_scan\", \"$ADDR_B\", \"1-8,$PORT\"], $sent_denied, true]" ] ||
+	fail "the replay's last snapshot has alerts, rule and detection $replay_sec"
 
 # ---- the terminal UI as nobody ----
 REAL=$PKTLENS
@@ -182,6 +207,15 @@ tui_wait " x64 PAUSED"
 tui_keys p
 tui_wait_re "REPLAY $N/$N .* END" 20
 expect_pkts "$N"
+# the last snapshot's Alerts and Firewall panes: the scan, and the rule with its count
+tab=$(tui_cap | grep -oE '[0-9] Alerts' | head -1 | cut -c1)
+[ -n "$tab" ] || fail "no Alerts pane in the replay's tab bar: $(tui_cap | head -3)"
+tui_keys "$tab"
+tui_wait_re "port_scan +$ADDR_B +$ADDR_A +1-8,$PORT "
+fw=$(tui_cap | grep -oE '[0-9]+ Firewall' | head -1 | awk '{print $1 % 10}') # pane 10 is key 0
+tui_keys "$fw"
+tui_wait_re "1 +deny $DENIED/32 +$sent_denied "
+tui_keys 1
 tui_keys '?'
 tui_wait "one snapshot back (pauses)"
 tui_keys Escape
