@@ -3,9 +3,13 @@
 # /metrics in M; Prometheus in M scrapes it every second; its query API must give the scenario's
 # ground truth: the UDP sender's datagram count and bytes (rx by iface and proto), UdpNoPorts
 # (drops{reason="NO_SOCKET"}), TcpRetransSegs, the HTTP server's log (responses by status, the
-# latency histogram's count, buckets and sum). The watched interface's name holds a quote and a
-# backslash: Prometheus must read the escaped label back as the name. promtool check metrics
-# passes on the text format; Prometheus itself parses the OpenMetrics one.
+# latency histogram's count, buckets and sum). Then the security model: an nmap SYN scan counts 1
+# in pktlens_alerts_total{kind="port_scan"} (and nothing else is raised), the resets and ICMP
+# unreachables A sent equal A's own TcpOutRsts and Icmp(6)OutDestUnreachs, and a --deny rule on a
+# second address of B drops exactly the datagrams sent from it (packets, bytes, the total; the
+# receiver gets none). The watched interface's name holds a quote and a backslash: Prometheus
+# must read the escaped label back as the name. promtool check metrics passes on the text
+# format; Prometheus itself parses the OpenMetrics one.
 # test-timeout: 240
 set -u
 TEST_NAME=${TEST_NAME:-metrics_prometheus}
@@ -13,6 +17,7 @@ TEST_NAME=${TEST_NAME:-metrics_prometheus}
 
 N_UDP=${METRICS_N_UDP:-300}
 N_CLOSED=${METRICS_N_CLOSED:-40}
+N_DENIED=${METRICS_N_DENIED:-300}
 UDP_LEN=100
 UDP_PORT=5300
 CLOSED_PORT=5399
@@ -21,7 +26,7 @@ PL_PORT=9464
 PROM_PORT=9090
 
 require_root
-require_cmd ip nft nstat curl prometheus promtool "$PYTHON"
+require_cmd ip nft nstat curl prometheus promtool nmap "$PYTHON"
 require_pktlens
 
 cleanup_init
@@ -34,6 +39,8 @@ netns_pair 221
 netns_no_offloads
 netns_new m
 NS_M=$NS_LAST
+DENIED=${ADDR_B%.*}.9 # a second address of B, which the firewall denies
+ip -n "$NS_B" addr add "$DENIED/24" dev "$IF_B"
 
 # snmp NS NAME: a kernel counter of a namespace (absolute; nstat's history is not touched).
 snmp() {
@@ -93,7 +100,8 @@ wait_port "$NS_A" tcp "$SYN_PORT"
 # ---- pktlens in M watching A; Prometheus in M ----
 # ip netns exec execs pktlens: the pid is pktlens'
 bg_start "$TMP/pl.json" ip netns exec "$NS_M" "$PKTLENS" -n "$NS_A" -i "$IF_A" --json \
-	--interval 0.5 --metrics "127.0.0.1:$PL_PORT"
+	--interval 0.5 --metrics "127.0.0.1:$PL_PORT" --deny "$DENIED/32" \
+	--alert quiet=600
 PL_PID=$BG_PID
 pktlens_wait_attached "$TMP/pl.json" tc-ingress "$IF_A" 15 ||
 	fail "pktlens did not attach: $(cat "$TMP/pl.json")"
@@ -210,6 +218,39 @@ sum=$(prom 'pktlens_http_response_duration_seconds_sum')
 	"${sum:-0}" "${truth[7]}" "${truth[8]}" ||
 	{ log "  latency sum: prometheus '$sum' outside the server's [${truth[7]}, ${truth[8]}]"; FAILS=$((FAILS + 1)); }
 expect "probe attached" "pktlens_probe_attached{probe=\"tc-ingress:$esc_if\"}" 1
+
+# ---- the security model (after the drops above: the scan's SYNs to closed ports are NO_SOCKET) ----
+ns_b nmap -sS -n -Pn -p 1-100 "$ADDR_A" >"$TMP/nmap.out" 2>&1 || fail "nmap: $(cat "$TMP/nmap.out")"
+grep -q "^80/tcp *open" "$TMP/nmap.out" || fail "nmap did not find the HTTP server: $(cat "$TMP/nmap.out")"
+denied=$(ns_b "$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+n = 0
+for i in range(int(sys.argv[4])):
+    n += s.sendto(b"d" * int(sys.argv[5]), (sys.argv[2], int(sys.argv[3]))) == int(sys.argv[5])
+print(n)
+' "$DENIED" "$ADDR_A" "$UDP_PORT" "$N_DENIED" "$UDP_LEN") || fail "the sender from $DENIED failed"
+[ "$denied" = "$N_DENIED" ] || fail "the sender from $DENIED sent $denied datagrams"
+# every reset and unreachable A sent since it was made went out to B past pktlens' tc-egress
+rsts=$(snmp "$NS_A" TcpOutRsts)
+unreach=$(($(snmp "$NS_A" IcmpOutDestUnreachs) + $(snmp "$NS_A" Icmp6OutDestUnreachs)))
+log "ground truth: one nmap scan (A sent $rsts resets, $unreach unreachables), $denied datagrams from $DENIED"
+# (--alert quiet=600: the alert stays active however long the checks take)
+expect "port_scan active" 'pktlens_alerts_active{kind="port_scan"}' 1
+expect "port_scan alerts" 'pktlens_alerts_total{kind="port_scan"}' 1
+expect "alerts of any kind" 'sum(pktlens_alerts_total)' 1
+expect "resets sent" 'pktlens_detection_tcp_packets_total{direction="tx",flags="rst"}' "$rsts"
+expect "unreachables sent" 'pktlens_detection_icmp_unreachable_sent_total' "$unreach"
+rule="deny $DENIED/32"
+expect "rule's drops" "pktlens_firewall_rule_packets_total{rule=\"$rule\",verdict=\"dropped\"}" "$denied"
+expect "rule's dropped bytes" "pktlens_firewall_rule_bytes_total{rule=\"$rule\",verdict=\"dropped\"}" \
+	$((denied * frame))
+expect "rule's passes" "pktlens_firewall_rule_packets_total{rule=\"$rule\",verdict=\"passed\"}" 0
+expect "firewall drops" 'pktlens_firewall_packets_total{verdict="dropped"}' "$denied"
+expect "firewall rules" 'pktlens_firewall_rules' 1
+[ "$(tail -n 1 "$TMP/sink.log")" = "$N_UDP" ] ||
+	fail "the receiver got $(($(tail -n 1 "$TMP/sink.log") - N_UDP)) denied datagrams"
 
 # ---- the exposition itself ----
 ip netns exec "$NS_M" curl -sf --max-time 5 "http://127.0.0.1:$PL_PORT/metrics" >"$TMP/metrics.txt" ||
