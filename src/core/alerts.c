@@ -334,6 +334,13 @@ struct drop_state {
 
 struct alert {
 	struct alert_row r;
+	/*
+	 * Its identity, as alert_raise was asked for it: what the row shows may
+	 * differ (a flood's one source found later, a spike's or DNS answers'
+	 * target), and matching on that would make every interval a new alert.
+	 */
+	uint8_t key_src[16], key_dst[16];
+	uint8_t key_has_src, key_has_dst;
 	char reason[40]; /* drop bursts: identity */
 	/* floods: every source seen while it lasts, and how many of its packets were sampled */
 	struct hll src;
@@ -604,9 +611,9 @@ static struct alert *alert_find(struct alerts *a, int kind, uint8_t family, cons
 		if (al->r.kind != kind || !al->r.active || al->r.port != port ||
 		    (family && al->r.family != family))
 			continue;
-		if (!!src != !!al->r.has_src || (src && memcmp(al->r.src, src, 16)))
+		if (!!src != al->key_has_src || (src && memcmp(al->key_src, src, 16)))
 			continue;
-		if (!!dst != !!al->r.has_dst || (dst && memcmp(al->r.dst, dst, 16)))
+		if (!!dst != al->key_has_dst || (dst && memcmp(al->key_dst, dst, 16)))
 			continue;
 		if (reason && strcmp(reason, al->reason))
 			continue;
@@ -647,12 +654,16 @@ static struct alert *alert_raise(struct alerts *a, int kind, uint8_t family, con
 	al->r.port = port;
 	al->half_open = -1;
 	if (src) {
+		memcpy(al->key_src, src, 16);
+		al->key_has_src = 1;
 		memcpy(al->r.src, src, 16);
 		al->r.has_src = 1;
 		al->r.n_sources = 1;
 		fmt_addr(family, src, al->r.source, sizeof(al->r.source));
 	}
 	if (dst) {
+		memcpy(al->key_dst, dst, 16);
+		al->key_has_dst = 1;
 		memcpy(al->r.dst, dst, 16);
 		al->r.has_dst = 1;
 		fmt_addr(family, dst, al->r.target, sizeof(al->r.target));

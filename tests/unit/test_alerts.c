@@ -471,6 +471,83 @@ static void test_rate_spike(void **state)
 	alerts__free(a);
 }
 
+/*
+ * Evidence over several intervals is one alert whose count grows, also
+ * where the row names more than the alert was raised for: a flood's one
+ * source, a spike's target, the one address DNS answers went to, a SYN
+ * flood from one address. (Matched on the row's fields, each interval
+ * after the first was a new alert: an e2e UDP flood over two intervals
+ * showed two, counting 1850 and 2150 of 4000.)
+ */
+static void test_alert_spans_intervals(void **state)
+{
+	/* UDP and ICMP floods from one source, three intervals */
+	struct alerts *a = alerts__new(NULL);
+	update(a, 0, 0, NULL, NULL, 0, NULL, 0);
+	struct alert_flow f[2] = { flow(PEER, LOCAL, 9999, IPPROTO_UDP, 30000, 0),
+				   flow(PEER, LOCAL, 0, IPPROTO_ICMP, 2000, 2000) };
+	for (int s = 1; s <= 3; s++)
+		update(a, s * 0.5, 0.5, NULL, f, 2, NULL, 0);
+	size_t n = rows(a, out);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(out[i].source, PEER);
+		assert_int_equal(out[i].count, out[i].kind == AK_UDP_FLOOD ? 45000 : 3000);
+	}
+	assert_int_equal(alerts_raised(a), 2);
+	alerts__free(a);
+
+	/* a spike over two intervals */
+	a = alerts__new(NULL);
+	update(a, 0, 0, NULL, NULL, 0, NULL, 0);
+	struct alert_flow g = flow(PEER, LOCAL, 5001, IPPROTO_TCP, 100, 50);
+	for (int s = 1; s <= 70; s++)
+		update(a, s, 1, NULL, &g, 1, NULL, 0);
+	g.rx_pps = 20000;
+	update(a, 71, 1, NULL, &g, 1, NULL, 0);
+	update(a, 72, 1, NULL, &g, 1, NULL, 0);
+	const struct alert_row *r = only(out, rows(a, out), AK_RATE_SPIKE);
+	assert_int_equal(r->count, 40000);
+	assert_string_equal(r->target, LOCAL);
+	alerts__free(a);
+
+	/* DNS answers to one address, ten then five */
+	a = alerts__new(NULL);
+	update(a, 0, 0, NULL, NULL, 0, NULL, 0);
+	for (int i = 0; i < 15; i++) {
+		struct sec_event e = ev(PL_SEC_DNS_ANSWER, "192.0.2.53", LOCAL,
+					(uint16_t)(33000 + i), 53, IPPROTO_UDP, 0);
+		alerts_event(a, &e, i < 10 ? 0.5 : 1.5);
+		if (i == 9)
+			update(a, 1, 1, NULL, NULL, 0, NULL, 0);
+	}
+	update(a, 2, 1, NULL, NULL, 0, NULL, 0);
+	r = only(out, rows(a, out), AK_DNS_UNSOLICITED);
+	assert_int_equal(r->count, 15);
+	assert_string_equal(r->ports, "33000-33014");
+	assert_string_equal(r->target, LOCAL);
+	alerts__free(a);
+
+	/* a SYN flood from one address, two intervals */
+	a = alerts__new(NULL);
+	struct ports p = { 0 };
+	update(a, 0, 0, &p, NULL, 0, NULL, 0);
+	struct sec_port_val *v = port(&p, LOCAL, 8080, IPPROTO_TCP);
+	for (int s = 1; s <= 2; s++) {
+		for (int i = 0; i < 1000; i++) {
+			struct sec_event e = ev(PL_SEC_PROBE, PEER, LOCAL, 8080,
+						(uint16_t)(10000 + i), IPPROTO_TCP, PL_TCP_SYN);
+			alerts_event(a, &e, s - 0.5);
+		}
+		v->syn += 1000;
+		update(a, s, 1, &p, NULL, 0, NULL, 0);
+	}
+	r = only(out, rows(a, out), AK_SYN_FLOOD);
+	assert_int_equal(r->count, 2000);
+	assert_string_equal(r->source, PEER);
+	alerts__free(a);
+}
+
 static void test_resets_drops_dns(void **state)
 {
 	struct alerts *a = alerts__new(NULL);
@@ -670,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_busy_server_quiet),
 		cmocka_unit_test(test_floods),
 		cmocka_unit_test(test_rate_spike),
+		cmocka_unit_test(test_alert_spans_intervals),
 		cmocka_unit_test(test_resets_drops_dns),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_cfg),
