@@ -327,7 +327,7 @@ struct lagg {
 struct drop_state {
 	char reason[40];
 	uint64_t prev;
-	double ewma; /* drops a second, the baseline: the first interval's rate, then moving */
+	double ewma; /* drops a second, the baseline (baseline_step) */
 	double first;
 	uint64_t samples;
 };
@@ -1047,6 +1047,21 @@ static void mark_answered(struct alerts *a, const struct alert_input *in)
 
 /* ---- floods, spikes, bursts ---- */
 
+/*
+ * One step of a baseline that moves with a time constant of five minutes
+ * (alpha per interval), after n earlier samples. Until 1/(n+1) falls under
+ * alpha it is the plain mean of the samples so far: seeded with the first
+ * sample alone it would stay near that one interval for minutes, and a
+ * first interval a flow only began in (a fraction of its rate) made the
+ * baseline a fraction of the real one (an e2e client at 20 messages a
+ * second got a baseline of 6/s) and an ordinary rise a tenfold "spike".
+ */
+static double baseline_step(double base, uint64_t n, double x, double alpha)
+{
+	double w = 1.0 / (double)(n + 1);
+	return base + (w > alpha ? w : alpha) * (x - base);
+}
+
 static void syn_detail(struct alert *al)
 {
 	char ho[32] = "", ns[128] = "";
@@ -1230,8 +1245,7 @@ static void eval_rates(struct alerts *a, const struct alert_input *in)
 			    r->top_pps);
 			r->spiking = 1;
 		} else if (in->dt > 0) {
-			r->ewma =
-			    r->samples ? r->ewma + alpha * (r->cur_pps - r->ewma) : r->cur_pps;
+			r->ewma = baseline_step(r->ewma, r->samples, r->cur_pps, alpha);
 			r->samples++;
 			r->spiking = 0;
 		}
@@ -1386,8 +1400,7 @@ static void eval_drops(struct alerts *a, const struct alert_input *in)
 				continue;
 			double rate = (double)delta / in->dt;
 			if (rate < c->drop_pps || rate < c->spike_factor * st->ewma) {
-				st->ewma =
-				    st->samples++ ? st->ewma + alpha * (rate - st->ewma) : rate;
+				st->ewma = baseline_step(st->ewma, st->samples++, rate, alpha);
 				continue;
 			}
 			int created;

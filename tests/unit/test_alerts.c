@@ -472,6 +472,35 @@ static void test_rate_spike(void **state)
 }
 
 /*
+ * A source whose first interval caught only the start of it (5/s), then
+ * steady at 100/s for a minute: its baseline is about 100/s, so 600/s is
+ * no tenfold spike; 2000/s is. (Seeded with the first interval alone, the
+ * baseline stayed near 5/s for minutes and 600/s alerted.)
+ */
+static void test_spike_baseline_mean(void **state)
+{
+	struct alert_cfg c;
+	alerts_cfg_default(&c);
+	c.spike_pps = 500;
+	struct alerts *a = alerts__new(&c);
+	update(a, 0, 0, NULL, NULL, 0, NULL, 0);
+	struct alert_flow f = flow(PEER, LOCAL, 5001, IPPROTO_TCP, 5, 5);
+	update(a, 1, 1, NULL, &f, 1, NULL, 0);
+	f.rx_pps = 100;
+	for (int s = 2; s <= 61; s++)
+		update(a, s, 1, NULL, &f, 1, NULL, 0);
+	f.rx_pps = 600;
+	update(a, 62, 1, NULL, &f, 1, NULL, 0);
+	assert_int_equal(rows(a, out), 0);
+	f.rx_pps = 2000;
+	update(a, 63, 1, NULL, &f, 1, NULL, 0);
+	const struct alert_row *r = only(out, rows(a, out), AK_RATE_SPIKE);
+	/* the mean of 5, sixty times 100 and 600 */
+	assert_non_null(strstr(r->detail, "its baseline of 107/s"));
+	alerts__free(a);
+}
+
+/*
  * Evidence over several intervals is one alert whose count grows, also
  * where the row names more than the alert was raised for: a flood's one
  * source, a spike's target, the one address DNS answers went to, a SYN
@@ -748,6 +777,7 @@ int main(void)
 		cmocka_unit_test(test_floods),
 		cmocka_unit_test(test_rate_spike),
 		cmocka_unit_test(test_alert_spans_intervals),
+		cmocka_unit_test(test_spike_baseline_mean),
 		cmocka_unit_test(test_resets_drops_dns),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_cfg),
