@@ -1390,8 +1390,14 @@ static void eval_drops(struct alerts *a, const struct alert_input *in)
 					 (int)sizeof(d->reason) - 1, d->reason);
 				st->first = a->now;
 				/* counts from before the first reading have no interval to judge
-				 * them by; a reason new since then counts from zero */
+				 * them by; a reason new since then counts from zero, and had
+				 * none in each interval before: its baseline is 0 over those.
+				 * (Learnt from its first interval alone, a burst that began
+				 * late in one, 45 drops, 90/s, under the threshold, was its
+				 * own baseline: 400/s after it was no tenfold rise, and an
+				 * e2e burst of 600 NETFILTER_DROP drops raised nothing.) */
 				st->prev = a->updates ? 0 : d->count;
+				st->samples = a->updates;
 			}
 			uint64_t delta = d->count >= st->prev ? d->count - st->prev : d->count;
 			st->prev = d->count;

@@ -616,6 +616,21 @@ static void test_resets_drops_dns(void **state)
 	assert_non_null(strstr(r->detail,
 			       "500 drops/s with reason NETFILTER_DROP, 250x its "
 			       "baseline of 2.0/s; the most on udp " LOCAL ":53 <- " PEER ":4000"));
+	alerts__free(a);
+
+	/* a reason first seen in an interval a burst began late in (45 drops, under the
+	 * threshold), then 200 an interval: that first interval is no baseline */
+	a = alerts__new(NULL);
+	struct alert_drop late = { .reason = "NETFILTER_DROP" };
+	for (int s = 0; s <= 20; s++)
+		update(a, s * 0.5, s ? 0.5 : 0, NULL, NULL, 0, NULL, 0);
+	late.count = 45;
+	update(a, 10.5, 0.5, NULL, NULL, 0, &late, 1);
+	assert_int_equal(rows(a, out), 0);
+	late.count = 245;
+	update(a, 11, 0.5, NULL, NULL, 0, &late, 1);
+	r = only(out, rows(a, out), AK_DROP_BURST);
+	assert_int_equal(r->count, 200);
 	/* the firewall's own drops (kfree_skb of what XDP dropped on veth) are no burst */
 	alerts__free(a);
 	a = alerts__new(NULL);
