@@ -53,17 +53,6 @@ for a in $SRC_UDP $SRC_ICMP $SRC_RST $SRC_DROP $SRC_DNS $SRC_SPIKE; do
 	ip -n "$NS_B" addr add "$a/24" dev "$IF_B"
 done
 
-# wait_eq TIMEOUT_S EXPECTED CMD...: until CMD prints EXPECTED (run anew each time); 1 on timeout.
-# (tests/lib/common.sh is getting one; this is the same, local until then.)
-_wait_eq() {
-	local deadline=$((SECONDS + $1)) want=$2
-	shift 2
-	while [ "$("$@" 2>/dev/null)" != "$want" ]; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.2
-	done
-}
-
 # snmp NS NAME...: the sum of the absolute kernel counters NAME... of namespace NS.
 snmp() {
 	local ns=$1
@@ -159,7 +148,7 @@ report() {
 
 # ended ID: until the alert is inactive (quiet seconds after its last evidence, plus an interval).
 ended() {
-	_wait_eq $((QUIET + 10)) False alert_get "$PL_LOG" "$1" 'a["active"]' ||
+	wait_eq $((QUIET + 10)) False alert_get "$PL_LOG" "$1" 'a["active"]' ||
 		fail "alert $1 still active: $(alert_get "$PL_LOG" "$1" 'a')"
 }
 
@@ -265,7 +254,7 @@ log "resets: $refused of 400 connections refused in $dur s; B TcpOutRsts +$((o1 
 wait_alert "$PL_LOG" rst_burst "$SRC_RST" "$t" 20
 id=$ALERT_ID
 rst_n() { echo $(($(det rst_in) - k0)); }
-_wait_eq 5 400 rst_n || true
+wait_eq 5 400 rst_n || true
 [ $(($(det rst_in) - k0)) = 400 ] || fail "pktlens' kernel counted $(($(det rst_in) - k0)) resets in"
 [ "$(alert_get "$PL_LOG" "$id" 'a["proto"]')" = tcp ] || fail "rst_burst proto"
 ended "$id"
@@ -302,7 +291,7 @@ esac
 ended "$id"
 # the drops model saw every one the rule dropped
 nf_drops() { json_last "$PL_LOG" | jq '[.drops.by_reason[] | select(.reason == "NETFILTER_DROP") | .count] | add'; }
-_wait_eq 5 "$rule" nf_drops || true
+wait_eq 5 "$rule" nf_drops || true
 reason_n=$(nf_drops)
 [ "$reason_n" = "$rule" ] || fail "pktlens counted $reason_n NETFILTER_DROP drops, the rule $rule"
 count=$(check_alert "$id" "$rule" "$DROP_PPS" "$dur" "$QUIET") || fail "drop_burst: $count"
@@ -342,20 +331,20 @@ d0=$(det dns_answers_unasked)
 np0=$(snmp "$NS_A" UdpNoPorts)
 t=$(now_s)
 [ "$(dns_answers $DNS_PORT0 9)" = 9 ] || fail "the DNS sender failed"
-_wait_eq 10 9 dns_n || fail "pktlens' kernel counted $(dns_n) unsolicited answers of 9"
+wait_eq 10 9 dns_n || fail "pktlens' kernel counted $(dns_n) unsolicited answers of 9"
 two_more
 [ -z "$(alerts_since "$PL_LOG" "$t")" ] || fail "9 answers raised: $(alerts_since "$PL_LOG" "$t")"
 [ "$(dns_answers $((DNS_PORT0 + 9)) 1 1.0 5)" = 6 ] || fail "the DNS sender failed"
 wait_alert "$PL_LOG" dns_unsolicited "$SRC_DNS" "$t" 20
 id=$ALERT_ID
-_wait_eq 10 15 dns_n || fail "pktlens' kernel counted $(dns_n) unsolicited answers of 15"
-_wait_eq 10 15 alert_get "$PL_LOG" "$id" 'a["count"]' ||
+wait_eq 10 15 dns_n || fail "pktlens' kernel counted $(dns_n) unsolicited answers of 15"
+wait_eq 10 15 alert_get "$PL_LOG" "$id" 'a["count"]' ||
 	fail "dns_unsolicited counts $(alert_get "$PL_LOG" "$id" 'a["count"]') of 15"
 # the counts it went through: 10 at the 10th answer, 15 with the rest
 counts=$(jq -rR --argjson id "$id" 'fromjson? | .alerts[]? | select(.id == $id) | .count' "$PL_LOG" |
 	uniq | tr '\n' ' ')
 [ "$counts" = "10 15 " ] || fail "dns_unsolicited counted $counts, not 10 then 15"
-_wait_eq 10 "$((DNS_PORT0 + 14))" alert_get "$PL_LOG" "$id" 'a["ports"].split("-")[-1]' ||
+wait_eq 10 "$((DNS_PORT0 + 14))" alert_get "$PL_LOG" "$id" 'a["ports"].split("-")[-1]' ||
 	fail "dns_unsolicited ports: $(alert_get "$PL_LOG" "$id" 'a["ports"]')"
 np1=$(snmp "$NS_A" UdpNoPorts)
 log "DNS: 15 answers sent; A's UdpNoPorts +$((np1 - np0)) (nobody asked)"
