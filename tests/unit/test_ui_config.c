@@ -121,7 +121,7 @@ static void test_read_write(void **state)
 	unlink(path);
 	assert_int_equal(symlink("/etc/passwd", path), 0);
 	assert_int_equal(config_read(&g_c, path, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "is a symbolic link, not read"));
+	assert_non_null(strstr(err, "is a symbolic link"));
 	unlink(path);
 	/* not a regular file */
 	assert_int_equal(mkdir(path, 0700), 0);
@@ -134,7 +134,7 @@ static void test_read_write(void **state)
 		assert_int_equal(chown(path, 4242, 4242), 0);
 		unsetenv("SUDO_UID");
 		assert_int_equal(config_read(&g_c, path, err, sizeof(err)), -1);
-		assert_non_null(strstr(err, "owned by uid 4242"));
+		assert_non_null(strstr(err, "belongs to uid 4242"));
 		/* unless sudo ran pktlens for that user */
 		setenv("SUDO_UID", "4242", 1);
 		assert_int_equal(config_read(&g_c, path, err, sizeof(err)), 0);
