@@ -78,16 +78,6 @@ static __always_inline __u64 pl_sk_ino(const struct sock *sk)
 	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 }
 
-/* An IPv6 address as four words: v4-mapped (::ffff:a.b.c.d) 1, unspecified (::) 0, other -1. */
-static __always_inline int pl_v6_kind(const __u32 *w)
-{
-	if (w[0] || w[1])
-		return -1;
-	if (w[2] == pl_ntohl(0xffffU)) /* htonl: the same swap */
-		return 1;
-	return !w[2] && !w[3] ? 0 : -1;
-}
-
 /* Addresses as the socket holds them now; see proc_sock_val.family for v4-mapped addresses. */
 static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct sock *sk)
 {
@@ -102,25 +92,22 @@ static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct
 		return;
 	v->local_port = lport;
 	v->remote_port = pl_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	__u32 l4, r4;
 	if (fam == PL_AF_INET6_KERNEL) {
+		/*
+		 * A dual-stack socket's IPv4 peer as IPv4, by the rule every socket key
+		 * follows (pl_unmap_v4); not skc_rcv_saddr: a v6 socket's can hold
+		 * 127.0.0.6 (LOOPBACK4_IPV6)
+		 */
 		struct in6_addr l = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
 		struct in6_addr r = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
-		__u32 *lw = (__u32 *)&l, *rw = (__u32 *)&r;
-		int lk = pl_v6_kind(lw), rk = pl_v6_kind(rw);
-		if (lk < 0 || rk < 0 || lk + rk == 0) {
-			v->family = PL_AF_INET6;
-			__builtin_memcpy(v->local, &l, 16);
-			__builtin_memcpy(v->remote, &r, 16);
-			return;
-		}
-		/* not skc_rcv_saddr: a v6 socket's can hold 127.0.0.6 (LOOPBACK4_IPV6) */
-		l4 = lw[3];
-		r4 = rw[3];
-	} else {
-		l4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		r4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		v->family = PL_AF_INET6;
+		__builtin_memcpy(v->local, &l, 16);
+		__builtin_memcpy(v->remote, &r, 16);
+		pl_unmap_v4(&v->family, v->local, v->remote);
+		return;
 	}
+	__u32 l4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+	__u32 r4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	v->family = PL_AF_INET;
 	__builtin_memset(v->local, 0, 16);
 	__builtin_memset(v->remote, 0, 16);

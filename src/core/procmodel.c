@@ -7,6 +7,7 @@
 
 #include "core/flowfmt.h"
 #include "core/procmodel.h"
+#include "shared/tcp.h"
 
 #define NS 1000000000ULL
 #define SCORE_MASK ((1ULL << 60) - 1)
@@ -663,27 +664,10 @@ static void check_socks(struct proc_model *m, uint64_t now)
 
 /* ---- forgetting: folded sockets, exited processes, the table's bound ---- */
 
+/* The rule every socket key follows (shared/tcp.h), for sockets read from /proc too. */
 void proc_addr_normalise(uint8_t *family, uint8_t *local, uint8_t *remote)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	static const uint8_t zero[16];
-	if (*family != PL_AF_INET6)
-		return;
-	int lk = !memcmp(local, mapped, 12) ? 1 : !memcmp(local, zero, 16) ? 0 : -1;
-	int rk = !memcmp(remote, mapped, 12) ? 1 : !memcmp(remote, zero, 16) ? 0 : -1;
-	/* [::] with no peer takes both families: it stays IPv6 and matches IPv4 flows by port */
-	if (lk < 0 || rk < 0 || lk + rk == 0)
-		return;
-	uint8_t l4[4] = { 0 }, r4[4] = { 0 };
-	if (lk)
-		memcpy(l4, local + 12, 4);
-	if (rk)
-		memcpy(r4, remote + 12, 4);
-	memset(local, 0, 16);
-	memset(remote, 0, 16);
-	memcpy(local, l4, 4);
-	memcpy(remote, r4, 4);
-	*family = PL_AF_INET;
+	pl_unmap_v4(family, local, remote);
 }
 
 static void match_of(struct match *x, const struct msock *s)

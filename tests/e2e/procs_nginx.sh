@@ -157,6 +157,12 @@ for name in ("early", "late"):
         if f:
             check(f["pid"] == pid and f["comm"] == "nginx",
                   "%s: worker %d (access log), pktlens %d %s" % (what, pid, f["pid"], f["comm"]))
+        # the worker's accepted socket, while its row lasts: the peer as on the wire too
+        if name == "early" and procs.get(pid):
+            s = [s for s in procs[pid]["socks"]
+                 if s["local_port"] == sport and s["remote_port"] == rport]
+            check(len(s) == 1 and s[0]["remote"] == peer,
+                  "%s: the worker's socket row, remote %s" % (what, [x["remote"] for x in s]))
     for pid in workers:
         p = procs.get(pid)
         want = per.get(pid, [0, 0, 0])
