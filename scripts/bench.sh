@@ -20,6 +20,7 @@
 set -u
 TEST_NAME=bench
 . "$(dirname "$0")/../tests/lib/netns.sh"
+. "$(dirname "$0")/../tests/lib/bench_http.sh"
 
 QUICK=${BENCH_QUICK:-0}
 BIN=${BENCH_BIN:-$PL_ROOT/build/bench}
@@ -155,53 +156,6 @@ iperf_run() {
 	[ "$(nproc)" -ge 2 ] && args+=(-A 0,1)
 	[ "$kind" = udp ] && args+=(-u -l 64 -b 0)
 	ns_b timeout $((${SECS%.*} + 20)) iperf3 "${args[@]}" >"$out" 2>/dev/null
-}
-
-# nginx with its own configuration, files and logs under $TMP/nginx, in namespace A: one
-# worker, keep-alive without a request limit, no access log (the workload is the requests).
-NGINX_PID=
-nginx_listening() {
-	ns_a ss -Hltn "sport = :80" | grep -q LISTEN
-}
-
-nginx_server() {
-	[ -n "$NGINX_PID" ] && kill -0 "$NGINX_PID" 2>/dev/null && return 0
-	local d=$TMP/nginx
-	mkdir -p "$d/www" "$d/tmp"
-	# A page the size of nginx's own welcome page.
-	"$PYTHON" -c 'import sys; sys.stdout.write("<html><body>" + "pktlens bench " * 40 + "</body></html>\n")' \
-		>"$d/www/index.html"
-	cat >"$d/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
-	keepalive_requests 100000000;
-	keepalive_timeout 120s;
-	server {
-		listen $SERVER_ADDR:80;
-		root $d/www;
-	}
-}
-EOF
-	chmod -R a+rX "$d"
-	bg_start "$TMP/nginx.log" ip netns exec "$NS_A" nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf"
-	NGINX_PID=$BG_PID
-	wait_for 10 nginx_listening || { log "nginx did not come up: $(tail -n 3 "$d/error.log")"; return 1; }
-}
-
-# wrk_run OUT: HTTP/1.1 keep-alive GETs from B to nginx in A: 16 connections, one wrk thread.
-wrk_run() {
-	ns_b timeout $((${SECS%.*} + 20)) wrk -t1 -c16 -d"${SECS}s" --timeout 2s \
-		"http://$SERVER_ADDR/" >"$1" 2>&1
 }
 
 # cpu_ticks PID: user + system ticks the process has used so far.
@@ -414,7 +368,7 @@ workload_ready() {
 	case $1 in
 	http) command -v wrk >/dev/null 2>&1 || { WHY="wrk is not installed"; return 1; }
 		command -v nginx >/dev/null 2>&1 || { WHY="nginx is not installed"; return 1; }
-		nginx_server || { WHY="nginx did not start"; return 1; } ;;
+		nginx_bench_start "$SERVER_ADDR" || { WHY="nginx did not start"; return 1; } ;;
 	tcp | udp) command -v iperf3 >/dev/null 2>&1 || { WHY="iperf3 is not installed"; return 1; }
 		iperf_server || { WHY="the iperf3 server did not start"; return 1; } ;;
 	*) WHY="unknown workload $1"; return 1 ;;
@@ -458,7 +412,7 @@ else
 				load0=$(cut -d' ' -f1 /proc/loadavg)
 				stat0=$(head -n 1 /proc/stat)
 				case $wl in
-				http) wrk_run "$TMP/load.out" || log "wrk under $cfg failed" ;;
+				http) wrk_run "$TMP/load.out" "$SERVER_ADDR" "$SECS" || log "wrk under $cfg failed" ;;
 				*) iperf_run "$wl" "$TMP/load.out" || log "iperf3 $wl under $cfg failed" ;;
 				esac
 				stat1=$(head -n 1 /proc/stat)

@@ -12,6 +12,7 @@
 set -u
 TEST_NAME=profile
 . "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/bench_http.sh"
 
 WL=${1:-http}
 SECS=${2:-5}
@@ -30,30 +31,7 @@ cp "$PKTLENS" "$TMP/pktlens" && PKTLENS=$TMP/pktlens
 netns_pair 214
 
 if [ "$WL" = http ]; then
-	d=$TMP/nginx
-	mkdir -p "$d/www" "$d/tmp"
-	"$PYTHON" -c 'import sys; sys.stdout.write("<html><body>" + "pktlens bench " * 40 + "</body></html>\n")' \
-		>"$d/www/index.html"
-	cat >"$d/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
-	keepalive_requests 100000000;
-	server { listen $ADDR_A:80; root $d/www; }
-}
-EOF
-	chmod -R a+rX "$d"
-	bg_start "$TMP/nginx.log" ip netns exec "$NS_A" nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf"
-	wait_for 10 eval 'ns_a ss -Hltn "sport = :80" | grep -q LISTEN' || fail "nginx did not start"
+	nginx_bench_start "$ADDR_A" || fail "nginx did not start"
 else
 	bg_start "$TMP/iperf3-server.log" ip netns exec "$NS_A" iperf3 -s -B "$ADDR_A"
 	wait_for 10 eval 'ns_a ss -Hltn "sport = :5201" | grep -q LISTEN' || fail "iperf3 did not start"
@@ -75,7 +53,7 @@ if [ "${PERF_RECORD:-0}" = 1 ] && perf stat -e cpu-clock true >/dev/null 2>&1; t
 fi
 REQS=0
 if [ "$WL" = http ]; then
-	ns_b wrk -t1 -c16 -d"${SECS}s" --timeout 2s "http://$ADDR_A/" >"$TMP/load.out" 2>&1
+	wrk_run "$TMP/load.out" "$ADDR_A" "$SECS"
 	grep -E 'Requests/sec|requests in' "$TMP/load.out" >&2
 	REQS=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$TMP/load.out")
 else
