@@ -324,6 +324,8 @@ struct lagg {
 	uint32_t n_ports, more_ports;
 };
 
+#define PL_ALERT_TGT_MAX 16
+
 struct drop_state {
 	char reason[40];
 	uint64_t prev;
@@ -350,6 +352,20 @@ struct alert {
 	int64_t half_open;
 	uint64_t cookies, syn_retrans, listen_drops;
 	int have_ns;
+	/* resets and drops: the local addresses and ports they were about (alert_target) */
+	uint8_t tgt[PL_ALERT_TGT_MAX][16];
+	uint8_t tgt_family[PL_ALERT_TGT_MAX];
+	uint32_t n_tgt;	   /* distinct, up to PL_ALERT_TGT_MAX */
+	uint32_t tgt_more; /* 1: more than PL_ALERT_TGT_MAX */
+	uint64_t *portmap; /* 65536 bits, allocated with the first port; NULL: none */
+	int32_t rport;	   /* resets: the remote port they came from; -1 none yet, -2 several */
+};
+
+/* Resets received in this interval, by source, local address and ports. */
+struct rst_key {
+	struct addr_key src;
+	uint8_t local[16];
+	uint16_t lport, rport;
 };
 
 #define PL_DROP_STATES 64
@@ -366,6 +382,7 @@ struct alerts {
 	struct sectab rates;	 /* addr_key -> rate_state */
 	struct sectab lagg;	 /* lkey -> lagg, rebuilt every update */
 	struct hll rst_src;	 /* sources of resets this interval */
+	struct sectab rst_tab;	 /* rst_key -> uint32_t, this interval */
 	uint32_t rst_iv;
 	struct sec_counters kc_prev;
 	int have_kc;
@@ -398,6 +415,7 @@ struct alerts *alerts__new(const struct alert_cfg *cfg)
 	sectab_init(&a->port_open, sizeof(struct sec_port_key), 1, 2 * PL_SEC_PORTS_MAX);
 	sectab_init(&a->rates, sizeof(struct addr_key), sizeof(struct rate_state), PL_RATE_MAX);
 	sectab_init(&a->lagg, sizeof(struct lkey), sizeof(struct lagg), 1024);
+	sectab_init(&a->rst_tab, sizeof(struct rst_key), sizeof(uint32_t), 16384);
 	a->next_id = 1;
 	return a;
 }
@@ -421,6 +439,9 @@ void alerts__free(struct alerts *a)
 	sectab_free(&a->port_open);
 	sectab_free(&a->rates);
 	sectab_free(&a->lagg);
+	sectab_free(&a->rst_tab);
+	for (size_t i = 0; i < a->n_alerts; i++)
+		free(a->alerts[i].portmap);
 	free(a);
 }
 
@@ -586,6 +607,17 @@ void alerts_event(struct alerts *a, const struct sec_event *ev, double t)
 		a->rst_iv++;
 		struct addr_key ak = akey(ev->family, ev->remote);
 		hll_add(&a->rst_src, &ak, sizeof(ak));
+		/* what they were about: this host's address and ports (the alert names them) */
+		struct rst_key rk;
+		memset(&rk, 0, sizeof(rk));
+		rk.src = ak;
+		memcpy(rk.local, ev->local, 16);
+		rk.lport = ev->local_port;
+		rk.rport = ev->remote_port;
+		int created;
+		uint32_t *n = sectab_put(&a->rst_tab, &rk, &created);
+		if (n)
+			(*n)++;
 		break;
 	}
 	case PL_SEC_DNS_ANSWER:
@@ -643,6 +675,7 @@ static struct alert *alert_raise(struct alerts *a, int kind, uint8_t family, con
 				victim_active = c->r.active;
 			}
 		}
+		free(a->alerts[victim].portmap);
 		a->alerts[victim] = a->alerts[--a->n_alerts];
 	}
 	al = &a->alerts[a->n_alerts++];
@@ -653,6 +686,7 @@ static struct alert *alert_raise(struct alerts *a, int kind, uint8_t family, con
 	al->r.family = family;
 	al->r.port = port;
 	al->half_open = -1;
+	al->rport = -1;
 	if (src) {
 		memcpy(al->key_src, src, 16);
 		al->key_has_src = 1;
@@ -690,6 +724,61 @@ static void set_sources(struct alert *al, double n, const uint8_t *one)
 	}
 	al->r.n_sources = k ? k : 1;
 	snprintf(al->r.source, sizeof(al->r.source), "~%u addresses", al->r.n_sources);
+}
+
+static void ports_str(const uint16_t *p, size_t n, char *out, size_t len);
+
+/*
+ * Resets and drops: one more local address (and port, -1 for none) of what
+ * they were about; alert_targets_show puts them in the row.
+ */
+static void alert_target(struct alert *al, uint8_t family, const uint8_t *local, int port)
+{
+	uint32_t i = 0;
+	while (i < al->n_tgt && (al->tgt_family[i] != family || memcmp(al->tgt[i], local, 16)))
+		i++;
+	if (i == al->n_tgt) {
+		if (i < PL_ALERT_TGT_MAX) {
+			memcpy(al->tgt[i], local, 16);
+			al->tgt_family[i] = family;
+			al->n_tgt++;
+		} else {
+			al->tgt_more = 1;
+		}
+	}
+	if (port < 0 || port > 65535)
+		return;
+	if (!al->portmap)
+		al->portmap = calloc(65536 / 64, sizeof(*al->portmap));
+	if (al->portmap)
+		al->portmap[port >> 6] |= 1ULL << (port & 63);
+}
+
+/* The target as host scans say it: the one address, or "N local addresses"; the ports as ranges. */
+static void alert_targets_show(struct alert *al)
+{
+	if (al->n_tgt == 1 && !al->tgt_more) {
+		if (!al->r.family)
+			al->r.family = al->tgt_family[0];
+		memcpy(al->r.dst, al->tgt[0], 16);
+		al->r.has_dst = 1;
+		fmt_addr(al->tgt_family[0], al->tgt[0], al->r.target, sizeof(al->r.target));
+	} else if (al->n_tgt) {
+		al->r.has_dst = 0;
+		snprintf(al->r.target, sizeof(al->r.target), "%u%s local addresses", al->n_tgt,
+			 al->tgt_more ? "+" : "");
+	}
+	if (!al->portmap)
+		return;
+	uint16_t *ps = malloc(65536 * sizeof(*ps));
+	if (!ps)
+		return;
+	size_t n = 0;
+	for (uint32_t w = 0; w < 65536 / 64; w++)
+		for (uint64_t b = al->portmap[w]; b; b &= b - 1)
+			ps[n++] = (uint16_t)(w * 64 + (uint32_t)__builtin_ctzll(b));
+	ports_str(ps, n, al->r.ports, sizeof(al->r.ports));
+	free(ps);
 }
 
 /* Sorted ports as ranges ("1-1024,3306"), "+N" when they do not fit. */
@@ -1290,6 +1379,17 @@ static void eval_rates(struct alerts *a, const struct alert_input *in)
 	}
 }
 
+/* The reset alert of rk's source this interval (its own, else the one of many sources), or NULL. */
+static struct alert *rst_alert_of(struct alerts *a, const struct rst_key *rk, double dt)
+{
+	const struct alert_cfg *c = &a->cfg;
+	const struct source *s = sectab_get(&a->sources, &rk->src);
+	if (s && s->rst_iv / dt >= c->rst_pps)
+		return alert_find(a, AK_RST_BURST, rk->src.family, rk->src.addr, NULL, 0, NULL);
+	struct alert *al = alert_find(a, AK_RST_BURST, 0, NULL, NULL, 0, NULL);
+	return al && al->r.last_seen == a->now ? al : NULL;
+}
+
 static void eval_resets(struct alerts *a, const struct alert_input *in)
 {
 	const struct alert_cfg *c = &a->cfg;
@@ -1317,7 +1417,6 @@ static void eval_resets(struct alerts *a, const struct alert_input *in)
 				 rate, (unsigned long long)s->rst);
 			any = 1;
 		}
-		s->rst_iv = 0;
 	}
 	/* spoofed resets: many sources, each below the threshold */
 	uint64_t kc_rst = in->kc && a->have_kc ? in->kc->rst_in - a->kc_prev.rst_in : a->rst_iv;
@@ -1336,8 +1435,39 @@ static void eval_resets(struct alerts *a, const struct alert_input *in)
 			 "%.0f resets/s received from %s, none above %.0f/s alone", rate,
 			 al->r.source, c->rst_pps);
 	}
+	/* the local addresses and ports the counted resets were about, and whence they came */
+	struct addr_key last_src;
+	struct alert *al = NULL;
+	memset(&last_src, 0xff, sizeof(last_src));
+	for (size_t i = 0; i < a->rst_tab.cap; i++) {
+		if (!sectab_used(&a->rst_tab, i))
+			continue;
+		const struct rst_key *rk = sectab_key(&a->rst_tab, i);
+		if (memcmp(&rk->src, &last_src, sizeof(last_src))) {
+			last_src = rk->src;
+			al = rst_alert_of(a, rk, in->dt);
+		}
+		if (!al)
+			continue;
+		alert_target(al, rk->src.family, rk->local, rk->lport);
+		al->rport = al->rport == -1 || al->rport == rk->rport ? rk->rport : -2;
+	}
+	for (size_t i = 0; i < a->n_alerts; i++) {
+		struct alert *r = &a->alerts[i];
+		if (r->r.kind != AK_RST_BURST || r->r.last_seen != a->now || !r->n_tgt)
+			continue;
+		alert_targets_show(r);
+		size_t l = strlen(r->r.detail);
+		if (r->rport >= 0)
+			snprintf(r->r.detail + l, sizeof(r->r.detail) - l, "; from port %d",
+				 r->rport);
+	}
+	for (size_t i = 0; i < a->sources.cap; i++)
+		if (sectab_used(&a->sources, i))
+			((struct source *)sectab_val(&a->sources, i))->rst_iv = 0;
 out:
 	memset(&a->rst_src, 0, sizeof(a->rst_src));
+	sectab_clear(&a->rst_tab);
 	a->rst_iv = 0;
 }
 

@@ -590,6 +590,57 @@ static void test_resets_drops_dns(void **state)
 	const struct alert_row *r = only(out, rows(a, out), AK_RST_BURST);
 	assert_string_equal(r->source, PEER);
 	assert_int_equal(r->count, 150);
+	/* what they were about: this host's address, the local ports, and the peer's port */
+	assert_string_equal(r->target, LOCAL);
+	assert_true(r->has_dst);
+	assert_string_equal(r->ports, "30000-30149");
+	assert_non_null(strstr(r->detail, "; from port 443"));
+	/* an interval under the threshold adds neither count nor ports */
+	for (int i = 0; i < 5; i++) {
+		struct sec_event e = ev(PL_SEC_RST_IN, PEER, LOCAL, (uint16_t)(31000 + i), 443,
+					IPPROTO_TCP, PL_TCP_RST);
+		alerts_event(a, &e, 1.5);
+	}
+	update(a, 2, 1, NULL, NULL, 0, NULL, 0);
+	r = only(out, rows(a, out), AK_RST_BURST);
+	assert_int_equal(r->count, 150);
+	assert_string_equal(r->ports, "30000-30149");
+	alerts__free(a);
+
+	/* resets about two local addresses, from several ports of the peer */
+	a = alerts__new(NULL);
+	update(a, 0, 0, NULL, NULL, 0, NULL, 0);
+	for (int i = 0; i < 200; i++) {
+		struct sec_event e =
+		    ev(PL_SEC_RST_IN, PEER, i % 2 ? LOCAL : "10.0.0.3", (uint16_t)(1000 + i / 2),
+		       (uint16_t)(80 + i % 2), IPPROTO_TCP, PL_TCP_RST);
+		alerts_event(a, &e, 0.5);
+	}
+	update(a, 1, 1, NULL, NULL, 0, NULL, 0);
+	r = only(out, rows(a, out), AK_RST_BURST);
+	assert_int_equal(r->count, 200);
+	assert_string_equal(r->target, "2 local addresses");
+	assert_false(r->has_dst);
+	assert_string_equal(r->ports, "1000-1099");
+	assert_null(strstr(r->detail, "from port"));
+	alerts__free(a);
+
+	/* spoofed resets, one from each of 150 sources, to port 22 of one address */
+	a = alerts__new(NULL);
+	update(a, 0, 0, NULL, NULL, 0, NULL, 0);
+	for (int i = 0; i < 150; i++) {
+		char src[32];
+		snprintf(src, sizeof(src), "192.0.2.%d", i + 1);
+		struct sec_event e = ev(PL_SEC_RST_IN, src, LOCAL, 22, (uint16_t)(40000 + i),
+					IPPROTO_TCP, PL_TCP_RST);
+		alerts_event(a, &e, 0.5);
+	}
+	update(a, 1, 1, NULL, NULL, 0, NULL, 0);
+	r = only(out, rows(a, out), AK_RST_BURST);
+	assert_int_equal(r->count, 150);
+	assert_false(r->has_src);
+	assert_string_equal(r->target, LOCAL);
+	assert_string_equal(r->ports, "22");
 	alerts__free(a);
 
 	/* drops: a reason steady at 2/s, then 500/s */
