@@ -361,6 +361,17 @@ struct alert {
 	int32_t rport;	   /* resets: the remote port they came from; -1 none yet, -2 several */
 };
 
+/* A flow's drops of one reason, as last read. */
+struct dflow_key {
+	char reason[40];
+	struct flow_key key;
+};
+
+struct dflow_prev {
+	uint64_t count;
+	uint64_t update; /* the update that last saw it */
+};
+
 /* Resets received in this interval, by source, local address and ports. */
 struct rst_key {
 	struct addr_key src;
@@ -383,6 +394,7 @@ struct alerts {
 	struct sectab lagg;	 /* lkey -> lagg, rebuilt every update */
 	struct hll rst_src;	 /* sources of resets this interval */
 	struct sectab rst_tab;	 /* rst_key -> uint32_t, this interval */
+	struct sectab dflows;	 /* dflow_key -> dflow_prev */
 	uint32_t rst_iv;
 	struct sec_counters kc_prev;
 	int have_kc;
@@ -416,6 +428,7 @@ struct alerts *alerts__new(const struct alert_cfg *cfg)
 	sectab_init(&a->rates, sizeof(struct addr_key), sizeof(struct rate_state), PL_RATE_MAX);
 	sectab_init(&a->lagg, sizeof(struct lkey), sizeof(struct lagg), 1024);
 	sectab_init(&a->rst_tab, sizeof(struct rst_key), sizeof(uint32_t), 16384);
+	sectab_init(&a->dflows, sizeof(struct dflow_key), sizeof(struct dflow_prev), 4096);
 	a->next_id = 1;
 	return a;
 }
@@ -440,6 +453,7 @@ void alerts__free(struct alerts *a)
 	sectab_free(&a->rates);
 	sectab_free(&a->lagg);
 	sectab_free(&a->rst_tab);
+	sectab_free(&a->dflows);
 	for (size_t i = 0; i < a->n_alerts; i++)
 		free(a->alerts[i].portmap);
 	free(a);
@@ -1490,9 +1504,55 @@ static uint64_t drop_credit(const char *reason, uint64_t delta, uint64_t *fw, ui
 	return delta - c;
 }
 
+/*
+ * Each flow's drops since the last reading (out[i] for in->drop_flows[i]); a
+ * flow first seen after the first reading counts from zero, as reasons do.
+ * Flows the drops model no longer lists are forgotten.
+ */
+static void drop_flow_deltas(struct alerts *a, const struct alert_input *in, uint64_t *out)
+{
+	for (size_t i = 0; i < in->n_drop_flows; i++) {
+		const struct alert_drop_flow *f = &in->drop_flows[i];
+		struct dflow_key k;
+		memset(&k, 0, sizeof(k));
+		snprintf(k.reason, sizeof(k.reason), "%.*s", (int)sizeof(f->reason) - 1, f->reason);
+		k.key = f->key;
+		int created;
+		struct dflow_prev *p = sectab_put(&a->dflows, &k, &created);
+		out[i] = 0;
+		if (!p)
+			continue;
+		if (created)
+			out[i] = a->updates ? f->count : 0;
+		else
+			out[i] = f->count >= p->count ? f->count - p->count : f->count;
+		p->count = f->count;
+		p->update = a->updates;
+	}
+	for (size_t i = 0; i < a->dflows.cap;) {
+		if (!sectab_used(&a->dflows, i) ||
+		    ((struct dflow_prev *)sectab_val(&a->dflows, i))->update == a->updates) {
+			i++;
+			continue;
+		}
+		struct dflow_key k = *(struct dflow_key *)sectab_key(&a->dflows, i);
+		sectab_del(&a->dflows, &k); /* the shift may move another entry into slot i */
+	}
+}
+
+static void drop_target(struct alert *al, const struct flow_key *k)
+{
+	int ported = k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP;
+	alert_target(al, k->family, k->local, ported ? k->local_port : -1);
+}
+
 static void eval_drops(struct alerts *a, const struct alert_input *in)
 {
 	const struct alert_cfg *c = &a->cfg;
+	uint64_t *fdelta = calloc(in->n_drop_flows ? in->n_drop_flows : 1, sizeof(*fdelta));
+	if (!fdelta)
+		return;
+	drop_flow_deltas(a, in, fdelta);
 	double alpha = in->dt > 0 ? 1 - exp(-in->dt / 300.0) : 0;
 	uint64_t credit =
 	    in->fw_dropped >= a->fw_dropped_prev ? in->fw_dropped - a->fw_dropped_prev : 0;
@@ -1550,17 +1610,23 @@ static void eval_drops(struct alerts *a, const struct alert_input *in)
 					 rate / st->ewma, st->ewma);
 			else
 				snprintf(base, sizeof(base), "none before");
-			if (d->has_flow) {
+			if (d->has_flow)
 				al->r.proto = d->flow.proto;
-				snprintf(al->r.ports, sizeof(al->r.ports), "%u",
-					 d->flow.local_port);
-			}
+			/* what they were about: the flows whose drops of this reason grew */
+			for (size_t j = 0; j < in->n_drop_flows; j++)
+				if (fdelta[j] && !strncmp(in->drop_flows[j].reason, st->reason,
+							  sizeof(st->reason)))
+					drop_target(al, &in->drop_flows[j].key);
+			if (!in->drop_flows && d->has_flow)
+				drop_target(al, &d->flow);
+			alert_targets_show(al);
 			snprintf(al->r.detail, sizeof(al->r.detail),
 				 "%.0f drops/s with reason %s, %s%s%.*s", rate, st->reason, base,
 				 d->has_flow ? "; the most on " : "", d->has_flow ? 120 : 0,
 				 d->flow_text);
 		}
 	}
+	free(fdelta);
 }
 
 void alerts_update(struct alerts *a, const struct alert_input *in)

@@ -67,6 +67,13 @@ struct alert_drop {
 	char flow_text[128]; /* as the drops model prints it */
 };
 
+/* One flow's drops of one reason, cumulative: what the drops model has of them. */
+struct alert_drop_flow {
+	struct flow_key key; /* local is this host's side */
+	char reason[40];
+	uint64_t count;
+};
+
 /* The kernel's own TCP counters of the namespace (nstat), cumulative; have = 0 when unread. */
 struct alert_netstat {
 	int have;
@@ -86,6 +93,13 @@ struct alert_input {
 	size_t n_flows;
 	const struct alert_drop *drops;
 	size_t n_drops;
+	/*
+	 * Drops by flow and reason, cumulative: a drop burst names the local
+	 * addresses and ports of the flows whose drops of its reason grew. NULL:
+	 * not known, the burst names its reason's top flow (alert_drop.flow).
+	 */
+	const struct alert_drop_flow *drop_flows;
+	size_t n_drop_flows;
 	const struct alert_netstat *ns;
 	/*
 	 * Packets the XDP firewall dropped, cumulative: on veth (and in generic

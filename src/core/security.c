@@ -503,6 +503,23 @@ static size_t alert_drops(const struct snapshot *s, struct alert_drop *out, size
 	return n;
 }
 
+/* Every flow's drops by reason, cumulative, as the drops model has them. */
+static size_t alert_drop_flows(const struct snapshot *s, struct alert_drop_flow *out, size_t max)
+{
+	const struct snapshot_drops *d = s->drops;
+	size_t n = 0;
+	for (size_t i = 0; d && i < d->n_flows && n < max; i++) {
+		if (!d->flows[i].key.family)
+			continue;
+		struct alert_drop_flow *f = &out[n++];
+		memset(f, 0, sizeof(*f));
+		f->key = d->flows[i].key;
+		memcpy(f->reason, d->flows[i].reason, sizeof(f->reason));
+		f->count = d->flows[i].count;
+	}
+	return n;
+}
+
 static void count_half_open(struct security *sec)
 {
 	struct sec_port_key ports[16];
@@ -597,6 +614,7 @@ static void sec_read(void *m, const struct model_env *env, const struct model_ti
 	struct alert_netstat ns;
 	read_netstat(&ns);
 	struct alert_drop drops[PL_DROP_REASONS_MAX];
+	struct alert_drop_flow drop_flows[PL_DROP_FLOWS_MAX];
 	struct alert_input in = {
 		.now = now,
 		.dt = t->dt,
@@ -612,6 +630,8 @@ static void sec_read(void *m, const struct model_env *env, const struct model_ti
 	in.flows = sec->flows;
 	in.n_drops = alert_drops(s, drops, PL_DROP_REASONS_MAX);
 	in.drops = drops;
+	in.n_drop_flows = alert_drop_flows(s, drop_flows, PL_DROP_FLOWS_MAX);
+	in.drop_flows = drop_flows;
 	struct fw_stats tot;
 	fw_table_totals(&sec->fw, &tot);
 	in.fw_dropped = tot.dropped_packets;

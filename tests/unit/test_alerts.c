@@ -667,6 +667,54 @@ static void test_resets_drops_dns(void **state)
 	assert_non_null(strstr(r->detail,
 			       "500 drops/s with reason NETFILTER_DROP, 250x its "
 			       "baseline of 2.0/s; the most on udp " LOCAL ":53 <- " PEER ":4000"));
+	/* without the flows' own counts, the top flow names the target */
+	assert_string_equal(r->target, LOCAL);
+	alerts__free(a);
+
+	/* with them: the flows whose drops of the reason grew, not the others */
+	a = alerts__new(NULL);
+	struct alert_drop_flow df[4];
+	memset(df, 0, sizeof(df));
+	const char *dl[4] = { LOCAL, LOCAL, "10.0.0.3", "10.0.0.4" };
+	const uint16_t dp[4] = { 53, 5353, 53, 80 };
+	for (int i = 0; i < 4; i++) {
+		snprintf(df[i].reason, sizeof(df[i].reason), "%s",
+			 i == 3 ? "TCP_CSUM" : "NETFILTER_DROP");
+		df[i].key.family = PL_AF_INET;
+		df[i].key.proto = i == 3 ? IPPROTO_TCP : IPPROTO_UDP;
+		addr(dl[i], df[i].key.local);
+		addr(PEER, df[i].key.remote);
+		df[i].key.local_port = dp[i];
+		df[i].key.remote_port = 4000;
+		df[i].count = 7; /* before the first reading: no burst of now */
+	}
+	struct alert_drop dd[2] = { { .reason = "NETFILTER_DROP", .count = 21 },
+				    { .reason = "TCP_CSUM", .count = 7 } };
+	struct alert_input din = { .drops = dd, .n_drops = 2, .drop_flows = df, .n_drop_flows = 4 };
+	alerts_update(a, &din);
+	df[0].count += 300;
+	df[1].count += 200;
+	df[3].count += 50; /* another reason, under its threshold */
+	dd[0].count += 500;
+	dd[1].count += 50;
+	din.now = 1;
+	din.dt = 1;
+	alerts_update(a, &din);
+	r = only(out, rows(a, out), AK_DROP_BURST);
+	assert_int_equal(r->count, 500);
+	assert_string_equal(r->target, LOCAL);
+	assert_true(r->has_dst);
+	assert_string_equal(r->ports, "53,5353");
+	/* then another local address's flow: two targets, the ports of both */
+	df[2].count += 400;
+	dd[0].count += 400;
+	din.now = 2;
+	alerts_update(a, &din);
+	r = only(out, rows(a, out), AK_DROP_BURST);
+	assert_int_equal(r->count, 900);
+	assert_string_equal(r->target, "2 local addresses");
+	assert_false(r->has_dst);
+	assert_string_equal(r->ports, "53,5353");
 	alerts__free(a);
 
 	/* a reason first seen in an interval a burst began late in (45 drops, under the
