@@ -272,6 +272,7 @@ struct source {
 	double first, last;
 	uint64_t probes, closed, dns, rst;
 	uint64_t probes_counted; /* probes already in this source's scan alerts' counts */
+	uint64_t dns_counted;	 /* answers (of dns) already in its DNS alerts' counts */
 	uint32_t overflow;	 /* targets not remembered: a table was full */
 	uint32_t rst_iv;	 /* resets received since the last update */
 	uint32_t dns_iv;
@@ -1085,7 +1086,11 @@ static void eval_source(struct alerts *a, const struct addr_key *sk, struct sour
 		struct alert *al = alert_raise(a, AK_DNS_UNSOLICITED, sk->family, sk->addr, NULL, 0,
 					       NULL, now, &created);
 		al->r.proto = IPPROTO_UDP;
-		al->r.count = created ? answers : al->r.count + s->dns_iv;
+		/* a new alert counts the window's answers, but none an alert of this source
+		 * counted already (one that ended within the window) */
+		uint64_t fresh = s->dns - s->dns_counted;
+		al->r.count = created ? (fresh < answers ? fresh : answers) : al->r.count + fresh;
+		s->dns_counted = s->dns;
 		al->r.last_seen = s->last;
 		uint16_t lp[64];
 		uint32_t nl = 0, total = 0;

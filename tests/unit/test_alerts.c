@@ -769,6 +769,29 @@ static void test_resets_drops_dns(void **state)
 	assert_string_equal(r->source, "192.0.2.53");
 	assert_string_equal(r->target, LOCAL);
 	assert_string_equal(r->ports, "33000-33009");
+	/* it ends after the quiet period; three more answers within the window raise a new
+	 * one, which counts those three, not the ten the ended one counted */
+	for (int s = 11; s <= 45; s++)
+		update(a, s, 1, NULL, NULL, 0, NULL, 0);
+	assert_int_equal(alerts_active(a), 0);
+	for (int i = 0; i < 3; i++) {
+		struct sec_event e = ev(PL_SEC_DNS_ANSWER, "192.0.2.53", LOCAL,
+					(uint16_t)(33010 + i), 53, IPPROTO_UDP, 0);
+		alerts_event(a, &e, 45.5);
+	}
+	update(a, 46, 1, NULL, NULL, 0, NULL, 0);
+	assert_int_equal(rows(a, out), 2);
+	assert_int_equal(out[0].kind, AK_DNS_UNSOLICITED);
+	assert_true(out[0].active);
+	assert_int_equal(out[0].count, 3);
+	assert_false(out[1].active);
+	assert_int_equal(out[1].count, 10);
+	/* and goes on counting what comes after */
+	struct sec_event e2 = ev(PL_SEC_DNS_ANSWER, "192.0.2.53", LOCAL, 33013, 53, IPPROTO_UDP, 0);
+	alerts_event(a, &e2, 46.5);
+	update(a, 47, 1, NULL, NULL, 0, NULL, 0);
+	assert_int_equal(rows(a, out), 2);
+	assert_int_equal(out[0].count, 4);
 	/* a reflection flood to random ports is not a port scan of this host */
 	alerts__free(a);
 }
