@@ -227,19 +227,23 @@ count=$(check_alert "$id" "$sent" "$ICMP_PPS" "$dur" "$QUIET") || fail "icmp_flo
 log "alert: count $count of $sent; $(alert_get "$PL_LOG" "$id" 'a["detail"]')"
 report "ICMP flood of $sent echo requests (hping3)" "$id" "$t"
 
-# ---- a burst of resets: A connects 400 times to a closed port of B, B's kernel resets each ----
+# ---- a burst of resets: A connects 400 times to a closed port of B, from its ports
+# RST_LPORT0.. one each, and B's kernel resets each ----
+RST_LPORT0=40000
 o0=$(snmp "$NS_B" TcpOutRsts)
 f0=$(snmp "$NS_A" TcpAttemptFails)
 k0=$(det rst_in)
 t=$(now_s)
-read -r refused dur < <(ns_a "$PYTHON" - "$ADDR_A" "$SRC_RST" "$RST_PORT" 400 <<'EOF'
+read -r refused dur < <(ns_a "$PYTHON" - "$ADDR_A" "$SRC_RST" "$RST_PORT" 400 "$RST_LPORT0" <<'EOF'
 import errno, socket, sys, time
 src, dst, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+lport0 = int(sys.argv[5])
 refused = 0
 t0 = time.monotonic()
 for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind((src, 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src, lport0 + i))
     if s.connect_ex((dst, port)) == errno.ECONNREFUSED:
         refused += 1
     s.close()
@@ -259,6 +263,30 @@ wait_eq 5 400 rst_n || true
 [ "$(alert_get "$PL_LOG" "$id" 'a["proto"]')" = tcp ] || fail "rst_burst proto"
 ended "$id"
 count=$(check_alert "$id" 400 "$RST_PPS" "$dur" "$QUIET") || fail "rst_burst: $count"
+# what the resets were about: A's address, the local ports of the connections B reset (one reset
+# each: as many ports as the alert counted, all among the client's), from B's port RST_PORT
+[ "$(alert_get "$PL_LOG" "$id" 'a["target"]')" = "$ADDR_A" ] ||
+	fail "rst_burst target: $(alert_get "$PL_LOG" "$id" 'a["target"]')"
+rports=$(alert_get "$PL_LOG" "$id" 'a["ports"]')
+"$PYTHON" - "$rports" "$count" "$RST_LPORT0" 400 <<'EOF' || fail "rst_burst ports '$rports', count $count"
+import sys
+ports, count, lo, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+seen, more = set(), 0
+for part in ports.split(","):
+    if part.startswith("+"):
+        more += int(part[1:])
+    elif "-" in part:
+        a, b = map(int, part.split("-"))
+        seen.update(range(a, b + 1))
+    else:
+        seen.add(int(part))
+sys.exit(0 if seen and all(lo <= p < lo + n for p in seen) and len(seen) + more == count else 1)
+EOF
+case "$(alert_get "$PL_LOG" "$id" 'a["detail"]')" in
+*"; from port $RST_PORT") ;;
+*) fail "rst_burst detail: $(alert_get "$PL_LOG" "$id" 'a["detail"]')" ;;
+esac
+log "rst_burst: target $ADDR_A, ports $rports"
 log "alert: count $count of 400; $(alert_get "$PL_LOG" "$id" 'a["detail"]')"
 report "burst of 400 resets" "$id" "$t"
 
@@ -288,6 +316,8 @@ case "$(alert_get "$PL_LOG" "$id" 'a["detail"]')" in
 *) fail "drop_burst detail: $(alert_get "$PL_LOG" "$id" 'a["detail"]')" ;;
 esac
 [ "$(alert_get "$PL_LOG" "$id" 'a["ports"]')" = "$DROP_PORT" ] || fail "drop_burst ports"
+[ "$(alert_get "$PL_LOG" "$id" 'a["target"]')" = "$ADDR_A" ] ||
+	fail "drop_burst target: $(alert_get "$PL_LOG" "$id" 'a["target"]')"
 ended "$id"
 # the drops model saw every one the rule dropped
 nf_drops() { json_last "$PL_LOG" | jq '[.drops.by_reason[] | select(.reason == "NETFILTER_DROP") | .count] | add'; }
@@ -357,6 +387,27 @@ ended "$id"
 count=$(check_alert "$id" 15 0 0 "$QUIET") || fail "dns_unsolicited: $count"
 log "alert: count $count of 15; $(alert_get "$PL_LOG" "$id" 'a["detail"]')"
 report "15 unsolicited DNS answers" "$id" "$t"
+
+# ---- 3 more answers, after that alert ended but within the 60 s window of the 15: a new alert
+# (18 answers in the window), which counts the 3, not the 15 the ended one counted ----
+dns_id=$id
+new_dns() {
+	json_last "$PL_LOG" | jq -e --arg src "$SRC_DNS" --argjson old "$dns_id" \
+		'[.alerts[] | select(.kind == "dns_unsolicited" and .source == $src and .id != $old)
+		| .id] | first'
+}
+t=$(now_s)
+[ "$(dns_answers $((DNS_PORT0 + 15)) 3)" = 3 ] || fail "the DNS sender failed"
+wait_eq 10 18 dns_n || fail "pktlens' kernel counted $(dns_n) unsolicited answers of 18"
+wait_for 20 new_dns || fail "3 more answers raised no new alert: $(alerts_since "$PL_LOG" "$t")"
+id=$(new_dns)
+ALERT_DELAY=$(since "$t") # at most: polled
+ended "$id"
+[ "$(alert_get "$PL_LOG" "$dns_id" 'a["count"]')" = 15 ] ||
+	fail "the ended dns_unsolicited now counts $(alert_get "$PL_LOG" "$dns_id" 'a["count"]')"
+count=$(check_alert "$id" 3 0 0 "$QUIET") || fail "dns_unsolicited again: $count"
+log "alert again: count $count of 3; $(alert_get "$PL_LOG" "$id" 'a["detail"]')"
+report "3 more unsolicited DNS answers" "$id" "$t"
 
 pktlens_stop INT 20 || fail "pktlens did not stop"
 [ "$PL_RC" = 0 ] || fail "pktlens exited with $PL_RC"
