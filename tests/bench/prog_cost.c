@@ -305,8 +305,9 @@ int main(int argc, char **argv)
 	__u32 repeat = 1000000;
 	int runs = 5, inserts = 400;
 	unsigned entries = 65536;
-	int opt;
-	while ((opt = getopt(argc, argv, "r:n:e:i:w:")) != -1) {
+	int opt, only_fill = -1, nknobs = 0;
+	const char *knobs[8];
+	while ((opt = getopt(argc, argv, "r:n:e:i:w:F:k:")) != -1) {
 		switch (opt) {
 		case 'r':
 			repeat = (__u32)strtoul(optarg, NULL, 0);
@@ -323,10 +324,18 @@ int main(int argc, char **argv)
 		case 'w':
 			wait_budget_us = (long)(atof(optarg) * 1e6);
 			break;
+		case 'F':
+			only_fill = atoi(optarg);
+			break;
+		case 'k':
+			if (nknobs < 8)
+				knobs[nknobs++] = optarg;
+			break;
 		default:
 			fprintf(
 			    stderr,
-			    "usage: %s [-r REPEAT] [-n RUNS] [-e ENTRIES] [-i INSERTS] [-w SECS]\n",
+			    "usage: %s [-r REPEAT] [-n RUNS] [-e ENTRIES] [-i INSERTS] [-w SECS] "
+			    "[-F FILL_PCT] [-k KNOB=VALUE]...\n",
 			    argv[0]);
 			return 2;
 		}
@@ -355,11 +364,32 @@ int main(int argc, char **argv)
 	printf("{\"repeat\":%u,\"runs\":%d,\"map_entries\":%u,\"inserts\":%d,\"rows\":[", repeat,
 	       runs, entries, inserts);
 	for (size_t fi = 0; fi < sizeof(fills) / sizeof(fills[0]); fi++) {
+		if (only_fill >= 0 && fills[fi] != only_fill)
+			continue;
 		struct pktlens_bpf *skel = load_pktlens(entries);
 		if (!skel) {
 			fprintf(stderr, "prog_cost: loading pktlens' BPF programs failed: %s\n",
 				strerror(errno));
 			goto out;
+		}
+		/* -k: a 32-bit .bss knob (sec_off, l7_off...) set for every figure of this run */
+		for (int k = 0; k < nknobs; k++) {
+			char name[64];
+			const char *eq = strchr(knobs[k], '=');
+			size_t nl = eq ? (size_t)(eq - knobs[k]) : 0;
+			volatile __u32 *kv = NULL;
+			if (eq && nl < sizeof(name)) {
+				memcpy(name, knobs[k], nl);
+				name[nl] = 0;
+				kv = bss_u32(skel, name);
+			}
+			if (!kv) {
+				fprintf(stderr, "prog_cost: no knob %s in the BPF object\n",
+					knobs[k]);
+				pktlens_bpf__destroy(skel);
+				goto out;
+			}
+			*kv = (__u32)strtoul(eq + 1, NULL, 0);
 		}
 		int mfd = bpf_map__fd(skel->maps.flows);
 		/* One CPU while filling: LRU free lists are per CPU, a migration strands entries. */
