@@ -26,8 +26,8 @@ static __always_inline int pl_bucket(const struct pl_pkt *p)
 }
 
 /* Returns the flow's watch value (0: not watched) after sending its packet event. */
-static __always_inline __u32 pl_emit(const struct flow_key *key, const struct pl_pkt *p, __u64 now,
-				     __u32 len, int dir, int hook, struct pl_counters *c)
+static __always_inline __u32 pl_emit(const struct flow_key *key, const struct pl_pkt *p, __u32 len,
+				     int dir, int hook, struct pl_counters *c)
 {
 	__u32 *w = bpf_map_lookup_elem(&watch, key);
 	if (!w)
@@ -38,7 +38,7 @@ static __always_inline __u32 pl_emit(const struct flow_key *key, const struct pl
 		c->events_lost++;
 		return wv;
 	}
-	e->ts_ns = now;
+	e->ts_ns = bpf_ktime_get_ns();
 	__builtin_memcpy(&e->key, key, sizeof(*key));
 	e->len = len;
 	e->seq = p->seq;
@@ -155,7 +155,14 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 		key.remote_port = p.dport;
 	}
 
-	__u64 now = bpf_ktime_get_ns();
+	/*
+	 * The flow's first/last-seen times take the coarse clock (CLOCK_MONOTONIC as of the last
+	 * tick, at most one tick behind): in BPF_PROG_TEST_RUN the precise one cost ~1/4 of the
+	 * whole program here (a TSC read under a hypervisor, pvclock). Tick resolution is plenty
+	 * for idle times and the dirty-flow carry (CARRY_NS, 10 ms, is over a tick at HZ >= 100);
+	 * events (packet, L7, alerts) read the precise clock when they are sent.
+	 */
+	__u64 now = bpf_ktime_get_coarse_ns();
 	int created = 0;
 	struct flow_val *v = bpf_map_lookup_elem(&flows, &key);
 	if (!v) {
@@ -205,16 +212,15 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 	}
 	c->flows_created += created;
 	if (!sec_off)
-		pl_detect(ctx, &key, &p, PL_DETECT_ARGS(hook, dir, created, v->rx_packets == 2),
-			  now);
+		pl_detect(ctx, &key, &p, PL_DETECT_ARGS(hook, dir, created, v->rx_packets == 2));
 	if (watch_count) {
-		__u32 w = pl_emit(&key, &p, now, len, dir, hook, c);
+		__u32 w = pl_emit(&key, &p, len, dir, hook, c);
 		/* the TUI writes this flow to a file; with -w every packet is captured already */
 		if ((w & PL_WATCH_CAPTURE) && !capture_all)
 			pl_capture(ctx, hook << 4 | dir, key.ifindex, len, 1);
 	}
 	if (p.has_ports)
-		pl_l7_packet(ctx, hook << 4 | dir, &key, &p, now);
+		pl_l7_packet(ctx, hook << 4 | dir, &key, &p);
 	return PL_M_NONE;
 }
 

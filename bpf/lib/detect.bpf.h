@@ -56,7 +56,7 @@ pl_sec_port(const struct flow_key *key, __u16 port, __u8 proto, int create, stru
 }
 
 static __always_inline void pl_sec_emit(int kind, const struct flow_key *key, __u16 local_port,
-					__u16 remote_port, __u8 proto, __u8 flags, __u64 now,
+					__u16 remote_port, __u8 proto, __u8 flags,
 					struct sec_counters *c)
 {
 	struct sec_event *e = bpf_ringbuf_reserve(&sec_events, sizeof(*e), 0);
@@ -64,7 +64,7 @@ static __always_inline void pl_sec_emit(int kind, const struct flow_key *key, __
 		c->events_lost++;
 		return;
 	}
-	e->ts_ns = now;
+	e->ts_ns = bpf_ktime_get_ns(); /* the clock only for an event: see pl_account */
 	__builtin_memcpy(e->local, key->local, 16);
 	__builtin_memcpy(e->remote, key->remote, 16);
 	e->ifindex = key->ifindex;
@@ -123,7 +123,7 @@ static __always_inline int pl_sec_quoted(void *ctx, int hook, const struct pl_pk
 }
 
 static __always_inline void pl_sec_tcp(const struct flow_key *key, const struct pl_pkt *p, int dir,
-				       __u64 now, struct sec_counters *c)
+				       struct sec_counters *c)
 {
 	__u8 fl = p->tcp_flags;
 	struct sec_port_val *pv;
@@ -131,19 +131,16 @@ static __always_inline void pl_sec_tcp(const struct flow_key *key, const struct 
 	if (dir == PL_DIR_RX) {
 		if (fl & PL_TCP_RST) {
 			c->rst_in++;
-			pl_sec_emit(PL_SEC_RST_IN, key, p->dport, p->sport, PL_IPPROTO_TCP, fl, now,
-				    c);
+			pl_sec_emit(PL_SEC_RST_IN, key, p->dport, p->sport, PL_IPPROTO_TCP, fl, c);
 		} else if ((fl & (PL_TCP_SYN | PL_TCP_ACK)) == PL_TCP_SYN) {
 			c->syn_in++;
 			pv = pl_sec_port(key, p->dport, PL_IPPROTO_TCP, 1, c);
 			if (pv)
 				pv->syn++;
-			pl_sec_emit(PL_SEC_PROBE, key, p->dport, p->sport, PL_IPPROTO_TCP, fl, now,
-				    c);
+			pl_sec_emit(PL_SEC_PROBE, key, p->dport, p->sport, PL_IPPROTO_TCP, fl, c);
 		} else if (!(fl & PL_TCP_ACK)) {
 			/* FIN, NULL, Xmas: no TCP sends these without an ACK */
-			pl_sec_emit(PL_SEC_PROBE, key, p->dport, p->sport, PL_IPPROTO_TCP, fl, now,
-				    c);
+			pl_sec_emit(PL_SEC_PROBE, key, p->dport, p->sport, PL_IPPROTO_TCP, fl, c);
 		} else {
 			/* the peer's second packet, a bare ACK: the end of a handshake, if this
 			 * port received SYNs (a client's own connections have no entry) */
@@ -160,7 +157,7 @@ static __always_inline void pl_sec_tcp(const struct flow_key *key, const struct 
 		pv = pl_sec_port(key, p->sport, PL_IPPROTO_TCP, 0, c);
 		if (pv)
 			pv->rst_out++;
-		pl_sec_emit(PL_SEC_CLOSED, key, p->sport, p->dport, PL_IPPROTO_TCP, fl, now, c);
+		pl_sec_emit(PL_SEC_CLOSED, key, p->sport, p->dport, PL_IPPROTO_TCP, fl, c);
 	} else if ((fl & (PL_TCP_SYN | PL_TCP_ACK)) == (PL_TCP_SYN | PL_TCP_ACK)) {
 		c->synack_out++;
 		pv = pl_sec_port(key, p->sport, PL_IPPROTO_TCP, 0, c);
@@ -184,7 +181,7 @@ static __always_inline void pl_sec_tcp(const struct flow_key *key, const struct 
  */
 #define PL_DETECT_ARGS(hook, dir, fresh, rx2) ((hook) << 8 | (dir) << 4 | !!(fresh) << 1 | !!(rx2))
 static __noinline void pl_detect(void *ctx, const struct flow_key *key, const struct pl_pkt *p,
-				 __u32 what, __u64 now)
+				 __u32 what)
 {
 	int hook = what >> 8, dir = (what >> 4) & 0xf, fresh = (what >> 1) & 1;
 	int rx2 = what & 1;
@@ -208,7 +205,7 @@ static __noinline void pl_detect(void *ctx, const struct flow_key *key, const st
 		return;
 
 	if (p->proto == PL_IPPROTO_TCP) {
-		pl_sec_tcp(key, p, dir, now, c);
+		pl_sec_tcp(key, p, dir, c);
 		return;
 	}
 	if (p->proto == PL_IPPROTO_UDP) {
@@ -222,10 +219,10 @@ static __noinline void pl_detect(void *ctx, const struct flow_key *key, const st
 		    (flags & 0x80)) {
 			c->dns_answers_unasked++;
 			pl_sec_emit(PL_SEC_DNS_ANSWER, key, p->dport, p->sport, PL_IPPROTO_UDP, 0,
-				    now, c);
+				    c);
 			return;
 		}
-		pl_sec_emit(PL_SEC_PROBE, key, p->dport, p->sport, PL_IPPROTO_UDP, 0, now, c);
+		pl_sec_emit(PL_SEC_PROBE, key, p->dport, p->sport, PL_IPPROTO_UDP, 0, c);
 		return;
 	}
 	/* ICMP and ICMPv6 */
@@ -233,7 +230,7 @@ static __noinline void pl_detect(void *ctx, const struct flow_key *key, const st
 	if (dir == PL_DIR_RX) {
 		c->icmp_in++;
 		if (fresh && p->icmp_type == (v4 ? 8 : 128))
-			pl_sec_emit(PL_SEC_PROBE, key, 0, 0, p->proto, 0, now, c);
+			pl_sec_emit(PL_SEC_PROBE, key, 0, 0, p->proto, 0, c);
 		return;
 	}
 	if (p->icmp_type != (v4 ? 3 : 1))
@@ -248,7 +245,7 @@ static __noinline void pl_detect(void *ctx, const struct flow_key *key, const st
 		if (pv)
 			pv->unreach_out++;
 	}
-	pl_sec_emit(PL_SEC_CLOSED, key, lport, rport, proto, 0, now, c);
+	pl_sec_emit(PL_SEC_CLOSED, key, lport, rport, proto, 0, c);
 }
 
 #endif

@@ -92,7 +92,7 @@ static __always_inline long pl_l7_load(void *ctx, int hook, __u32 off, void *dst
 	return bpf_skb_load_bytes(ctx, off, dst, n);
 }
 
-static __always_inline void pl_l7_proto_event(const struct flow_key *key, __u64 now, int dir,
+static __always_inline void pl_l7_proto_event(const struct flow_key *key, int dir,
 					      const struct l7_flow *st, struct l7_counters *c)
 {
 	struct l7_event *e = bpf_ringbuf_reserve(&l7_events, sizeof(*e), 0);
@@ -102,7 +102,7 @@ static __always_inline void pl_l7_proto_event(const struct flow_key *key, __u64 
 		return;
 	}
 	__builtin_memset(e, 0, offsetof(struct l7_event, data));
-	e->ts_ns = now;
+	e->ts_ns = bpf_ktime_get_ns();
 	__builtin_memcpy(&e->key, key, sizeof(*key));
 	e->kind = PL_L7K_PROTO;
 	e->dir = dir;
@@ -119,7 +119,7 @@ static __always_inline void pl_l7_proto_event(const struct flow_key *key, __u64 
  * every access bounded by the record's size.
  */
 static __always_inline void pl_l7_emit(void *ctx, int hook, int dir, const struct flow_key *key,
-				       const struct pl_pkt *p, __u64 now, int kind, __u8 proto,
+				       const struct pl_pkt *p, int kind, __u8 proto,
 				       struct l7_flow *st, struct l7_counters *c, const __u32 cap)
 {
 	__u32 plen = p->payload_len;
@@ -135,7 +135,8 @@ static __always_inline void pl_l7_emit(void *ctx, int hook, int dir, const struc
 		bpf_ringbuf_discard(e, 0);
 		return;
 	}
-	e->ts_ns = now;
+	/* the packet programs read the precise clock only for events: see pl_account */
+	e->ts_ns = bpf_ktime_get_ns();
 	__builtin_memcpy(&e->key, key, sizeof(*key));
 	e->tgid = 0;
 	e->conn = 0;
@@ -173,7 +174,7 @@ static __always_inline void pl_l7_emit(void *ctx, int hook, int dir, const struc
  * at most).
  */
 static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_key *key,
-				    const struct pl_pkt *p, __u64 now)
+				    const struct pl_pkt *p)
 {
 	int hook = hook_dir >> 4, dir = hook_dir & 1;
 	if (l7_off || !p->has_ports || p->frag)
@@ -240,7 +241,7 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 		if (http80 && nst->proto != PL_L7P_HTTP)
 			nst->flags |= PL_L7F_PORT80_NOT_HTTP;
 		bpf_map_update_elem(&l7_flows, key, nst, BPF_NOEXIST);
-		pl_l7_proto_event(key, now, dir, nst, c);
+		pl_l7_proto_event(key, dir, nst, c);
 		st = bpf_map_lookup_elem(&l7_flows, key);
 	} else if (proto && proto != st->proto &&
 		   (st->proto == PL_L7P_OTHER || st->proto == PL_L7P_UNKNOWN) &&
@@ -250,16 +251,16 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 		st->proto = proto;
 		if (proto == PL_L7P_HTTP)
 			st->flags &= ~PL_L7F_PORT80_NOT_HTTP;
-		pl_l7_proto_event(key, now, dir, st, c);
+		pl_l7_proto_event(key, dir, st, c);
 	}
 	if (kind == PL_L7K_NONE)
 		return;
 
 	/* HTTP responses are read to their status line only: small records, more of them per ring */
 	if (kind == PL_L7K_HTTP_RESP || plen <= PL_L7_SMALL)
-		pl_l7_emit(ctx, hook, dir, key, p, now, kind, proto, st, c, PL_L7_SMALL);
+		pl_l7_emit(ctx, hook, dir, key, p, kind, proto, st, c, PL_L7_SMALL);
 	else
-		pl_l7_emit(ctx, hook, dir, key, p, now, kind, proto, st, c, PL_L7_DATA);
+		pl_l7_emit(ctx, hook, dir, key, p, kind, proto, st, c, PL_L7_DATA);
 }
 
 #endif
