@@ -220,7 +220,7 @@ static __always_inline int pl_account(void *ctx, const void *data, const void *d
 			pl_capture(ctx, hook << 4 | dir, key.ifindex, len, 1);
 	}
 	if (p.has_ports)
-		pl_l7_packet(ctx, hook << 4 | dir, &key, &p);
+		pl_l7_packet(ctx, hook << 4 | dir, &key, &p, v);
 	return PL_M_NONE;
 }
 

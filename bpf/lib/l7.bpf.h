@@ -20,14 +20,6 @@ struct {
 	__uint(max_entries, PL_L7_RING_BYTES);
 } l7_events SEC(".maps");
 
-/* Protocol and continuation state per flow: bounded, old flows fall out. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct flow_key);
-	__type(value, struct l7_flow);
-} l7_flows SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -149,10 +141,10 @@ static __always_inline void pl_l7_emit(void *ctx, int hook, int dir, const struc
 	e->flags = 0;
 	e->pad[0] = e->pad[1] = 0;
 	__builtin_memset(e->comm, 0, sizeof(e->comm));
-	if (kind == PL_L7K_TLS_HELLO && st)
+	if (kind == PL_L7K_TLS_HELLO)
 		st->hello |= 1 << dir;
 	/* A request whose headers do not end in this segment: the next one of this side follows. */
-	if (kind == PL_L7K_HTTP_REQ && st) {
+	if (kind == PL_L7K_HTTP_REQ) {
 		__u32 t = (n - 4) & (cap - 1);
 		asm volatile("" : "+r"(t)); /* 6.1's verifier needs the bound on t itself */
 		if (t > cap - 4)
@@ -166,15 +158,16 @@ static __always_inline void pl_l7_emit(void *ctx, int hook, int dir, const struc
 }
 
 /*
- * Called by pl_account for every TCP/UDP packet with a payload. Costs one
- * LRU lookup and an 8-byte load; only payloads that start like HTTP, a TLS
+ * Called by pl_account for every TCP/UDP packet with a payload, with the
+ * flow's value (its L7 state is st->l7). Costs an 8-byte load and a few
+ * compares; only payloads that start like HTTP, a TLS
  * ClientHello or DNS (port 53) copy up to PL_L7_DATA bytes into an event.
  * A subprogram, not inlined: tc inlines pl_account twice and the stack would
  * not hold a third copy of this. hook_dir is hook << 4 | dir (five arguments
  * at most).
  */
 static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_key *key,
-				    const struct pl_pkt *p)
+				    const struct pl_pkt *p, struct flow_val *v)
 {
 	int hook = hook_dir >> 4, dir = hook_dir & 1;
 	if (l7_off || !p->has_ports || p->frag)
@@ -218,8 +211,8 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 		proto = PL_L7P_DNS;
 	}
 
-	struct l7_flow *st = bpf_map_lookup_elem(&l7_flows, key);
-	if (kind == PL_L7K_NONE && st && st->cont[dir & 1]) {
+	struct l7_flow *st = &v->l7;
+	if (kind == PL_L7K_NONE && st->cont[dir & 1]) {
 		kind = PL_L7K_HTTP_CONT;
 		st->cont[dir & 1] = 0;
 	}
@@ -228,21 +221,18 @@ static __noinline void pl_l7_packet(void *ctx, int hook_dir, const struct flow_k
 	 * an alert refusing it) proves that a TLS endpoint read the hello: only
 	 * then does user space count it. A forged segment gets no such answer.
 	 */
-	if (kind == PL_L7K_NONE && proto == PL_L7P_TLS && st && (st->hello >> (dir ^ 1)) & 1 &&
+	if (kind == PL_L7K_NONE && proto == PL_L7P_TLS && (st->hello >> (dir ^ 1)) & 1 &&
 	    (head[0] == 0x16 || head[0] == 0x15)) {
 		kind = PL_L7K_TLS_ANSWER;
 		st->hello &= ~(1 << (dir ^ 1));
 	}
 	int http80 = key->local_port == 80 || key->remote_port == 80;
-	if (!st) {
-		struct l7_flow *nst = &c->scratch_flow;
-		__builtin_memset(nst, 0, sizeof(*nst));
-		nst->proto = proto ? proto : PL_L7P_OTHER;
-		if (http80 && nst->proto != PL_L7P_HTTP)
-			nst->flags |= PL_L7F_PORT80_NOT_HTTP;
-		bpf_map_update_elem(&l7_flows, key, nst, BPF_NOEXIST);
-		pl_l7_proto_event(key, dir, nst, c);
-		st = bpf_map_lookup_elem(&l7_flows, key);
+	if (!st->proto) {
+		/* the flow's first payload (two CPUs at once may both send the event: harmless) */
+		st->proto = proto ? proto : PL_L7P_OTHER;
+		if (http80 && st->proto != PL_L7P_HTTP)
+			st->flags |= PL_L7F_PORT80_NOT_HTTP;
+		pl_l7_proto_event(key, dir, st, c);
 	} else if (proto && proto != st->proto &&
 		   (st->proto == PL_L7P_OTHER || st->proto == PL_L7P_UNKNOWN) &&
 		   (proto != PL_L7P_HTTP || kind == PL_L7K_HTTP_REQ)) {

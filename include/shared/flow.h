@@ -43,6 +43,20 @@ struct flow_key {
 };
 _Static_assert(sizeof(struct flow_key) == 44, "flow_key layout");
 
+/*
+ * Application-layer state of a flow (struct flow_val's l7), written by the
+ * L7 peek of the packet programs; both directions share it. proto 0: no
+ * payload seen yet.
+ */
+struct l7_flow {
+	__u8 proto;   /* enum pl_l7_proto (shared/l7.h) */
+	__u8 flags;   /* PL_L7F_* */
+	__u8 cont[2]; /* per direction: send the next segment as PL_L7K_HTTP_CONT */
+	__u8 hello;   /* bit dir: a ClientHello went that way, no TLS record came back yet */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct l7_flow) == 8, "l7_flow layout");
+
 /* Values are shared by all CPUs: every field is updated with atomics, never a plain +=. */
 struct flow_val {
 	__u64 rx_packets;
@@ -79,8 +93,13 @@ struct flow_val {
 	 * changed. 0 (and flow_epoch 0) queues nothing.
 	 */
 	__u32 epoch;
+	/*
+	 * Kept here rather than in a map of its own: the L7 peek of every payload
+	 * packet then needs no second hash lookup (~30 ns in BPF_PROG_TEST_RUN).
+	 */
+	struct l7_flow l7;
 };
-_Static_assert(sizeof(struct flow_val) == 88, "flow_val layout");
+_Static_assert(sizeof(struct flow_val) == 96, "flow_val layout");
 
 /* A flow that changed in an epoch: a record of the flow_dirty ring buffer. */
 struct flow_dirty {

@@ -37,16 +37,6 @@ enum pl_l7_proto {
 /* Flow flags. */
 #define PL_L7F_PORT80_NOT_HTTP 0x01 /* port 80 on either side, content is not HTTP */
 
-/* Per-flow state in the l7_flows LRU map (both directions share the flow key). */
-struct l7_flow {
-	__u8 proto;   /* enum pl_l7_proto */
-	__u8 flags;   /* PL_L7F_* */
-	__u8 cont[2]; /* per direction: send the next segment as PL_L7K_HTTP_CONT */
-	__u8 hello;   /* bit dir: a ClientHello went that way, no TLS record came back yet */
-	__u8 pad[3];
-};
-_Static_assert(sizeof(struct l7_flow) == 8, "l7_flow layout");
-
 struct l7_event {
 	__u64 ts_ns;	     /* bpf_ktime_get_ns() */
 	struct flow_key key; /* SSL events: zero (the socket is not known), conn names the stream */
@@ -83,9 +73,9 @@ struct l7_counters {
 	__u64 events_lost; /* ring buffer full */
 	__u64 ssl_calls;   /* SSL_read/SSL_write returns seen */
 	__u64 ssl_lost;	   /* plaintext not readable from the process */
-	/* BPF's per-CPU scratch (payload head, new flow state): keeps the tc stack small */
+	/* BPF's per-CPU scratch (payload head): keeps the tc stack small */
 	__u8 scratch_head[8];
-	struct l7_flow scratch_flow;
+	__u8 pad[8];
 };
 _Static_assert(sizeof(struct l7_counters) == 48, "l7_counters layout");
 
