@@ -262,8 +262,7 @@ int flowrows_build(struct flowrows *fr, const struct flowrows_ctx *c, struct sna
 		qsort_r(fr->ord, k, sizeof(*fr->ord), cmp_fresh, fr);
 
 	/* the snapshot: the previous rows that stand, merged with the new ones */
-	s->flows = malloc((fs->n ? fs->n : 1) * sizeof(*s->flows));
-	if (!s->flows) {
+	if (!snapshot_rows_alloc(s, fs->n)) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -307,8 +306,12 @@ out:
 			fr->fresh_of[fs->changed[i]] = 0;
 	if (ret) {
 		/* no rows rather than some: the snapshot says how many flows it lacks */
-		free(s->flows);
+		if (s->flows_cap)
+			munmap(s->flows, s->flows_cap * sizeof(*s->flows));
+		else
+			free(s->flows);
 		s->flows = NULL;
+		s->flows_cap = 0;
 		s->n_flows = 0;
 		for (uint32_t i = 0; i < fs->n_slots; i++)
 			s->ftab.not_shown += fs->e[i].serial && fs->e[i].keep;

@@ -472,6 +472,7 @@ struct snapshot {
 	size_t n_probes;
 	struct flow_row *flows; /* in the order engine_set_flow_order() asked for */
 	size_t n_flows;
+	size_t flows_cap; /* rows mapped by snapshot_rows_alloc(); 0: flows is malloc'd */
 	struct snapshot_totals tot;
 	struct snapshot_flow_table ftab;
 	/* where the rows' histories live (referenced for the snapshot's life) */
@@ -488,6 +489,13 @@ struct snapshot_sec;
 struct snapshot *snapshot__new(void);
 struct snapshot *snapshot_get(struct snapshot *s);
 void snapshot_put(struct snapshot *s);
+/*
+ * Room for n flow rows in s->flows (which must be NULL). Large arrays are mapped and, when the
+ * snapshot goes, kept for the next one, whatever else the heap took meanwhile: with malloc, a
+ * 100k-flow refresh was seen (perf) zeroing fresh pages for its 40 MB of rows at times, the
+ * previous array's block being no longer free in one piece. NULL: no memory.
+ */
+struct flow_row *snapshot_rows_alloc(struct snapshot *s, size_t n);
 
 /* Sorted, filtered and grouped views of a snapshot (view.c). */
 #include "core/view.h"

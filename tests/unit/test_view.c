@@ -351,6 +351,42 @@ static void test_refcount(void **state)
 	assert_null(snapshot_get(NULL));
 }
 
+/* Big row arrays outlive their snapshot as the one spare the next snapshot of a similar size
+ * takes (no fresh pages to zero each refresh: what was written is still there); small ones are
+ * malloc'd. A new mapping may land at the freed one's address: the contents tell them apart. */
+static void test_rows_reuse(void **state)
+{
+	struct snapshot *a = snapshot__new(), *b = snapshot__new(), *c = snapshot__new();
+
+	assert_non_null(snapshot_rows_alloc(a, 20000));
+	assert_true(a->flows_cap >= 20000);
+	a->flows[19999].rx_bytes = 0xfeed; /* all of it writable */
+	snapshot_put(a);
+	assert_non_null(snapshot_rows_alloc(b, 20100));
+	assert_int_equal(b->flows[19999].rx_bytes, 0xfeed);
+	/* the spare went to b: c gets its own */
+	assert_non_null(snapshot_rows_alloc(c, 20000));
+	assert_int_equal(c->flows[19999].rx_bytes, 0);
+	snapshot_put(c);
+	snapshot_put(b);
+
+	struct snapshot *small = snapshot__new(), *big = snapshot__new(), *d = snapshot__new();
+	assert_non_null(snapshot_rows_alloc(small, 100));
+	assert_int_equal(small->flows_cap, 0);
+	snapshot_put(small);
+	/* the spare is too small for 200k rows; then too big to hold for 20k */
+	assert_non_null(snapshot_rows_alloc(big, 200000));
+	assert_true(big->flows_cap >= 200000);
+	assert_int_equal(big->flows[19999].rx_bytes, 0);
+	big->flows[19999].rx_bytes = 0xfeed;
+	big->flows[199999].rx_bytes = 0xfeed;
+	snapshot_put(big);
+	assert_non_null(snapshot_rows_alloc(d, 20000));
+	assert_int_equal(d->flows[19999].rx_bytes, 0);
+	assert_true(d->flows_cap >= 20000 && d->flows_cap < 40000);
+	snapshot_put(d);
+}
+
 static void test_empty(void **state)
 {
 	struct snapshot *s = snapshot__new();
@@ -374,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_row_cmp_more_keys),
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_refcount),
+		cmocka_unit_test(test_rows_reuse),
 		cmocka_unit_test(test_empty),
 	};
 
