@@ -98,11 +98,18 @@ static int room(struct flowrows *fr, size_t rows, size_t slots)
 	return 0;
 }
 
-static void iface_name(const struct flowrows_ctx *c, uint32_t ifindex, char out[16])
+static void iface_name(struct flowrows *fr, const struct flowrows_ctx *c, uint32_t ifindex,
+		       char out[16])
 {
 	for (size_t i = 0; i < c->n_ifaces; i++) {
 		if ((uint32_t)c->ifindexes[i] == ifindex) {
 			memcpy(out, c->ifnames[i], 16);
+			return;
+		}
+	}
+	for (uint32_t i = 0; i < fr->n_ifcache; i++) {
+		if (fr->ifcache[i].ifindex == ifindex) {
+			memcpy(out, fr->ifcache[i].name, 16);
 			return;
 		}
 	}
@@ -111,6 +118,10 @@ static void iface_name(const struct flowrows_ctx *c, uint32_t ifindex, char out[
 		snprintf(out, 16, "%s", buf);
 	else
 		snprintf(out, 16, "if%u", ifindex);
+	if (fr->n_ifcache < FLOWROW_IFCACHE) {
+		fr->ifcache[fr->n_ifcache].ifindex = ifindex;
+		memcpy(fr->ifcache[fr->n_ifcache++].name, out, 16);
+	}
 }
 
 /* Dotted quad without printf: inet_ntop formats IPv4 through sprintf, a third of a row. */
@@ -137,14 +148,14 @@ static void addr_str(const uint8_t *a, uint8_t family, char *out, size_t len)
 }
 
 /* A flow's row: what the store knows, then what each model knows, in the ops table's order. */
-static void build_row(const struct flowrows_ctx *c, const struct fs_entry *e, uint32_t slot,
-		      struct flow_row *r)
+static void build_row(struct flowrows *fr, const struct flowrows_ctx *c, const struct fs_entry *e,
+		      uint32_t slot, struct flow_row *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->key = e->key;
 	r->slot = slot;
 	r->serial = e->serial;
-	iface_name(c, e->key.ifindex, r->iface);
+	iface_name(fr, c, e->key.ifindex, r->iface);
 	addr_str(e->key.local, e->key.family, r->local, sizeof(r->local));
 	addr_str(e->key.remote, e->key.family, r->remote, sizeof(r->remote));
 	r->rx_packets = e->val.rx_packets;
@@ -242,6 +253,7 @@ int flowrows_build(struct flowrows *fr, const struct flowrows_ctx *c, struct sna
 	}
 	s->flows = NULL;
 	s->n_flows = 0;
+	fr->n_ifcache = 0; /* an interface renamed or gone shows at the next refresh */
 	if (room(fr, fs->n_changed, fs->n_slots)) {
 		ret = -ENOMEM;
 		goto out;
@@ -254,7 +266,7 @@ int flowrows_build(struct flowrows *fr, const struct flowrows_ctx *c, struct sna
 		const struct fs_entry *e = &fs->e[slot];
 		if (!e->serial || !e->keep || fr->fresh_of[slot])
 			continue;
-		build_row(c, e, slot, &fr->fresh[k]);
+		build_row(fr, c, e, slot, &fr->fresh[k]);
 		fr->ord[k] = (uint32_t)k;
 		fr->fresh_of[slot] = (uint32_t)++k;
 	}

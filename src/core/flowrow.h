@@ -20,6 +20,7 @@
  * finds them sorted.
  */
 #define FLOWROW_TURN 1024
+#define FLOWROW_IFCACHE 16
 
 struct flowrows {
 	int order; /* enum flow_sort, or -1: no order (new flows at the end) */
@@ -35,6 +36,13 @@ struct flowrows {
 	uint64_t version;    /* the models' versions at the last turn */
 	uint32_t turns_left; /* rows to build before a round of turns is done */
 	struct snapshot *prev;
+	/* names of interfaces outside the watched list, looked up once a refresh: if_indextoname
+	 * is a socket, an ioctl and a close, 4 us a row */
+	struct {
+		uint32_t ifindex;
+		char name[16];
+	} ifcache[FLOWROW_IFCACHE];
+	uint32_t n_ifcache;
 };
 
 struct flowrows_ctx {

@@ -227,11 +227,38 @@ static void test_unordered_and_turns(void **state)
 	snapshot_put(s);
 }
 
+/*
+ * Flows on interfaces outside the watched list are named by the kernel (looked up once a
+ * refresh, whatever the number of rows): lo is ifindex 1 in every namespace, and an index no
+ * interface has reads ifN. Interleaved, so that a lookup answers for its own index only.
+ */
+static void test_unwatched_iface_names(void **state)
+{
+	struct fixture *f = *state;
+	for (int i = 0; i < N; i++)
+		f->k[i].ifindex = i % 2 ? 1 : 0x7ffffff0u;
+	struct snapshot *s = refresh(f, 0, (1u << N) - 1);
+	assert_int_equal(s->n_flows, N);
+	for (int i = 0; i < N; i++)
+		assert_string_equal(s->flows[row_of(s, f, i)].iface, i % 2 ? "lo" : "if2147483632");
+	snapshot_put(s);
+	/* the next refresh looks them up again: every row changed */
+	for (int i = 0; i < N; i++) {
+		grow(f, i, 10);
+		f->k[i].ifindex = i % 2 ? 0x7ffffff0u : 1;
+	}
+	s = refresh(f, 1.0, (1u << N) - 1);
+	for (int i = 0; i < N; i++)
+		assert_string_equal(s->flows[row_of(s, f, i)].iface, i % 2 ? "if2147483632" : "lo");
+	snapshot_put(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_order_and_kept_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unordered_and_turns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwatched_iface_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
