@@ -5,7 +5,9 @@
  * namespace, no probes attached), its flow map (N entries) is filled with
  * FLOWS real flows: the tc ingress program runs (BPF_PROG_TEST_RUN) on one
  * UDP frame per flow, so the flows are created, counted and queued as
- * changed by the kernel side exactly as packets do it. Then:
+ * changed by the kernel side exactly as packets do it, arriving on the
+ * watched interface (-L: on lo, an interface pktlens does not watch, whose
+ * name the rows must look up). Then:
  *  - engine_refresh() + snapshot_put() are timed (wall and process CPU),
  *    once cold (every flow is new to the flow store) and then warm with no
  *    flow moving ("refresh": idle flows), then with 1% and with all of the
@@ -178,14 +180,23 @@ static size_t flow_frame(uint32_t i, __u8 *buf)
 			       FILL_DPORT, 18);
 }
 
-/* One packet of each flow in [from, to) through the tc ingress program; returns how many ran. */
-static long run_flows(int prog, uint32_t from, uint32_t to)
+/* 1: frames come in on lo, BPF_PROG_TEST_RUN's own device, which pktlens does not watch (-L) */
+static int on_lo;
+
+/*
+ * One packet of each flow in [from, to) through the tc ingress program; returns how many ran.
+ * The frames arrive on the watched interface (the context's ifindex: test_run takes any
+ * index above 1) as a real packet would, so the rows name it from the engine's list.
+ */
+static long run_flows(int prog, uint32_t from, uint32_t to, __u32 ifindex)
 {
 	__u8 buf[FRAME_MAX];
+	struct __sk_buff ctx = { .ifindex = ifindex };
 	long done = 0;
 	for (uint32_t i = from; i < to; i++) {
 		size_t len = flow_frame(i, buf);
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .data_size_in = (__u32)len,
+			    .ctx_in = on_lo ? NULL : &ctx, .ctx_size_in = on_lo ? 0 : sizeof(ctx),
 			    .repeat = 1);
 		if (bpf_prog_test_run_opts(prog, &o)) {
 			fprintf(stderr, "refresh: BPF_PROG_TEST_RUN: %s\n", strerror(errno));
@@ -284,8 +295,10 @@ static int one_size(const char *netns, const char *iface, unsigned entries, long
 	CPU_ZERO(&one);
 	CPU_SET(sched_getcpu(), &one);
 	sched_setaffinity(0, sizeof(one), &one);
+	/* the engine moved this process into the namespace: the index is the one there */
+	__u32 ifindex = if_nametoindex(iface);
 	if (real)
-		run_flows(prog, 0, (uint32_t)flows);
+		run_flows(prog, 0, (uint32_t)flows, ifindex);
 	else
 		fill_map(fd, flows, if_nametoindex(iface));
 	sched_setaffinity(0, sizeof(old), &old);
@@ -318,7 +331,7 @@ static int one_size(const char *netns, const char *iface, unsigned entries, long
 		uint32_t n = pass ? (uint32_t)flows : (uint32_t)(flows / 100 ? flows / 100 : 1);
 		for (int r = 0; r < runs; r++) {
 			usleep(60000);
-			run_flows(prog, 0, n);
+			run_flows(prog, 0, n, ifindex);
 			double w0 = clock_s(CLOCK_MONOTONIC),
 			       c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 			snapshot_put(s);
@@ -396,8 +409,11 @@ int main(int argc, char **argv)
 	const char *netns = NULL, *iface = NULL,
 		   *sizes = "2000:1000,20000:10000,200000:100000,2000000:1000000,1000000:1000";
 	int runs = 5, opt;
-	while ((opt = getopt(argc, argv, "N:i:s:n:S")) != -1) {
+	while ((opt = getopt(argc, argv, "N:i:s:n:SL")) != -1) {
 		switch (opt) {
+		case 'L':
+			on_lo = 1;
+			break;
 		case 'S':
 			real = 0;
 			break;
@@ -425,10 +441,9 @@ int main(int argc, char **argv)
 	int n = parse_sizes(sizes, ent, fl);
 
 	/* Per-flow user-space structures: what RSS and refresh time grow with. */
-	printf(
-	    "{\"runs\":%d,\"real_flows\":%d,\"snapshot_row_bytes\":%zu,\"store_entry_bytes\":%zu,"
-	    "\"sizes\":[",
-	    runs, real, sizeof(struct flow_row), sizeof(struct fs_entry));
+	printf("{\"runs\":%d,\"real_flows\":%d,\"frames_on_lo\":%d,\"snapshot_row_bytes\":%zu,"
+	       "\"store_entry_bytes\":%zu,\"sizes\":[",
+	       runs, real, on_lo, sizeof(struct flow_row), sizeof(struct fs_entry));
 	int rc = 0;
 	for (int i = 0; i < n; i++) {
 		/* Peak RSS per size, not since the process started. */
@@ -446,6 +461,7 @@ int main(int argc, char **argv)
 	printf("]}\n");
 	return rc;
 usage:
-	fprintf(stderr, "usage: %s -N NETNS -i IFACE [-s N[:FLOWS],...] [-n RUNS] [-S]\n", argv[0]);
+	fprintf(stderr, "usage: %s -N NETNS -i IFACE [-s N[:FLOWS],...] [-n RUNS] [-S] [-L]\n",
+		argv[0]);
 	return 2;
 }
