@@ -135,16 +135,7 @@ EOF
 
 # report NAME ID SINCE: the delay line; fails on any other alert raised since SINCE (another
 # kind, or a second alert of the same kind: one burst is one alert, however many intervals).
-report() {
-	local others
-	others=$(alerts_since "$PL_LOG" "$3" | awk -v id="$2" '$1 != id')
-	printf 'RESULT %s: detected after %ss, false positives %d\n' "$1" "${ALERT_DELAY:--}" \
-		"$(printf '%s' "$others" | grep -c .)" >&2
-	[ -z "$others" ] || {
-		printf '%s\n' "$others" >&2
-		fail "$1: other alerts were raised"
-	}
-}
+report() { alerts_report "$PL_LOG" "$@"; }
 
 # ended ID: until the alert is inactive (quiet seconds after its last evidence, plus an interval).
 ended() {

@@ -35,15 +35,7 @@ pktlens_wait_attached "$TMP/pl.json" tc-ingress "$IF_A" 30 ||
 # hping3's random sources include martians (multicast, 0/8...): the kernel drops those SYNs with
 # IP_INVALID_SOURCE, and a drop burst of that reason on the flooded port is the same attack.
 report() {
-	local others
-	others=$(alerts_since "$TMP/pl.json" "$3" | awk -v id="$2" '$1 != id' |
-		grep -v "drop_burst .*$HTTP_PORT: .* reason IP_INVALID_SOURCE")
-	printf 'RESULT %s: detected after %ss, false positives %d\n' "$1" "${ALERT_DELAY:--}" \
-		"$(printf '%s' "$others" | grep -c .)" >&2
-	[ -z "$others" ] || {
-		printf '%s\n' "$others" >&2
-		fail "$1: other alerts were raised"
-	}
+	alerts_report "$TMP/pl.json" "$@" "drop_burst .*$HTTP_PORT: .* reason IP_INVALID_SOURCE"
 }
 
 log "nmap -sU (default timing) of ports 1-30 and $UDP_PORT from $ADDR_B"

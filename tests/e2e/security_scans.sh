@@ -56,16 +56,7 @@ pktlens_wait_attached "$TMP/pl.json" tc-ingress "$IF_A" 30 ||
 	fail "pktlens did not attach: $(cat "$TMP/pl.json.err")"
 
 # report NAME EXPECTED_ID SINCE: the delay line and the other alerts raised since SINCE
-report() {
-	local others
-	others=$(alerts_since "$TMP/pl.json" "$3" | awk -v id="$2" '$1 != id')
-	printf 'RESULT %s: detected after %ss, false positives %d\n' "$1" "${ALERT_DELAY:--}" \
-		"$(printf '%s' "$others" | grep -c .)" >&2
-	[ -z "$others" ] || {
-		printf '%s\n' "$others" >&2
-		fail "$1: other alerts were raised"
-	}
-}
+report() { alerts_report "$TMP/pl.json" "$@"; }
 
 log "busy clients: wrk keep-alive and 200 curl connections raise nothing"
 t0=$(now_s)

@@ -163,3 +163,19 @@ udp_sink_stop() {
 	wait_for 10 test -s "$1" || fail "the UDP sink did not write its count"
 	cat "$1"
 }
+
+# alerts_report JSON NAME ID SINCE [EXPECTED_ERE]: the RESULT line (delay ALERT_DELAY) of the
+# alert ID, and a failure on any other alert raised since SINCE: another kind, or a second alert
+# of the same kind (one burst is one alert, however many intervals). Lines of alerts_since that
+# match EXPECTED_ERE are real and expected company (say why where it is passed).
+alerts_report() {
+	local others
+	others=$(alerts_since "$1" "$4" | awk -v id="$3" '$1 != id')
+	[ -n "${5:-}" ] && others=$(printf '%s\n' "$others" | grep -Ev "$5")
+	printf 'RESULT %s: detected after %ss, false positives %d\n' "$2" "${ALERT_DELAY:--}" \
+		"$(printf '%s' "$others" | grep -c .)" >&2
+	[ -z "$others" ] || {
+		printf '%s\n' "$others" >&2
+		fail "$2: other alerts were raised"
+	}
+}
