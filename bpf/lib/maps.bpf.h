@@ -7,6 +7,12 @@
 
 /* Knobs set by user space before load. */
 const volatile __u64 netns_ino = 0; /* only sockets of this netns in tracepoints; 0 = all */
+/*
+ * The struct net of netns_ino, learnt by the first socket found in it (pl_sk_in_netns): then
+ * one pointer read decides instead of two. pktlens lives in that namespace (it entered it
+ * for -n), which keeps the struct where it is for as long as these programs run.
+ */
+volatile __u64 netns_net = 0;
 
 /* Written by user space at run time through the mmapped .bss. */
 volatile __u32 watch_count = 0; /* entries in `watch`: skip the lookup when there are none */

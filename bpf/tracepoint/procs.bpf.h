@@ -73,26 +73,38 @@ static __always_inline struct proc_info_val *pl_proc_info(const struct proc_key 
 	return bpf_map_lookup_elem(&proc_info, key);
 }
 
+/*
+ * The socket's inode number, as /proc/PID/fd shows it. The inode is allocated with the struct
+ * socket (struct socket_alloc): two reads instead of four through the file, which a socket
+ * being closed no longer has (its bytes then count under the same socket all the same).
+ */
 static __always_inline __u64 pl_sk_ino(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	const struct socket *so = BPF_CORE_READ(sk, sk_socket);
+	if (!so)
+		return 0;
+	if (bpf_core_type_exists(struct socket_alloc)) {
+		const struct socket_alloc *sa =
+		    (const void *)so - bpf_core_field_offset(struct socket_alloc, socket);
+		return BPF_CORE_READ(sa, vfs_inode.i_ino);
+	}
+	return BPF_CORE_READ(so, file, f_inode, i_ino);
 }
 
 /* Addresses as the socket holds them now; see proc_sock_val.family for v4-mapped addresses. */
-static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct sock *sk)
+static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct sock *sk,
+					   const struct pl_skc_head *h)
 {
-	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	v->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	v->state = h->state;
 	/*
 	 * A TCP socket that reached TIME_WAIT or CLOSE has given its port away
 	 * (the last reads of a connection happen then): keep the addresses it had.
 	 */
-	if (!lport && v->local_port)
+	if (!h->num && v->local_port)
 		return;
-	v->local_port = lport;
-	v->remote_port = pl_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (fam == PL_AF_INET6_KERNEL) {
+	v->local_port = h->num;
+	v->remote_port = pl_ntohs(h->dport);
+	if (h->family == PL_AF_INET6_KERNEL) {
 		/*
 		 * A dual-stack socket's IPv4 peer as IPv4, by the rule every socket key
 		 * follows (pl_unmap_v4); not skc_rcv_saddr: a v6 socket's can hold
@@ -106,16 +118,15 @@ static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct
 		pl_unmap_v4(&v->family, v->local, v->remote);
 		return;
 	}
-	__u32 l4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-	__u32 r4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
 	v->family = PL_AF_INET;
 	__builtin_memset(v->local, 0, 16);
 	__builtin_memset(v->remote, 0, 16);
-	__builtin_memcpy(v->local, &l4, 4);
-	__builtin_memcpy(v->remote, &r4, 4);
+	__builtin_memcpy(v->local, &h->rcv_saddr, 4);
+	__builtin_memcpy(v->remote, &h->daddr, 4);
 }
 
-static __always_inline struct proc_sock_val *pl_psock_get(const struct sock *sk, __u64 ino,
+static __always_inline struct proc_sock_val *pl_psock_get(const struct sock *sk,
+							  const struct pl_skc_head *h, __u64 ino,
 							  __u64 pid_tgid, __u8 proto, __u64 now)
 {
 	struct proc_key pk;
@@ -138,14 +149,12 @@ static __always_inline struct proc_sock_val *pl_psock_get(const struct sock *sk,
 	/*
 	 * Plain stores: every writer stores what the socket holds, so a race loses
 	 * nothing. The addresses change only with the socket's state or peer (a
-	 * connect, a close, a UDP re-connect): two reads decide, instead of the
-	 * eight of reading them all on every send and receive (make bench: HTTP
+	 * connect, a close, a UDP re-connect): the head of the socket, read once,
+	 * decides; an IPv6 socket's addresses are read only then (make bench: HTTP
 	 * keep-alive makes four of these calls per request).
 	 */
-	__u8 st = BPF_CORE_READ(sk, __sk_common.skc_state);
-	__u16 dport = pl_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (!v->local_port || st != v->state || dport != v->remote_port)
-		pl_psock_addrs(v, sk);
+	if (!v->local_port || h->state != v->state || pl_ntohs(h->dport) != v->remote_port)
+		pl_psock_addrs(v, sk, h);
 	v->last_ns = now;
 	if (v->tid != (__u32)pid_tgid || !v->thread[0]) {
 		v->tid = (__u32)pid_tgid;
@@ -162,21 +171,24 @@ static __always_inline int pl_proto_tracked(__u16 family, __u16 proto)
 	       proto == 58 /* ICMPv6 */ || proto == 136 /* UDP-Lite */;
 }
 
-static __always_inline int pl_sock_bytes(struct trace_event_raw_sock_msg_length *ctx, int rx)
+/* proto: the tracepoint record's, or -1 to read it from the socket (raw tracepoints). */
+static __always_inline int pl_sock_bytes(const struct sock *sk, int ret, int flags, int proto,
+					 int rx)
 {
-	const struct sock *sk = ctx->sk;
-	int ret = ctx->ret;
-	__u16 family = ctx->family, proto = ctx->protocol;
-	if (ret <= 0 || !sk || !pl_proto_tracked(family, proto))
+	if (ret <= 0 || !sk)
 		return 0;
 	/* a peek leaves the bytes in the queue: the read that follows counts them */
-	if (rx && (ctx->flags & PL_MSG_PEEK))
+	if (rx && (flags & PL_MSG_PEEK))
 		return 0;
-	if (!pl_sk_in_netns(sk))
+	struct pl_skc_head h;
+	pl_skc_head(sk, &h);
+	if (proto < 0)
+		proto = BPF_CORE_READ(sk, sk_protocol);
+	if (!pl_proto_tracked(h.family, proto) || !pl_sk_in_netns(sk))
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	struct proc_sock_val *v =
-	    pl_psock_get(sk, pl_sk_ino(sk), bpf_get_current_pid_tgid(), (__u8)proto, now);
+	    pl_psock_get(sk, &h, pl_sk_ino(sk), bpf_get_current_pid_tgid(), (__u8)proto, now);
 	if (!v)
 		return 0;
 	if (rx) {
@@ -192,13 +204,34 @@ static __always_inline int pl_sock_bytes(struct trace_event_raw_sock_msg_length 
 SEC("tracepoint/sock/sock_recv_length")
 int tp_procs_recv(struct trace_event_raw_sock_msg_length *ctx)
 {
-	return pl_sock_bytes(ctx, 1);
+	return pl_sock_bytes(ctx->sk, ctx->ret, ctx->flags, ctx->protocol, 1);
 }
 
 SEC("tracepoint/sock/sock_send_length")
 int tp_procs_send(struct trace_event_raw_sock_msg_length *ctx)
 {
-	return pl_sock_bytes(ctx, 0);
+	return pl_sock_bytes(ctx->sk, ctx->ret, ctx->flags, ctx->protocol, 0);
+}
+
+/*
+ * The same two as raw tracepoints, chosen wherever the kernel takes them (see
+ * raw_tcp_retransmit): a classic tracepoint first builds its trace record
+ * and goes through perf's buffer and trace_call_bpf, which under HTTP
+ * keep-alive (four of these per request) cost more than the programs
+ * themselves (make bench, perf: perf_trace_*, trace_call_bpf and the record's
+ * buffer); and it is skipped while another tracing program runs on the CPU.
+ * The protocol, which the record carried, is read from the socket.
+ */
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(raw_procs_recv, const struct sock *sk, int ret, int flags)
+{
+	return pl_sock_bytes(sk, ret, flags, -1, 1);
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(raw_procs_send, const struct sock *sk, int ret, int flags)
+{
+	return pl_sock_bytes(sk, ret, flags, -1, 0);
 }
 
 /* fd -> struct sock of the current process, NULL when the fd is not an inet socket. */
@@ -237,8 +270,10 @@ static __always_inline int pl_fd_register(long fd, __u8 flag)
 	if (!sk)
 		return 0;
 	__u8 proto = (__u8)BPF_CORE_READ(sk, sk_protocol);
+	struct pl_skc_head h;
+	pl_skc_head(sk, &h);
 	struct proc_sock_val *v =
-	    pl_psock_get(sk, ino, bpf_get_current_pid_tgid(), proto, bpf_ktime_get_ns());
+	    pl_psock_get(sk, &h, ino, bpf_get_current_pid_tgid(), proto, bpf_ktime_get_ns());
 	if (!v)
 		return 0;
 	v->flags |= flag;

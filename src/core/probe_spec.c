@@ -29,7 +29,7 @@ static const struct builtin_tp {
 	const char *raw, *raw_field, *fexit;
 } builtin_tps[] = {
 	{ "sock", "inet_sock_set_state", "tp_sock_state", "tracepoints" },
-	{ "tcp", "tcp_probe", "tp_tcp_probe", "tracepoints" },
+	{ "tcp", "tcp_probe", "tp_tcp_probe", "tracepoints", "raw_tcp_probe", "snd_cwnd;" },
 	{ "tcp", "tcp_retransmit_skb", "tp_tcp_retransmit", "tracepoints", "raw_tcp_retransmit",
 	  "int err;", "fexit_tcp_retransmit" },
 	{ "tcp", "tcp_retransmit_synack", "tp_tcp_retransmit_synack", "tracepoints" },
@@ -42,8 +42,10 @@ static const struct builtin_tp {
 	/* the latency pair fires for every received packet of the host: opt-in */
 	{ "net", "netif_receive_skb", "tp_netif_receive", "latency" },
 	{ "skb", "skb_copy_datagram_iovec", "tp_skb_copy", "latency" },
-	{ "sock", "sock_recv_length", "tp_procs_recv", "tracepoints" },
-	{ "sock", "sock_send_length", "tp_procs_send", "tracepoints" },
+	{ "sock", "sock_recv_length", "tp_procs_recv", "tracepoints", "raw_procs_recv",
+	  "int flags;" },
+	{ "sock", "sock_send_length", "tp_procs_send", "tracepoints", "raw_procs_send",
+	  "int flags;" },
 	{ "syscalls", "sys_enter_connect", "tp_procs_conn_in", "tracepoints" },
 	{ "syscalls", "sys_exit_connect", "tp_procs_conn_out", "tracepoints" },
 	{ "syscalls", "sys_enter_listen", "tp_procs_lsn_in", "tracepoints" },

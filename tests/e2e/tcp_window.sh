@@ -13,11 +13,11 @@ TEST_NAME=tcp_window
 LOSS_PORT=46301
 ZW_PORT=46302
 NFT_TABLE=pktlens_tcp_window
-# KNOWN BUG: pktlens' ssthresh is tcp:tcp_probe's field, which the kernel fills with
-# tcp_current_ssthresh() = max(snd_ssthresh, 3/4 cwnd) outside a cwnd reduction, not the
-# snd_ssthresh that ss -ti and TCP_INFO show (bpf/tracepoint/tcp.bpf.h tp_tcp_probe). While it is
-# there, that value is reported and accepted; set 0 once pktlens reads snd_ssthresh itself.
-SSTHRESH_BUG=${SSTHRESH_BUG:-1}
+# pktlens reads snd_ssthresh, which ss -ti and TCP_INFO show, from the socket when tcp_probe is a
+# raw tracepoint (bpf/tracepoint/tcp.bpf.h raw_tcp_probe). The classic tracepoint's field, used
+# where the kernel takes no raw tracepoints, is tcp_current_ssthresh() = max(snd_ssthresh,
+# 3/4 cwnd) outside a cwnd reduction: SSTHRESH_BUG=1 accepts that value there.
+SSTHRESH_BUG=${SSTHRESH_BUG:-0}
 
 require_root
 require_cmd ip nft ss dumpcap tshark "$PYTHON"
