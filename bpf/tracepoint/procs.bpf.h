@@ -20,19 +20,9 @@ struct {
 	__type(value, struct proc_info_val);
 } proc_info SEC(".maps");
 
-/* The fd of a connect()/listen() in flight, by thread: the socket is looked up once it returns. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, __s32);
-} proc_fd_inflight SEC(".maps");
-
 #define PL_MSG_PEEK 2
-#define PL_EINPROGRESS 115
-#define PL_S_IFMT 00170000
-#define PL_S_IFSOCK 0140000
 #define PL_TCP_LISTEN 10
+#define PL_PF_KTHREAD 0x00200000
 
 /* The calling process as struct proc_key: tgid and its thread group leader's start time. */
 static __always_inline void pl_proc_key(struct proc_key *k, __u64 pid_tgid)
@@ -127,7 +117,8 @@ static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct
 
 static __always_inline struct proc_sock_val *pl_psock_get(const struct sock *sk,
 							  const struct pl_skc_head *h, __u64 ino,
-							  __u64 pid_tgid, __u8 proto, __u64 now)
+							  __u64 pid_tgid, __u8 proto, __u64 now,
+							  int *created)
 {
 	struct proc_key pk;
 	pl_proc_key(&pk, pid_tgid);
@@ -141,7 +132,7 @@ static __always_inline struct proc_sock_val *pl_psock_get(const struct sock *sk,
 		nv.first_ns = now;
 		nv.proto = proto;
 		pl_proc_info(&pk, now);
-		bpf_map_update_elem(&proc_socks, &k, &nv, BPF_NOEXIST);
+		*created = !bpf_map_update_elem(&proc_socks, &k, &nv, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&proc_socks, &k);
 		if (!v)
 			return NULL;
@@ -171,25 +162,70 @@ static __always_inline int pl_proto_tracked(__u16 family, __u16 proto)
 	       proto == 58 /* ICMPv6 */ || proto == 136 /* UDP-Lite */;
 }
 
+static __always_inline void pl_proc_count(__u64 pid_tgid, int accept)
+{
+	struct proc_key pk;
+	pl_proc_key(&pk, pid_tgid);
+	struct proc_info_val *pi = bpf_map_lookup_elem(&proc_info, &pk);
+	if (!pi)
+		return;
+	if (accept)
+		__sync_fetch_and_add(&pi->accepts, 1);
+	else
+		__sync_fetch_and_add(&pi->connects, 1);
+}
+
+/*
+ * A TCP socket that came from a listener: inet_sock_set_state saw it enter SYN_RECV (socks'
+ * open time, not active). Asked when a process first uses a socket: that process accept()ed
+ * it (or was handed it), so it counts as one accept of that process. A socket accepted before
+ * pktlens started has no such record and counts none.
+ */
+static __always_inline int pl_sk_passive(const struct sock *sk)
+{
+	struct sock_key k;
+	if (pl_sock_key_sk(&k, sk))
+		return 0;
+	struct sock_val *sv = bpf_map_lookup_elem(&socks, &k);
+	return sv && sv->open_ns && !sv->active;
+}
+
 /* proto: the tracepoint record's, or -1 to read it from the socket (raw tracepoints). */
 static __always_inline int pl_sock_bytes(const struct sock *sk, int ret, int flags, int proto,
 					 int rx)
 {
-	if (ret <= 0 || !sk)
+	if (ret < 0 || !sk)
 		return 0;
 	/* a peek leaves the bytes in the queue: the read that follows counts them */
 	if (rx && (flags & PL_MSG_PEEK))
+		return 0;
+	/* the namespace first: with -n most sockets of the host are not watched */
+	if (!pl_sk_in_netns(sk))
 		return 0;
 	struct pl_skc_head h;
 	pl_skc_head(sk, &h);
 	if (proto < 0)
 		proto = BPF_CORE_READ(sk, sk_protocol);
-	if (!pl_proto_tracked(h.family, proto) || !pl_sk_in_netns(sk))
+	if (!pl_proto_tracked(h.family, proto))
+		return 0;
+	/*
+	 * An empty read is TCP's end of stream: it counts nothing but makes the socket the
+	 * process's (a client that connects and closes at once is still one accept).
+	 */
+	if (!ret && !(rx && proto == PL_IPPROTO_TCP))
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	int created = 0;
 	struct proc_sock_val *v =
-	    pl_psock_get(sk, &h, pl_sk_ino(sk), bpf_get_current_pid_tgid(), (__u8)proto, now);
+	    pl_psock_get(sk, &h, pl_sk_ino(sk), id, (__u8)proto, now, &created);
 	if (!v)
+		return 0;
+	if (created && proto == PL_IPPROTO_TCP && pl_sk_passive(sk)) {
+		v->flags |= PL_PS_ACCEPTED;
+		pl_proc_count(id, 1);
+	}
+	if (!ret)
 		return 0;
 	if (rx) {
 		__sync_fetch_and_add(&v->rx_bytes, (__u64)ret);
@@ -234,135 +270,37 @@ int BPF_PROG(raw_procs_send, const struct sock *sk, int ret, int flags)
 	return pl_sock_bytes(sk, ret, flags, -1, 0);
 }
 
-/* fd -> struct sock of the current process, NULL when the fd is not an inet socket. */
-static __always_inline const struct sock *pl_fd_sock(long fd, __u64 *ino)
+/*
+ * listen() and connect() of TCP, from inet_sock_set_state (tp_sock_state), without a
+ * tracepoint on those system calls: an enabled syscalls:* tracepoint sends every system call
+ * of every process on the host through the slow tracing path (make bench, a TCP ping-pong of
+ * four system calls on one CPU: ~90 ns more per system call with two of them attached,
+ * whatever calls were made). The socket enters LISTEN or SYN_SENT from CLOSE in the context of
+ * the process that called listen() or connect() (tracefs shows the caller, not a softirq).
+ * Kernel threads (MPTCP subflows, in-kernel clients) are nobody's process here. A listen()
+ * that fails after the state change (the port is taken) still shows as a listener.
+ */
+static __always_inline void pl_procs_open(const struct sock *sk, int newstate)
 {
 	struct task_struct *t = (void *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
-	if (fd < 0 || fd >= max)
-		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), fds + fd);
-	if (!f)
-		return NULL;
-	/* private_data is a struct socket only on socket files: check the inode type first */
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & PL_S_IFMT) != PL_S_IFSOCK)
-		return NULL;
-	*ino = BPF_CORE_READ(f, f_inode, i_ino);
-	struct socket *so = BPF_CORE_READ(f, private_data);
-	const struct sock *sk = BPF_CORE_READ(so, sk);
-	if (!sk)
-		return NULL;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
-	if (!pl_proto_tracked(family, proto) || !pl_sk_in_netns(sk))
-		return NULL;
-	return sk;
-}
-
-/* Registers the socket behind fd for this process with a flag; returns its protocol or 0. */
-static __always_inline int pl_fd_register(long fd, __u8 flag)
-{
-	__u64 ino = 0;
-	const struct sock *sk = pl_fd_sock(fd, &ino);
-	if (!sk)
-		return 0;
-	__u8 proto = (__u8)BPF_CORE_READ(sk, sk_protocol);
+	if (BPF_CORE_READ(t, flags) & PL_PF_KTHREAD)
+		return;
 	struct pl_skc_head h;
 	pl_skc_head(sk, &h);
+	__u64 id = bpf_get_current_pid_tgid();
+	int created = 0;
 	struct proc_sock_val *v =
-	    pl_psock_get(sk, &h, ino, bpf_get_current_pid_tgid(), proto, bpf_ktime_get_ns());
+	    pl_psock_get(sk, &h, pl_sk_ino(sk), id, PL_IPPROTO_TCP, bpf_ktime_get_ns(), &created);
 	if (!v)
-		return 0;
-	v->flags |= flag;
-	if (flag == PL_PS_LISTEN)
-		v->state = PL_TCP_LISTEN;
-	return proto;
-}
-
-static __always_inline int pl_fd_save(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__s32 fd = (__s32)ctx->args[0];
-	bpf_map_update_elem(&proc_fd_inflight, &id, &fd, BPF_ANY);
-	return 0;
-}
-
-static __always_inline long pl_fd_take(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__s32 *fdp = bpf_map_lookup_elem(&proc_fd_inflight, &id);
-	if (!fdp)
-		return -1;
-	long fd = *fdp;
-	bpf_map_delete_elem(&proc_fd_inflight, &id);
-	return fd;
-}
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int tp_procs_conn_in(struct trace_event_raw_sys_enter *ctx)
-{
-	return pl_fd_save(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int tp_procs_conn_out(struct trace_event_raw_sys_exit *ctx)
-{
-	long fd = pl_fd_take();
-	long ret = ctx->ret;
-	if (fd < 0 || (ret != 0 && ret != -PL_EINPROGRESS))
-		return 0;
-	if (pl_fd_register(fd, PL_PS_CONNECTED) == PL_IPPROTO_TCP) {
-		struct proc_key pk;
-		pl_proc_key(&pk, bpf_get_current_pid_tgid());
-		struct proc_info_val *pi = bpf_map_lookup_elem(&proc_info, &pk);
-		if (pi)
-			__sync_fetch_and_add(&pi->connects, 1);
+		return;
+	/* the tracepoint fires before the state is stored: the socket still says CLOSE */
+	v->state = newstate;
+	if (newstate == PL_TCP_LISTEN) {
+		v->flags |= PL_PS_LISTEN;
+		return;
 	}
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_listen")
-int tp_procs_lsn_in(struct trace_event_raw_sys_enter *ctx)
-{
-	return pl_fd_save(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_exit_listen")
-int tp_procs_lsn_out(struct trace_event_raw_sys_exit *ctx)
-{
-	long fd = pl_fd_take();
-	if (fd >= 0 && ctx->ret == 0)
-		pl_fd_register(fd, PL_PS_LISTEN);
-	return 0;
-}
-
-static __always_inline int pl_accepted(long ret)
-{
-	if (ret < 0)
-		return 0;
-	if (pl_fd_register(ret, PL_PS_ACCEPTED)) {
-		struct proc_key pk;
-		pl_proc_key(&pk, bpf_get_current_pid_tgid());
-		struct proc_info_val *pi = bpf_map_lookup_elem(&proc_info, &pk);
-		if (pi)
-			__sync_fetch_and_add(&pi->accepts, 1);
-	}
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int tp_procs_accept(struct trace_event_raw_sys_exit *ctx)
-{
-	return pl_accepted(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int tp_procs_accept4(struct trace_event_raw_sys_exit *ctx)
-{
-	return pl_accepted(ctx->ret);
+	v->flags |= PL_PS_CONNECTED;
+	pl_proc_count(id, 0);
 }
 
 #endif

@@ -159,6 +159,9 @@ static __always_inline void pl_tcp_event(const struct sock_key *k, int kind, int
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+/* bpf/tracepoint/procs.bpf.h: a process's listen() and connect() */
+static __always_inline void pl_procs_open(const struct sock *sk, int newstate);
+
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
@@ -212,6 +215,8 @@ int tp_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	v->n_states++;
 	v->state = ns;
 	v->state_ns = now;
+	if (ctx->oldstate == 7 /* CLOSE */ && (ns == PL_TCP_SYN_SENT || ns == 10 /* LISTEN */))
+		pl_procs_open(ctx->skaddr, ns);
 	return 0;
 }
 

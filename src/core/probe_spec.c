@@ -46,12 +46,6 @@ static const struct builtin_tp {
 	  "int flags;" },
 	{ "sock", "sock_send_length", "tp_procs_send", "tracepoints", "raw_procs_send",
 	  "int flags;" },
-	{ "syscalls", "sys_enter_connect", "tp_procs_conn_in", "tracepoints" },
-	{ "syscalls", "sys_exit_connect", "tp_procs_conn_out", "tracepoints" },
-	{ "syscalls", "sys_enter_listen", "tp_procs_lsn_in", "tracepoints" },
-	{ "syscalls", "sys_exit_listen", "tp_procs_lsn_out", "tracepoints" },
-	{ "syscalls", "sys_exit_accept", "tp_procs_accept", "tracepoints" },
-	{ "syscalls", "sys_exit_accept4", "tp_procs_accept4", "tracepoints" },
 };
 #define N_BUILTIN_TPS (sizeof(builtin_tps) / sizeof(builtin_tps[0]))
 

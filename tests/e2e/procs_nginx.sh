@@ -61,8 +61,10 @@ ns_a nginx -t -p "$NG" -c "$NG/nginx.conf" -e "$NG/logs/error.log" >"$TMP/nginx-
 # pktlens first: the master's listen() is then seen by the tracepoints, as on a host where
 # nginx restarts while pktlens runs (the case where closed flows went to the master)
 pktlens_start "$TMP/pl.json" -n "$NS_A" -i "$IF_A" --json --interval 0.5
-pktlens_wait_attached "$TMP/pl.json" tracepoint syscalls:sys_exit_accept4 15 ||
-	fail "sys_exit_accept4 did not attach: $(cat "$TMP/pl.json.err")"
+pktlens_wait_attached "$TMP/pl.json" tracepoint sock:inet_sock_set_state 15 ||
+	fail "inet_sock_set_state did not attach: $(cat "$TMP/pl.json.err")"
+pktlens_wait_attached "$TMP/pl.json" tracepoint sock:sock_recv_length 5 ||
+	fail "sock_recv_length did not attach: $(cat "$TMP/pl.json.err")"
 pktlens_wait_attached "$TMP/pl.json" tc-ingress "$IF_A" 5 || fail "tc ingress did not attach"
 
 bg_start "$TMP/nginx.out" ip netns exec "$NS_A" nginx -p "$NG" -c "$NG/nginx.conf" \
