@@ -394,10 +394,12 @@ test_privileges() {
 }
 
 # in_tty CMD...: run CMD on a pseudo terminal (the TUI needs one); its output in $TMP/tty.out.
+# The TUI writes its settings when it quits: into the test's folder, not the user's ~/.config.
 in_tty() {
 	local cmd
 	printf -v cmd '%q ' "$@"
-	timeout 30 script -qec "$cmd" /dev/null </dev/null >"$TMP/tty.out" 2>&1
+	XDG_CONFIG_HOME=$TMP/config timeout 30 script -qec "$cmd" /dev/null </dev/null \
+		>"$TMP/tty.out" 2>&1
 }
 
 # Item 10 (issue 12) and item 14 (issue 20): files opened as root, theme lookup, /run/pktlens names.
