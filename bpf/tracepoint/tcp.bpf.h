@@ -391,16 +391,9 @@ int BPF_PROG(raw_tcp_retransmit, const struct sock *sk, const struct sk_buff *sk
 }
 
 /* A SYN-ACK resent by a listener (request socket): also one TcpRetransSegs. */
-SEC("tracepoint/tcp/tcp_retransmit_synack")
-int tp_tcp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
+static __always_inline int pl_synack_retrans(const struct sock_key *k)
 {
-	if (!pl_sk_in_netns(ctx->skaddr))
-		return 0;
-	struct sock_key k;
-	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
-			ctx->sport, ctx->dport))
-		return 0;
-	struct sock_val *v = pl_sock_get(&k);
+	struct sock_val *v = pl_sock_get(k);
 	if (v) {
 		__sync_fetch_and_add(&v->retrans, 1);
 		__sync_fetch_and_add(&v->retrans_events, 1);
@@ -410,8 +403,40 @@ int tp_tcp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
 		tc->retrans_segs++;
 		tc->synack_retrans++;
 	}
-	pl_tcp_event(&k, PL_TE_RETRANS_SYNACK, 3 /* SYN_RECV */, 0, 1);
+	pl_tcp_event(k, PL_TE_RETRANS_SYNACK, 3 /* SYN_RECV */, 0, 1);
 	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_synack")
+int tp_tcp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
+{
+	if (!pl_sk_in_netns(ctx->skaddr))
+		return 0;
+	struct sock_key k;
+	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
+			ctx->sport, ctx->dport))
+		return 0;
+	return pl_synack_retrans(&k);
+}
+
+/*
+ * The same as a raw tracepoint (see raw_tcp_retransmit). A SYN-ACK is resent from the timer
+ * softirq or for a repeated SYN, which can interrupt pktlens' own refresh: the map syscalls
+ * (batch lookups, bpf_map_copy_value) hold the same per-CPU bpf_prog_active guard, and a
+ * classic tracepoint program is then skipped (metrics_prometheus once counted 2 of A's 4
+ * TcpRetransSegs). The addresses are the request socket's own, in the struct sock_common it
+ * begins with: its family too, where the classic record takes the listener's (an IPv4
+ * request on a [::] listener).
+ */
+SEC("raw_tp/tcp_retransmit_synack")
+int BPF_PROG(raw_tcp_retransmit_synack, const struct sock *sk, const struct request_sock *req)
+{
+	if (!pl_sk_in_netns(sk))
+		return 0;
+	struct sock_key k;
+	if (pl_sock_key_sk(&k, (const struct sock *)req))
+		return 0;
+	return pl_synack_retrans(&k);
 }
 
 SEC("tracepoint/tcp/tcp_receive_reset")
