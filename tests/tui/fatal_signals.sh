@@ -43,10 +43,11 @@ attached() {
 run_case() {
 	local label=$1 how=$2 pid want
 	rm -f "$TMP/rc" "$TMP/stty.before" "$TMP/stty.after"
+	# settings go under $TMP/config, not the user's ~/.config (SIGUSR1 quits cleanly and writes them)
 	# sh, not an interactive shell: nothing but pktlens touches the terminal between the two stty;
 	# the trap (a handler, reset to the default in pktlens) keeps Ctrl-\\ from ending sh as well
 	tmux -L "$TUI_SOCK" -f /dev/null new-session -d -s "$label" -x 120 -y 40 \
-		"sh -c 'trap : QUIT; stty -a >$TMP/stty.before; echo \$\$ >$TMP/sh.pid; env LANG=C.UTF-8 TERM=screen-256color $PKTLENS -n $NS_A -i $IF_A --interval 0.5 2>$TMP/stderr; echo \$? >$TMP/rc; stty -a >$TMP/stty.after; echo PKTLENS-EXITED; sleep 600'" ||
+		"sh -c 'trap : QUIT; stty -a >$TMP/stty.before; echo \$\$ >$TMP/sh.pid; env LANG=C.UTF-8 TERM=screen-256color XDG_CONFIG_HOME=$TMP/config $PKTLENS -n $NS_A -i $IF_A --interval 0.5 2>$TMP/stderr; echo \$? >$TMP/rc; stty -a >$TMP/stty.after; echo PKTLENS-EXITED; sleep 600'" ||
 		fail "cannot start tmux"
 	wait_for 20 bash -c "tmux -L '$TUI_SOCK' capture-pane -p -t '$label' | grep -q Flows" ||
 		fail "$label: the TUI did not start: $(cat "$TMP/stderr")"
