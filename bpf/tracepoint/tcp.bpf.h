@@ -162,21 +162,15 @@ static __always_inline void pl_tcp_event(const struct sock_key *k, int kind, int
 /* bpf/tracepoint/procs.bpf.h: a process's listen() and connect() */
 static __always_inline void pl_procs_open(const struct sock *sk, int newstate);
 
-SEC("tracepoint/sock/inet_sock_set_state")
-int tp_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
+/* A TCP socket's state change, from either variant of inet_sock_set_state. */
+static __always_inline int pl_sock_state(const void *sk, const struct sock_key *k, int oldstate,
+					 int ns)
 {
-	if (ctx->protocol != PL_IPPROTO_TCP || !pl_sk_in_netns(ctx->skaddr))
-		return 0;
-	struct sock_key k;
-	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
-			ctx->sport, ctx->dport))
-		return 0;
-	struct sock_val *v = pl_sock_get(&k);
+	struct sock_val *v = pl_sock_get(k);
 	if (!v)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	__u64 skaddr = (__u64)ctx->skaddr;
-	int ns = ctx->newstate;
+	__u64 skaddr = (__u64)sk;
 	/*
 	 * connect() enters SYN_SENT before the source port is chosen, so that
 	 * transition lands on a key with local port 0. Remember it by socket
@@ -215,9 +209,21 @@ int tp_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	v->n_states++;
 	v->state = ns;
 	v->state_ns = now;
-	if (ctx->oldstate == 7 /* CLOSE */ && (ns == PL_TCP_SYN_SENT || ns == 10 /* LISTEN */))
-		pl_procs_open(ctx->skaddr, ns);
+	if (oldstate == 7 /* CLOSE */ && (ns == PL_TCP_SYN_SENT || ns == 10 /* LISTEN */))
+		pl_procs_open(sk, ns);
 	return 0;
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tp_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != PL_IPPROTO_TCP || !pl_sk_in_netns(ctx->skaddr))
+		return 0;
+	struct sock_key k;
+	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
+			ctx->sport, ctx->dport))
+		return 0;
+	return pl_sock_state(ctx->skaddr, &k, ctx->oldstate, ctx->newstate);
 }
 
 /* tcp_probe stores the socket's own address in saddr as a sockaddr_in or sockaddr_in6. */
@@ -439,6 +445,40 @@ int BPF_PROG(raw_tcp_retransmit_synack, const struct sock *sk, const struct requ
 	return pl_synack_retrans(&k);
 }
 
+/*
+ * inet_sock_set_state as a raw tracepoint (see raw_tcp_retransmit). Most
+ * changes come in softirq with a packet (a handshake's SYN_RECV and
+ * ESTABLISHED, a peer's FIN, a reset), which can interrupt pktlens' own map
+ * syscalls on that CPU: the classic program is then skipped and the socket
+ * misses a state, its lifetime or its connect/listen count. The local port
+ * is inet_sport, as in the classic record, not skc_num: tcp_set_state(CLOSE)
+ * releases the port (inet_put_port zeroes inet_num) before it stores the
+ * state and fires this tracepoint. Both are 0 before a connect() picks one.
+ */
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(raw_sock_state, const struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != PL_IPPROTO_TCP || !pl_sk_in_netns(sk))
+		return 0;
+	struct sock_key k;
+	if (pl_sock_key_sk(&k, sk))
+		return 0;
+	k.local_port = pl_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	return pl_sock_state(sk, &k, oldstate, newstate);
+}
+
+static __always_inline int pl_receive_reset(const struct sock_key *k)
+{
+	struct sock_val *v = pl_sock_get(k);
+	if (v)
+		__sync_fetch_and_add(&v->resets_rx, 1);
+	struct tcp_counters *tc = pl_tcp_stats();
+	if (tc)
+		tc->resets_rx++;
+	pl_tcp_event(k, PL_TE_RESET_RX, v ? v->state : 0, 0, 1);
+	return 0;
+}
+
 SEC("tracepoint/tcp/tcp_receive_reset")
 int tp_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 {
@@ -448,14 +488,19 @@ int tp_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
 			ctx->sport, ctx->dport))
 		return 0;
-	struct sock_val *v = pl_sock_get(&k);
-	if (v)
-		__sync_fetch_and_add(&v->resets_rx, 1);
-	struct tcp_counters *tc = pl_tcp_stats();
-	if (tc)
-		tc->resets_rx++;
-	pl_tcp_event(&k, PL_TE_RESET_RX, v ? v->state : 0, 0, 1);
-	return 0;
+	return pl_receive_reset(&k);
+}
+
+/* The same as a raw tracepoint: a reset arrives in softirq (see raw_sock_state). */
+SEC("raw_tp/tcp_receive_reset")
+int BPF_PROG(raw_tcp_receive_reset, const struct sock *sk)
+{
+	if (!pl_sk_in_netns(sk))
+		return 0;
+	struct sock_key k;
+	if (pl_sock_key_sk(&k, sk))
+		return 0;
+	return pl_receive_reset(&k);
 }
 
 /*

@@ -28,13 +28,15 @@ static const struct builtin_tp {
 	const char *cat, *name, *prog, *group;
 	const char *raw, *raw_field, *fexit;
 } builtin_tps[] = {
-	{ "sock", "inet_sock_set_state", "tp_sock_state", "tracepoints" },
+	{ "sock", "inet_sock_set_state", "tp_sock_state", "tracepoints", "raw_sock_state",
+	  "int newstate;" },
 	{ "tcp", "tcp_probe", "tp_tcp_probe", "tracepoints", "raw_tcp_probe", "snd_cwnd;" },
 	{ "tcp", "tcp_retransmit_skb", "tp_tcp_retransmit", "tracepoints", "raw_tcp_retransmit",
 	  "int err;", "fexit_tcp_retransmit" },
 	{ "tcp", "tcp_retransmit_synack", "tp_tcp_retransmit_synack", "tracepoints",
 	  "raw_tcp_retransmit_synack", "* req;" },
-	{ "tcp", "tcp_receive_reset", "tp_tcp_receive_reset", "tracepoints" },
+	{ "tcp", "tcp_receive_reset", "tp_tcp_receive_reset", "tracepoints",
+	  "raw_tcp_receive_reset", "skaddr;" },
 	{ "tcp", "tcp_send_reset", "tp_tcp_send_reset", "tracepoints" },
 	{ "skb", "kfree_skb", "tp_kfree_skb", "tracepoints", "raw_kfree_skb",
 	  "skb_drop_reason reason;" },
