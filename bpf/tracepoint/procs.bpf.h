@@ -181,10 +181,10 @@ static __always_inline void pl_proc_count(__u64 pid_tgid, int accept)
  * it (or was handed it), so it counts as one accept of that process. A socket accepted before
  * pktlens started has no such record and counts none.
  */
-static __always_inline int pl_sk_passive(const struct sock *sk)
+static __always_inline int pl_sk_passive(const struct sock *sk, const struct pl_skc_head *h)
 {
 	struct sock_key k;
-	if (pl_sock_key_sk(&k, sk))
+	if (pl_sock_key_head(&k, sk, h))
 		return 0;
 	struct sock_val *sv = bpf_map_lookup_elem(&socks, &k);
 	return sv && sv->open_ns && !sv->active;
@@ -221,7 +221,7 @@ static __always_inline int pl_sock_bytes(const struct sock *sk, int ret, int fla
 	    pl_psock_get(sk, &h, pl_sk_ino(sk), id, (__u8)proto, now, &created);
 	if (!v)
 		return 0;
-	if (created && proto == PL_IPPROTO_TCP && pl_sk_passive(sk)) {
+	if (created && proto == PL_IPPROTO_TCP && pl_sk_passive(sk, &h)) {
 		v->flags |= PL_PS_ACCEPTED;
 		pl_proc_count(id, 1);
 	}

@@ -322,27 +322,34 @@ int tp_tcp_retransmit(void *raw)
 	return pl_tcp_retransmit(&k, ctx->skbaddr, ctx->state, 0);
 }
 
-/* The socket's own view of a TCP connection, read from struct sock (raw tracepoints). */
-static __always_inline int pl_sock_key_sk(struct sock_key *k, const struct sock *sk)
+/* The socket's own view of a TCP connection from the head of its struct sock, read already. */
+static __always_inline int pl_sock_key_head(struct sock_key *k, const struct sock *sk,
+					    const struct pl_skc_head *h)
 {
-	struct pl_skc_head h;
-	pl_skc_head(sk, &h);
 	__builtin_memset(k, 0, sizeof(*k));
-	if (h.family == PL_AF_INET_KERNEL) {
+	if (h->family == PL_AF_INET_KERNEL) {
 		k->family = PL_AF_INET;
-		__builtin_memcpy(k->local, &h.rcv_saddr, 4);
-		__builtin_memcpy(k->remote, &h.daddr, 4);
-	} else if (h.family == PL_AF_INET6_KERNEL) {
+		__builtin_memcpy(k->local, &h->rcv_saddr, 4);
+		__builtin_memcpy(k->remote, &h->daddr, 4);
+	} else if (h->family == PL_AF_INET6_KERNEL) {
 		k->family = PL_AF_INET6;
 		bpf_core_read(k->local, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_core_read(k->remote, 16, &sk->__sk_common.skc_v6_daddr);
 	} else {
 		return -1;
 	}
-	k->local_port = h.num;
-	k->remote_port = pl_ntohs(h.dport);
+	k->local_port = h->num;
+	k->remote_port = pl_ntohs(h->dport);
 	pl_sock_key_unmap(k);
 	return 0;
+}
+
+/* The same, reading the head (raw tracepoints). */
+static __always_inline int pl_sock_key_sk(struct sock_key *k, const struct sock *sk)
+{
+	struct pl_skc_head h;
+	pl_skc_head(sk, &h);
+	return pl_sock_key_head(k, sk, &h);
 }
 
 /*
@@ -467,7 +474,12 @@ int BPF_PROG(raw_sock_state, const struct sock *sk, int oldstate, int newstate)
 	return pl_sock_state(sk, &k, oldstate, newstate);
 }
 
-static __always_inline int pl_receive_reset(const struct sock_key *k)
+/*
+ * The event's state is the socket's own (tcp_reset fires this before tcp_done closes it), not
+ * the one its socks entry last recorded: a connect() refused by a reset was in SYN_SENT, which
+ * its entry never saw (the port-less key took that change).
+ */
+static __always_inline int pl_receive_reset(const struct sock_key *k, int state)
 {
 	struct sock_val *v = pl_sock_get(k);
 	if (v)
@@ -475,7 +487,7 @@ static __always_inline int pl_receive_reset(const struct sock_key *k)
 	struct tcp_counters *tc = pl_tcp_stats();
 	if (tc)
 		tc->resets_rx++;
-	pl_tcp_event(k, PL_TE_RESET_RX, v ? v->state : 0, 0, 1);
+	pl_tcp_event(k, PL_TE_RESET_RX, state, 0, 1);
 	return 0;
 }
 
@@ -488,7 +500,8 @@ int tp_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
 			ctx->sport, ctx->dport))
 		return 0;
-	return pl_receive_reset(&k);
+	const struct sock *sk = ctx->skaddr;
+	return pl_receive_reset(&k, BPF_CORE_READ(sk, __sk_common.skc_state));
 }
 
 /* The same as a raw tracepoint: a reset arrives in softirq (see raw_sock_state). */
@@ -497,10 +510,12 @@ int BPF_PROG(raw_tcp_receive_reset, const struct sock *sk)
 {
 	if (!pl_sk_in_netns(sk))
 		return 0;
+	struct pl_skc_head h;
+	pl_skc_head(sk, &h);
 	struct sock_key k;
-	if (pl_sock_key_sk(&k, sk))
+	if (pl_sock_key_head(&k, sk, &h))
 		return 0;
-	return pl_receive_reset(&k);
+	return pl_receive_reset(&k, h.state);
 }
 
 /*

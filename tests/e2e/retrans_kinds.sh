@@ -15,11 +15,8 @@ SYNACK_PORT=46402 # A listens; B drops the SYN-ACKs: A retransmits them
 RSTOUT_PORT=46403 # closed in A: B's SYNs get A's resets
 RSTIN_PORT=46404  # closed in B: A's SYNs get B's resets
 NFT_TABLE=pktlens_retrans_kinds
-# KNOWN BUG: a reset received in SYN_SENT (connection refused) shows state "-": tp_tcp_receive_reset
-# (bpf/tracepoint/tcp.bpf.h) takes the state from the port's sock_val, which never saw SYN_SENT
-# (connect() enters it before the port is chosen), instead of the socket's skc_state. Accepted
-# and reported while set; 0 once fixed.
-RSTIN_STATE_BUG=${RSTIN_STATE_BUG:-1}
+# A reset received in SYN_SENT (connection refused) carries the socket's own state: its socks
+# entry never saw SYN_SENT (connect() enters it before the port is chosen).
 
 require_root
 require_cmd ip nft nstat dumpcap tshark "$PYTHON"
@@ -91,7 +88,7 @@ tshark -n -r "$TMP/cap.pcapng" -T fields -E separator=/t -e ip.src -e tcp.srcpor
 	fail "tshark could not read the capture: $(cat "$TMP/tshark.err")"
 
 "$PYTHON" - "$TMP/last.json" "$TMP/frames.tsv" "$ADDR_A" "$((r1 - r0))" "$SYN_PORT" "$SYNACK_PORT" \
-	"$RSTOUT_PORT" "$RSTIN_PORT" "$RSTIN_STATE_BUG" <<'PY' || fail "the retransmission kinds disagree with the capture"
+	"$RSTOUT_PORT" "$RSTIN_PORT" <<'PY' || fail "the retransmission kinds disagree with the capture"
 import collections, json, sys
 j = json.load(open(sys.argv[1]))
 a, retrans = sys.argv[3], int(sys.argv[4])
@@ -131,9 +128,6 @@ for kind, (n, port, state) in want.items():
         bad.append("%s: %d events, %d in the capture" % (kind, len(es), n))
     for e in es:
         st = e["state"]
-        if kind == "rst-in" and st == "-" and sys.argv[9] == "1":
-            print("KNOWN BUG: reset received in SYN_SENT shows state '-' (%s)" % e["flow"], file=sys.stderr)
-            st = state
         if (":%d " % port) not in e["flow"] + " " or st != state:
             bad.append("%s event %s in state %s" % (kind, e["flow"], e["state"]))
 print("  retransmits.total %d, TcpRetransSegs +%d" % (j["retransmits"]["total"], retrans), file=sys.stderr)
