@@ -5,6 +5,7 @@
 #include "lib/maps.bpf.h"
 #include "shared/tcp.h"
 #include "lib/skb.bpf.h"
+#include "tracepoint/tcp.bpf.h" /* pl_sk_in_netns */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -78,6 +79,21 @@ int tp_skb_copy(struct trace_event_raw_skb_copy_datagram_iovec *ctx)
 		return 0;
 	__u64 d = bpf_ktime_get_ns() - *t0;
 	bpf_map_delete_elem(&rx_start, &key);
+	/*
+	 * An entry outlives a received skb that was never copied (an ACK, a UDP datagram: no
+	 * skb_copy_datagram_iovec). A received skb's netif_receive_skb overwrites it, but skbs
+	 * that never pass there (netlink, unix sockets) and, with -n, other namespaces' are not
+	 * recorded: one allocated at that address finds the stale entry here. Only IP sockets'
+	 * skbs of the watched namespace count, by the socket reading them (skb->sk: a receive
+	 * queue's skbs are its socket's; TCP has dropped skb->dev by now).
+	 */
+	const struct sk_buff *skb = ctx->skbaddr;
+	const struct sock *sk = BPF_CORE_READ(skb, sk);
+	if (!sk || !pl_sk_in_netns(sk))
+		return 0;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != PL_AF_INET_KERNEL && family != PL_AF_INET6_KERNEL)
+		return 0;
 	__u32 b = pl_log2_us(d);
 	if (b >= PL_LAT_BUCKETS)
 		b = PL_LAT_BUCKETS - 1;
@@ -86,7 +102,6 @@ int tp_skb_copy(struct trace_event_raw_skb_copy_datagram_iovec *ctx)
 	if (all)
 		all->bucket[b]++;
 
-	const struct sk_buff *skb = ctx->skbaddr;
 	const struct net_device *dev = BPF_CORE_READ(skb, dev);
 	__u32 ifindex = pl_skb_ifindex(skb, dev);
 	__u16 proto = pl_ntohs(BPF_CORE_READ(skb, protocol));
