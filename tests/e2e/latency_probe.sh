@@ -7,8 +7,8 @@
 # samples within a few microseconds of the edge. (UDP is not timed: on this kernel udp_recvmsg
 # copies without skb:skb_copy_datagram_iovec.)
 # Only IP sockets' skbs of the watched namespace count: a stale receive stamp (an skb never
-# copied, e.g. an ACK) found by a non-IP socket's skb (netlink, unix) at the same address was 3 samples
-# besides the flow's 80 in one run; tcp.kernel_latency_us holds exactly the flow's samples.
+# copied, e.g. an ACK) found by a non-IP socket's skb (netlink, unix) at the same address was
+# 3 samples besides the flow's 80 in one run; tcp.kernel_latency_us holds exactly the flow's.
 set -u
 TEST_NAME=latency_probe
 . "$(dirname "$0")/../lib/netns.sh"
