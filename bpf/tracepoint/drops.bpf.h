@@ -5,6 +5,7 @@
 #include "lib/maps.bpf.h"
 #include "shared/drops.h"
 #include "lib/skb.bpf.h"
+#include "tracepoint/tcp.bpf.h" /* pl_sk_in_netns */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -175,7 +176,10 @@ int BPF_PROG(raw_kfree_skb, const struct sk_buff *skb, void *location, int reaso
 	return pl_kfree(skb, (__u64)location, (__u32)reason, protocol, NULL, dc);
 }
 
-/* These two fire in the context of whoever queued the packet, so only counts are honest. */
+/*
+ * These two fire in the context of whoever queued the packet, so only counts are honest. Their
+ * classic records hold no socket: only the raw variants below can keep to the namespace of -n.
+ */
 SEC("tracepoint/sock/sock_rcvqueue_full")
 int tp_rcvqueue_full(void *ctx)
 {
@@ -188,6 +192,30 @@ int tp_rcvqueue_full(void *ctx)
 SEC("tracepoint/sock/sock_exceed_buf_limit")
 int tp_exceed_buf_limit(void *ctx)
 {
+	struct drop_counters *dc = pl_drop_stats();
+	if (dc)
+		dc->exceed_buf_limit++;
+	return 0;
+}
+
+/* The same two as raw tracepoints: the socket's namespace decides (another's overflow is not ours). */
+SEC("raw_tp/sock_rcvqueue_full")
+int BPF_PROG(raw_rcvqueue_full, const struct sock *sk, const struct sk_buff *skb)
+{
+	if (!pl_sk_in_netns(sk))
+		return 0;
+	struct drop_counters *dc = pl_drop_stats();
+	if (dc)
+		dc->rcvqueue_full++;
+	return 0;
+}
+
+SEC("raw_tp/sock_exceed_buf_limit")
+int BPF_PROG(raw_exceed_buf_limit, const struct sock *sk, const struct proto *prot, long allocated,
+	     int kind)
+{
+	if (!pl_sk_in_netns(sk))
+		return 0;
 	struct drop_counters *dc = pl_drop_stats();
 	if (dc)
 		dc->exceed_buf_limit++;

@@ -40,8 +40,10 @@ static const struct builtin_tp {
 	{ "tcp", "tcp_send_reset", "tp_tcp_send_reset", "tracepoints" },
 	{ "skb", "kfree_skb", "tp_kfree_skb", "tracepoints", "raw_kfree_skb",
 	  "skb_drop_reason reason;" },
-	{ "sock", "sock_rcvqueue_full", "tp_rcvqueue_full", "tracepoints" },
-	{ "sock", "sock_exceed_buf_limit", "tp_exceed_buf_limit", "tracepoints" },
+	{ "sock", "sock_rcvqueue_full", "tp_rcvqueue_full", "tracepoints", "raw_rcvqueue_full",
+	  "int sk_rcvbuf;" },
+	{ "sock", "sock_exceed_buf_limit", "tp_exceed_buf_limit", "tracepoints",
+	  "raw_exceed_buf_limit", "int kind;" },
 	/* the latency pair fires for every received packet of the host: opt-in */
 	{ "net", "netif_receive_skb", "tp_netif_receive", "latency" },
 	{ "skb", "skb_copy_datagram_iovec", "tp_skb_copy", "latency" },
