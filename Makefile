@@ -29,7 +29,7 @@ endif
 WARN       := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
 	      -Wno-format-truncation
 CFLAGS     ?= -O2 -g
-CFLAGS     += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -DPKTLENS_VERSION='"$(VERSION)"'
+CFLAGS     += -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP
 CFLAGS     += $(SAN_FLAGS)
 CPPFLAGS   += -Iinclude -Isrc -Ibpf -I$(BUILD)
 LDLIBS     += -lxdp -lbpf -lelf -lz -lncursesw -lpcap -lm
@@ -108,6 +108,17 @@ $(BUILD)/obj/%.o: src/%.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# The version (git describe) in a header rewritten only when it changes: the objects that print
+# it are rebuilt then (on the compiler's command line nothing rebuilt them, and --version named
+# the commit main.c was last compiled at).
+$(BUILD)/version.h: FORCE
+	$(Q)mkdir -p $(dir $@)
+	$(Q)v='#define PKTLENS_VERSION "$(VERSION)"'; \
+	[ -f $@ ] && [ "$$(cat $@)" = "$$v" ] || echo "$$v" > $@
+$(BUILD)/obj/app/main.o $(BUILD)/obj/core/metrics.o $(BUILD)/obj/core/capture.o: $(BUILD)/version.h
+.PHONY: FORCE
+FORCE:
 
 $(BUILD)/pktlens: $(CORE_OBJS) $(UI_OBJS) $(APP_OBJS)
 	$(call msg,LINK,$@)
