@@ -3,6 +3,7 @@
 #define PKTLENS_TP_TCP_BPF_H
 
 #include "lib/maps.bpf.h"
+#include "lib/skb.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -344,6 +345,19 @@ static __always_inline int pl_sock_key_head(struct sock_key *k, const struct soc
 	return 0;
 }
 
+/*
+ * A full socket's local port as inet_sport holds it, as the classic records take it:
+ * tcp_set_state(TCP_CLOSE) releases the port (inet_put_port zeroes inet_num, skc_num) before
+ * the state-change tracepoint fires, and a close with SO_LINGER 0 sends its reset after that.
+ * Request and timewait sockets are no inet_sock: their skc_num is their port.
+ */
+static __always_inline void pl_sock_key_sport(struct sock_key *k, const struct sock *sk,
+					      int state)
+{
+	if (state != 6 /* TIME_WAIT */ && state != 12 /* NEW_SYN_RECV */)
+		k->local_port = pl_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+}
+
 /* The same, reading the head (raw tracepoints). */
 static __always_inline int pl_sock_key_sk(struct sock_key *k, const struct sock *sk)
 {
@@ -458,9 +472,8 @@ int BPF_PROG(raw_tcp_retransmit_synack, const struct sock *sk, const struct requ
  * ESTABLISHED, a peer's FIN, a reset), which can interrupt pktlens' own map
  * syscalls on that CPU: the classic program is then skipped and the socket
  * misses a state, its lifetime or its connect/listen count. The local port
- * is inet_sport, as in the classic record, not skc_num: tcp_set_state(CLOSE)
- * releases the port (inet_put_port zeroes inet_num) before it stores the
- * state and fires this tracepoint. Both are 0 before a connect() picks one.
+ * is inet_sport (pl_sock_key_sport): skc_num lost every CLOSE. Both are 0
+ * before a connect() picks one.
  */
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(raw_sock_state, const struct sock *sk, int oldstate, int newstate)
@@ -470,7 +483,7 @@ int BPF_PROG(raw_sock_state, const struct sock *sk, int oldstate, int newstate)
 	struct sock_key k;
 	if (pl_sock_key_sk(&k, sk))
 		return 0;
-	k.local_port = pl_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	pl_sock_key_sport(&k, sk, oldstate);
 	return pl_sock_state(sk, &k, oldstate, newstate);
 }
 
@@ -581,6 +594,42 @@ int tp_tcp_send_reset(void *raw)
 	if (pl_sock_key(&k, family, s + 4, d + 4, s + 8, d + 8, pl_ntohs(sport), pl_ntohs(dport)))
 		return 0;
 	return pl_tcp_send_reset(sk, &k, ctx->state);
+}
+
+/*
+ * The same as a raw tracepoint (see raw_sock_state): a reset answers a packet, in softirq. With
+ * a socket (full, request or timewait: each begins with the sock_common head) the key is the
+ * socket's; without one, the offending skb's, which arrived: its destination is the local side,
+ * as in the classic record's swapped addresses.
+ */
+SEC("raw_tp/tcp_send_reset")
+int BPF_PROG(raw_tcp_send_reset, const struct sock *sk, const struct sk_buff *skb)
+{
+	struct sock_key k;
+	if (sk) {
+		if (!pl_sk_in_netns(sk))
+			return 0;
+		struct pl_skc_head h;
+		pl_skc_head(sk, &h);
+		if (pl_sock_key_head(&k, sk, &h))
+			return 0;
+		pl_sock_key_sport(&k, sk, h.state);
+		return pl_tcp_send_reset(sk, &k, h.state);
+	}
+	if (!skb || !pl_skb_in_netns(skb))
+		return 0;
+	struct flow_key fk;
+	if (pl_skb_flow(skb, pl_ntohs(BPF_CORE_READ(skb, protocol)), 0, &fk) ||
+	    fk.proto != PL_IPPROTO_TCP)
+		return 0;
+	__builtin_memset(&k, 0, sizeof(k));
+	__builtin_memcpy(k.local, fk.local, 16);
+	__builtin_memcpy(k.remote, fk.remote, 16);
+	k.local_port = fk.local_port;
+	k.remote_port = fk.remote_port;
+	k.family = fk.family;
+	pl_sock_key_unmap(&k);
+	return pl_tcp_send_reset(NULL, &k, 0);
 }
 
 #endif
