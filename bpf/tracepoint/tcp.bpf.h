@@ -351,8 +351,7 @@ static __always_inline int pl_sock_key_head(struct sock_key *k, const struct soc
  * the state-change tracepoint fires, and a close with SO_LINGER 0 sends its reset after that.
  * Request and timewait sockets are no inet_sock: their skc_num is their port.
  */
-static __always_inline void pl_sock_key_sport(struct sock_key *k, const struct sock *sk,
-					      int state)
+static __always_inline void pl_sock_key_sport(struct sock_key *k, const struct sock *sk, int state)
 {
 	if (state != 6 /* TIME_WAIT */ && state != 12 /* NEW_SYN_RECV */)
 		k->local_port = pl_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
