@@ -112,6 +112,26 @@ static __always_inline void pl_l7_proto_event(const struct flow_key *key, int di
 }
 
 /*
+ * Overload: with 3/4 of the ring unread (the reader is ~3 MiB, some 20k events, behind), only
+ * flows in a sample send events, 1 in 4 of them, 1 in 16 past 7/8: a hash of the ports picks
+ * the same flows for as long as it lasts, so that their requests and responses still pair
+ * and their latencies stay whole; the others' events count as sampled (l7_stats.sampled in
+ * the JSON, the status line), not as lost. Loss is left for a reader that stopped altogether.
+ * Ports only: the ephemeral ports of a host's connections differ, and the multiplier spreads
+ * even ones (connect() prefers them) over the top bits.
+ */
+#define PL_L7_SAMPLE_AT (PL_L7_RING_BYTES / 4 * 3)
+#define PL_L7_SAMPLE_HARD (PL_L7_RING_BYTES / 8 * 7)
+static __always_inline int pl_l7_sampled_out(const struct flow_key *key)
+{
+	__u64 unread = bpf_ringbuf_query(&l7_events, BPF_RB_AVAIL_DATA);
+	if (unread < PL_L7_SAMPLE_AT)
+		return 0;
+	__u32 h = ((__u32)key->local_port << 16 | key->remote_port) * 2654435761u;
+	return (h >> 28) & (unread < PL_L7_SAMPLE_HARD ? 3 : 15);
+}
+
+/*
  * One event with up to cap payload bytes in a record cut after them (see
  * PL_L7_EVENT_SIZE): cap is a constant at each call, so the verifier sees
  * every access bounded by the record's size.
@@ -120,6 +140,10 @@ static __always_inline void pl_l7_emit(void *ctx, int hook, int dir, const struc
 				       const struct pl_pkt *p, int kind, __u8 proto,
 				       struct l7_flow *st, struct l7_counters *c, const __u32 cap)
 {
+	if (pl_l7_sampled_out(key)) {
+		c->sampled++;
+		return;
+	}
 	__u32 plen = p->payload_len;
 	struct l7_event *e = bpf_ringbuf_reserve(&l7_events, PL_L7_EVENT_SIZE(cap), 0);
 	if (!e) {

@@ -75,7 +75,8 @@ struct l7_counters {
 	__u64 ssl_lost;	   /* plaintext not readable from the process */
 	/* BPF's per-CPU scratch (payload head): keeps the tc stack small */
 	__u8 scratch_head[8];
-	__u8 pad[8];
+	/* events not sent: the ring was 3/4 unread and the flow outside the sample */
+	__u64 sampled;
 };
 _Static_assert(sizeof(struct l7_counters) == 48, "l7_counters layout");
 

@@ -649,6 +649,7 @@ void json_write_l7_legacy(FILE *f, const void *arg)
 	kv_u64(f, "events_lost", l->events_lost);
 	kv_u64(f, "ssl_calls", l->ssl_calls);
 	kv_u64(f, "ssl_lost", l->ssl_lost);
+	kv_u64(f, "sampled", l->sampled);
 	fputs(",\"flows_by_proto\":{", f);
 	for (int p = 1; p < 6; p++)
 		fprintf(f, "%s\"%s\":%" PRIu64, p > 1 ? "," : "", l7_proto_name((unsigned)p),

@@ -1166,6 +1166,7 @@ struct snapshot_l7 *l7_model_read(struct l7_model *m, const struct l7_counters *
 		s->events_lost = bpf->events_lost;
 		s->ssl_calls = bpf->ssl_calls;
 		s->ssl_lost = bpf->ssl_lost;
+		s->sampled = bpf->sampled;
 	}
 
 	/* rows below the cut join what was evicted in "other" */

@@ -448,6 +448,7 @@ struct snapshot_l7 {
 	uint64_t flows_by_proto[6]; /* enum pl_l7_proto */
 	uint64_t port80_not_http;   /* flows */
 	uint64_t events, events_lost, ssl_calls, ssl_lost;
+	uint64_t sampled; /* events not sent while the ring was 3/4 unread (bpf/lib/l7.bpf.h) */
 };
 
 struct hist_pool;

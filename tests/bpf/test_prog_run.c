@@ -1057,6 +1057,126 @@ static void test_l7_records_and_wakeups(void **state)
 	ring_buffer__free(rb);
 }
 
+/* A small HTTP request from B:cport to A:80 (tc ingress of A). */
+static size_t http_req_from(__u8 *buf, __u16 cport)
+{
+	static const char req[] = "GET / HTTP/1.1\r\n\r\n";
+	struct frame f;
+	frame_init(&f, buf, FRAME_MAX);
+	frame_eth(&f, NULL, NULL);
+	frame_ip4(&f, FRAME_IP4_B, FRAME_IP4_A, 0);
+	frame_tcp(&f, cport, 80, 1000, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
+	frame_payload(&f, req, sizeof(req) - 1);
+	return frame_finish(&f);
+}
+
+/* The sample bpf/lib/l7.bpf.h keeps under overload, as 4 bits of the ports' hash. */
+static unsigned int sample_bits(__u16 local_port, __u16 remote_port)
+{
+	return (((__u32)local_port << 16 | remote_port) * 2654435761u) >> 28;
+}
+
+/* A client port whose flow to :80 has these sample bits under mask. */
+static __u16 port_with(unsigned int mask, unsigned int want)
+{
+	for (__u32 p = 33000; p < 65535; p++)
+		if ((sample_bits(80, (__u16)p) & mask) == want)
+			return (__u16)p;
+	fail_msg("no port with sample bits %u under %u", want, mask);
+	return 0;
+}
+
+static struct l7_counters l7_stats(struct fixture *fx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct l7_counters *per = calloc((size_t)ncpu, sizeof(*per)), sum = { 0 };
+	assert_non_null(per);
+	__u32 zero = 0;
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(fx->skel->maps.l7_stats), &zero, per), 0);
+	for (int i = 0; i < ncpu; i++) {
+		sum.events += per[i].events;
+		sum.events_lost += per[i].events_lost;
+		sum.sampled += per[i].sampled;
+	}
+	free(per);
+	return sum;
+}
+
+struct port_count {
+	long by_port[3];
+	__u16 port[3];
+};
+
+static int count_by_port(void *ctx, void *data, size_t size)
+{
+	struct port_count *pc = ctx;
+	const struct l7_event *e = data;
+	(void)size;
+	for (int i = 0; i < 3; i++)
+		if (e->kind == PL_L7K_HTTP_REQ && e->key.remote_port == pc->port[i])
+			pc->by_port[i]++;
+	return 0;
+}
+
+/*
+ * Overload: with 3/4 of the ring unread, a flow outside the sample (1 in 4 by its ports'
+ * hash) sends nothing and counts as sampled, one inside sends on; past 7/8 the sample is
+ * 1 in 16. Nothing is lost. Flow K is in both samples, Q only in the 1-in-4, D in neither.
+ */
+static void test_l7_overload_sample(void **state)
+{
+	struct fixture *fx = fixture_or_skip(state);
+	__u8 buf[FRAME_MAX];
+	struct port_count pc = { .port = { port_with(15, 0), port_with(15, 4), port_with(3, 1) } };
+	size_t len[3];
+	for (int i = 0; i < 3; i++)
+		len[i] = http_req_from(buf, pc.port[i]);
+	long drained = 0;
+	struct ring_buffer *rb =
+	    ring_buffer__new(bpf_map__fd(fx->skel->maps.l7_events), count_l7, &drained, NULL);
+	assert_non_null(rb);
+	/* each flow's first packet also sends its protocol event: then an empty ring */
+	for (int i = 0; i < 3; i++) {
+		http_req_from(buf, pc.port[i]);
+		run(fx, TC_IN, buf, len[i]);
+	}
+	ring_buffer__consume(rb);
+	assert_int_equal(drained, 6);
+	ring_buffer__free(rb);
+	rb = ring_buffer__new(bpf_map__fd(fx->skel->maps.l7_events), count_by_port, &pc, NULL);
+	assert_non_null(rb);
+
+	const long rec = (long)PL_L7_EVENT_SIZE(PL_L7_SMALL) + 8, ring = 4L << 20;
+	long unread = 0, k = 0;
+	http_req_from(buf, pc.port[0]);
+	for (; unread < ring / 4 * 3; unread += rec, k++)
+		run(fx, TC_IN, buf, len[0]);
+	for (int i = 2; i >= 0; i--) { /* D sampled, Q and K sent */
+		http_req_from(buf, pc.port[i]);
+		run(fx, TC_IN, buf, len[i]);
+	}
+	unread += 2 * rec;
+	k++;
+	struct l7_counters c = l7_stats(fx);
+	assert_int_equal(c.sampled, 1);
+	http_req_from(buf, pc.port[0]);
+	for (; unread < ring / 8 * 7; unread += rec, k++)
+		run(fx, TC_IN, buf, len[0]);
+	for (int i = 2; i >= 0; i--) { /* D and Q sampled, K sent */
+		http_req_from(buf, pc.port[i]);
+		run(fx, TC_IN, buf, len[i]);
+	}
+	k++;
+	c = l7_stats(fx);
+	assert_int_equal(c.sampled, 3);
+	assert_int_equal(c.events_lost, 0);
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	assert_int_equal(pc.by_port[0], k);
+	assert_int_equal(pc.by_port[1], 1);
+	assert_int_equal(pc.by_port[2], 0);
+}
+
 /*
  * A TLS record of type rtype on a TCP frame: 0x16 handshake (hs_type follows
  * the header, 64 bytes in all), or a 7-byte alert of level 2, description
@@ -1315,6 +1435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_l7_udp_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_l7_tls_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_l7_records_and_wakeups, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_l7_overload_sample, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_queue_and_totals, setup, teardown),
 	};

@@ -28,6 +28,8 @@ _kill_pid() {
 	local pid=$1
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null
+	# a test may have stopped it (SIGSTOP): it then takes the TERM, and cleans up, once resumed
+	kill -CONT "$pid" 2>/dev/null
 	wait_pid_exit "$pid" 3 || kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	return 0
