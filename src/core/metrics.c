@@ -350,6 +350,10 @@ static void render_events_lost(struct out *o, const struct snapshot *s)
 	sample_u64(o, "pktlens_events_lost_total", L("ring", "ssl"), s->l7 ? s->l7->ssl_lost : 0);
 	sample_u64(o, "pktlens_events_lost_total", L("ring", "security"),
 		   s->sec ? s->sec->kc.events_lost : 0);
+	family(o, "pktlens_l7_events_sampled_total", "counter",
+	       "Payload events not sent while the L7 ring was 3/4 unread: only a sample of the "
+	       "flows sent theirs (HTTP, DNS and TLS counts are a sample while this grows).");
+	sample_u64(o, "pktlens_l7_events_sampled_total", NULL, s->l7 ? s->l7->sampled : 0);
 }
 
 /*
