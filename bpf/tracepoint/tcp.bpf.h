@@ -247,7 +247,7 @@ int tp_tcp_probe(struct trace_event_raw_tcp_probe *ctx)
 	v->ssthresh = ctx->ssthresh;
 	v->snd_wnd = ctx->snd_wnd;
 	v->rcv_wnd = ctx->rcv_wnd;
-	v->probe_ns = bpf_ktime_get_ns();
+	v->probes++;
 	return 0;
 }
 
@@ -393,7 +393,7 @@ int BPF_PROG(raw_tcp_probe, const struct sock *sk, const struct sk_buff *skb)
 	v->ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
 	v->snd_wnd = BPF_CORE_READ(tp, snd_wnd);
 	v->rcv_wnd = BPF_CORE_READ(tp, rcv_wnd);
-	v->probe_ns = bpf_ktime_get_ns();
+	v->probes++;
 	return 0;
 }
 

@@ -80,13 +80,13 @@ struct sock_val {
 	__u64 retrans;	      /* segments retransmitted (as TcpRetransSegs counts them), atomic */
 	__u64 retrans_events; /* tcp_retransmit_skb + tcp_retransmit_synack hits, atomic */
 	__u64 state_ns;	      /* when the state last changed */
-	__u64 probe_ns;	      /* when tcp_probe last fired */
-	__u64 open_ns;	      /* SYN_SENT or SYN_RECV entered, 0 if pktlens missed it */
-	__u64 est_ns;	      /* ESTABLISHED entered */
-	__u64 close_ns;	      /* CLOSE entered */
-	__u64 first_ns;	      /* first state change pktlens saw: the timeline's zero */
-	__u32 srtt_us;	      /* tcp:tcp_probe srtt (already >> 3: microseconds) */
-	__u32 cwnd;	      /* segments */
+	__u64 probes;	/* tcp_probe runs: a change marker (a racing increment may lose one) */
+	__u64 open_ns;	/* SYN_SENT or SYN_RECV entered, 0 if pktlens missed it */
+	__u64 est_ns;	/* ESTABLISHED entered */
+	__u64 close_ns; /* CLOSE entered */
+	__u64 first_ns; /* first state change pktlens saw: the timeline's zero */
+	__u32 srtt_us;	/* tcp:tcp_probe srtt (already >> 3: microseconds) */
+	__u32 cwnd;	/* segments */
 	__u32 ssthresh;
 	__u32 snd_wnd;
 	__u32 rcv_wnd;

@@ -219,11 +219,11 @@ static int take_socks(struct tcp_model *m, const struct tcp_input *in, uint32_t 
 		m->version++;
 	for (size_t i = 0; i < n; i++) {
 		struct sock_entry *e = &se[i];
-		if (!e->v.probe_ns)
+		if (!e->v.probes)
 			continue;
 		const struct sock_entry *old =
 		    m->n_socks ? bsearch(e, m->socks, m->n_socks, sizeof(*e), cmp_sock) : NULL;
-		if (old && old->v.probe_ns == e->v.probe_ns && e->hist)
+		if (old && old->v.probes == e->v.probes && e->hist)
 			continue; /* no tcp_probe since the last reading: the history holds */
 		if (!e->hist)
 			e->hist = hist_alloc(m->hist, gen, &e->hist_serial);
@@ -399,7 +399,7 @@ void tcp_model_fill_flow(const struct tcp_model *m, struct flow_row *r)
 	if (v->state_ns)
 		snprintf(r->state, sizeof(r->state), "%s", tcp_state_name(m, v->state));
 	/* tcp_probe fires on the socket's incoming segments: until one arrived these are unknown */
-	if (v->probe_ns) {
+	if (v->probes) {
 		r->known |= PL_FK_TCP_INFO;
 		r->srtt_us = v->srtt_us;
 		r->cwnd = v->cwnd;

@@ -52,7 +52,8 @@ static void map_open(struct fake_map *fm, uint32_t n, uint64_t now)
 	struct sock_val *v = &fm->v[fm->n++];
 	memset(v, 0, sizeof(*v));
 	v->open_ns = v->first_ns = now - NS / 100;
-	v->est_ns = v->state_ns = v->probe_ns = now - NS / 200;
+	v->est_ns = v->state_ns = now - NS / 200;
+	v->probes = 1;
 	v->state = ESTABLISHED;
 	v->n_states = 2;
 	v->states[0] = 3; /* SYN_RECV */
@@ -228,12 +229,54 @@ static void test_keep_from_idle(void **state)
 	}
 }
 
+/*
+ * The srtt/cwnd history takes a sample when tcp_probe ran since the last reading (its run count
+ * moved), and only then: a socket that received nothing keeps its last sample, which the
+ * history's newest generation tells. cwnd 10, then 20 after a probe, then nothing new.
+ */
+static void test_hist_on_probe(void **state)
+{
+	struct tcp_model *m = tcp_model__new(NULL);
+	assert_non_null(m);
+	static struct fake_map fm;
+	fm.n = 0;
+	map_open(&fm, 1, T0);
+	struct sock_key k = skey(1);
+	struct sock_val *v = map_find(&fm, &k);
+	struct flow_row row;
+	memset(&row, 0, sizeof(row));
+	row.key.family = PL_AF_INET;
+	row.key.proto = 6;
+	memcpy(row.key.local, k.local, 16);
+	memcpy(row.key.remote, k.remote, 16);
+	row.key.local_port = k.local_port;
+	row.key.remote_port = k.remote_port;
+	float out[HIST_WINDOW];
+
+	refresh(m, &fm, T0, 1);
+	tcp_model_fill_flow(m, &row);
+	const struct hist_pool *h = tcp_model_hist(m);
+	assert_int_equal(hist_last_gen(h, row.tcp_hist), 1);
+	v->probes++;
+	v->cwnd = 20;
+	refresh(m, &fm, T0 + NS, 2);
+	assert_int_equal(hist_last_gen(h, row.tcp_hist), 2);
+	size_t n = hist_read(h, row.tcp_hist, row.tcp_hist_serial, 2, 1, out);
+	assert_true(n >= 2);
+	assert_true(out[n - 2] == 10.0f && out[n - 1] == 20.0f);
+	/* no tcp_probe since: no new sample, though the values stay in the map */
+	refresh(m, &fm, T0 + 2 * NS, 3);
+	assert_int_equal(hist_last_gen(h, row.tcp_hist), 2);
+	tcp_model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_churn_steady),
 		cmocka_unit_test(test_closed_keep),
 		cmocka_unit_test(test_keep_from_idle),
+		cmocka_unit_test(test_hist_on_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
