@@ -19,6 +19,19 @@ require_pktlens
 cleanup_init
 make_tmpdir
 netns_pair 241
+# Permanent neighbours both ways: a denied sender's kernel would otherwise probe its stale entry
+# for A (IPv6 NUD: up to three unicast neighbour solicitations, which the rule drops and counts
+# as from the denied host: once 303 packets for 300 datagrams), and could stop sending.
+mac_a=$(ip -n "$NS_A" -br link show dev "$IF_A" | awk '{print $3}')
+mac_b=$(ip -n "$NS_B" -br link show dev "$IF_B" | awk '{print $3}')
+for a in "$ADDR_A" "$ADDR6_A"; do
+	ip -n "$NS_B" neigh replace "$a" lladdr "$mac_a" dev "$IF_B" nud permanent ||
+		fail "cannot set B's neighbour entry for $a"
+done
+for a in "$ADDR_B" "$ADDR6_B"; do
+	ip -n "$NS_A" neigh replace "$a" lladdr "$mac_b" dev "$IF_A" nud permanent ||
+		fail "cannot set A's neighbour entry for $a"
+done
 
 xdp_prog() { ip -n "$NS_A" -d link show dev "$IF_A" 2>/dev/null | grep -o 'prog/xdp id [0-9]*' | awk '{print $3}'; }
 xdp_name() {
