@@ -129,6 +129,15 @@ static __always_inline int pl_sock_key(struct sock_key *k, __u16 family, const _
 	return 0;
 }
 
+/*
+ * The classic records' common start: 0 when the record's socket is in the watched namespace
+ * and its addresses made the key. The records are of several types with the same field names.
+ */
+#define PL_TP_SOCK_KEY(ctx, k)                                                       \
+	(pl_sk_in_netns((ctx)->skaddr) &&                                            \
+	 !pl_sock_key(k, (ctx)->family, (ctx)->saddr, (ctx)->daddr, (ctx)->saddr_v6, \
+		      (ctx)->daddr_v6, (ctx)->sport, (ctx)->dport))
+
 static __always_inline struct sock_val *pl_sock_get(const struct sock_key *k)
 {
 	struct sock_val *v = bpf_map_lookup_elem(&socks, k);
@@ -218,11 +227,8 @@ static __always_inline int pl_sock_state(const void *sk, const struct sock_key *
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	if (ctx->protocol != PL_IPPROTO_TCP || !pl_sk_in_netns(ctx->skaddr))
-		return 0;
 	struct sock_key k;
-	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
-			ctx->sport, ctx->dport))
+	if (ctx->protocol != PL_IPPROTO_TCP || !PL_TP_SOCK_KEY(ctx, &k))
 		return 0;
 	return pl_sock_state(ctx->skaddr, &k, ctx->oldstate, ctx->newstate);
 }
@@ -304,10 +310,7 @@ int tp_tcp_retransmit(void *raw)
 	struct sock_key k;
 	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
 		struct trace_event_raw_tcp_retransmit_skb *ctx = raw;
-		if (!pl_sk_in_netns(ctx->skaddr))
-			return 0;
-		if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6,
-				ctx->daddr_v6, ctx->sport, ctx->dport))
+		if (!PL_TP_SOCK_KEY(ctx, &k))
 			return 0;
 		int err = 0;
 		if (bpf_core_field_exists(ctx->err))
@@ -315,10 +318,7 @@ int tp_tcp_retransmit(void *raw)
 		return pl_tcp_retransmit(&k, ctx->skbaddr, ctx->state, err);
 	}
 	struct trace_event_raw_tcp_event_sk_skb___pl *ctx = raw;
-	if (!pl_sk_in_netns(ctx->skaddr))
-		return 0;
-	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
-			ctx->sport, ctx->dport))
+	if (!PL_TP_SOCK_KEY(ctx, &k))
 		return 0;
 	return pl_tcp_retransmit(&k, ctx->skbaddr, ctx->state, 0);
 }
@@ -436,11 +436,8 @@ static __always_inline int pl_synack_retrans(const struct sock_key *k)
 SEC("tracepoint/tcp/tcp_retransmit_synack")
 int tp_tcp_retransmit_synack(struct trace_event_raw_tcp_retransmit_synack *ctx)
 {
-	if (!pl_sk_in_netns(ctx->skaddr))
-		return 0;
 	struct sock_key k;
-	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
-			ctx->sport, ctx->dport))
+	if (!PL_TP_SOCK_KEY(ctx, &k))
 		return 0;
 	return pl_synack_retrans(&k);
 }
@@ -506,11 +503,8 @@ static __always_inline int pl_receive_reset(const struct sock_key *k, int state)
 SEC("tracepoint/tcp/tcp_receive_reset")
 int tp_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	if (!pl_sk_in_netns(ctx->skaddr))
-		return 0;
 	struct sock_key k;
-	if (pl_sock_key(&k, ctx->family, ctx->saddr, ctx->daddr, ctx->saddr_v6, ctx->daddr_v6,
-			ctx->sport, ctx->dport))
+	if (!PL_TP_SOCK_KEY(ctx, &k))
 		return 0;
 	const struct sock *sk = ctx->skaddr;
 	return pl_receive_reset(&k, BPF_CORE_READ(sk, __sk_common.skc_state));
