@@ -28,7 +28,7 @@ pktlens_wait_attached "$TMP/pl.json" tc-egress "$IF_A" 5 || fail "tc-egress did 
 kill -STOP "$PL_PID" || fail "cannot stop pktlens"
 
 # N requests, each answered before the connection sends its next: every exchange completes
-ns_b timeout 120 "$PYTHON" "$PL_ROOT/tests/lib/http_exchanges.py" "$ADDR_A" "$N" "$CONNS" \
+ns_b timeout 120 "$PYTHON" "$PL_ROOT/tests/lib/http_exchanges.py" "$ADDR_A" "$N" "$CONNS" --sample-mix \
 	>"$TMP/client.out" 2>&1 || { kill -CONT "$PL_PID"; fail "the client failed: $(tail -3 "$TMP/client.out")"; }
 kill -CONT "$PL_PID"
 [ "$(cat "$TMP/client.out")" = "$N" ] || fail "the client completed $(cat "$TMP/client.out") of $N"

@@ -23,7 +23,7 @@ tui_wait_re " lost 0" 5
 shell=$(tmux -L "$TUI_SOCK" display -p -t main '#{pane_pid}')
 pid=$(pgrep -P "$shell" -x pktlens) || fail "no pktlens process under the tmux pane"
 kill -STOP "$pid" || fail "cannot stop pktlens"
-ns_b timeout 120 "$PYTHON" "$PL_ROOT/tests/lib/http_exchanges.py" "$ADDR_A" "$N" 16 \
+ns_b timeout 120 "$PYTHON" "$PL_ROOT/tests/lib/http_exchanges.py" "$ADDR_A" "$N" 16 --sample-mix \
 	>"$TMP/client.out" 2>&1 || { kill -CONT "$pid"; fail "the client failed: $(tail -3 "$TMP/client.out")"; }
 kill -CONT "$pid"
 [ "$(cat "$TMP/client.out")" = "$N" ] || fail "the client completed $(cat "$TMP/client.out") of $N"
