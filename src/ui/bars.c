@@ -42,8 +42,8 @@ static void draw_top(struct ui *ui)
 	/* the L7 ring fell behind and only a sample of the flows sent events (bpf/lib/l7.bpf.h) */
 	if (s->l7 && s->l7->sampled) {
 		x = ui_put_text(ui, 0, x, ROLE_TOP_LABEL, "  L7 sampled ");
-		snprintf(buf, sizeof(buf), "%s", fmt_human((double)s->l7->sampled, a, sizeof(a)));
-		x = ui_put_text(ui, 0, x, ROLE_WARN, buf);
+		x = ui_put_text(ui, 0, x, ROLE_WARN,
+				fmt_human((double)s->l7->sampled, a, sizeof(a)));
 	}
 	if (s->sec) {
 		const struct snapshot_sec *ss = s->sec;

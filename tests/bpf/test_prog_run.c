@@ -970,8 +970,12 @@ static void test_l7_udp_length(void **state)
 	assert_buckets(&c, packets, bytes);
 }
 
-/* An HTTP/1.1 frame of n payload bytes starting with head, padded with 'x'; out: A -> B. */
-static size_t http_frame(__u8 *buf, int out, __u32 seq, const char *head, size_t n)
+/*
+ * An HTTP/1.1 frame of n payload bytes starting with head, padded with 'x', between A:80 and
+ * B:cport; out: A -> B.
+ */
+static size_t http_frame_port(__u8 *buf, int out, __u16 cport, __u32 seq, const char *head,
+			      size_t n)
 {
 	__u8 pay[1200];
 	memset(pay, 'x', sizeof(pay));
@@ -981,13 +985,18 @@ static size_t http_frame(__u8 *buf, int out, __u32 seq, const char *head, size_t
 	frame_eth(&f, NULL, NULL);
 	if (out) {
 		frame_ip4(&f, FRAME_IP4_A, FRAME_IP4_B, 0);
-		frame_tcp(&f, 80, 40000, seq, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
+		frame_tcp(&f, 80, cport, seq, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
 	} else {
 		frame_ip4(&f, FRAME_IP4_B, FRAME_IP4_A, 0);
-		frame_tcp(&f, 40000, 80, seq, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
+		frame_tcp(&f, cport, 80, seq, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
 	}
 	frame_payload(&f, pay, n);
 	return frame_finish(&f);
+}
+
+static size_t http_frame(__u8 *buf, int out, __u32 seq, const char *head, size_t n)
+{
+	return http_frame_port(buf, out, 40000, seq, head, n);
 }
 
 static int count_l7(void *ctx, void *data, size_t size)
@@ -1061,13 +1070,7 @@ static void test_l7_records_and_wakeups(void **state)
 static size_t http_req_from(__u8 *buf, __u16 cport)
 {
 	static const char req[] = "GET / HTTP/1.1\r\n\r\n";
-	struct frame f;
-	frame_init(&f, buf, FRAME_MAX);
-	frame_eth(&f, NULL, NULL);
-	frame_ip4(&f, FRAME_IP4_B, FRAME_IP4_A, 0);
-	frame_tcp(&f, cport, 80, 1000, 1, PL_TCP_ACK | PL_TCP_PSH, 500, 0);
-	frame_payload(&f, req, sizeof(req) - 1);
-	return frame_finish(&f);
+	return http_frame_port(buf, 0, cport, 1000, req, sizeof(req) - 1);
 }
 
 /* The sample bpf/lib/l7.bpf.h keeps under overload, as 4 bits of the ports' hash. */
@@ -1128,18 +1131,13 @@ static void test_l7_overload_sample(void **state)
 	struct fixture *fx = fixture_or_skip(state);
 	__u8 buf[FRAME_MAX];
 	struct port_count pc = { .port = { port_with(15, 0), port_with(15, 4), port_with(3, 1) } };
-	size_t len[3];
-	for (int i = 0; i < 3; i++)
-		len[i] = http_req_from(buf, pc.port[i]);
 	long drained = 0;
 	struct ring_buffer *rb =
 	    ring_buffer__new(bpf_map__fd(fx->skel->maps.l7_events), count_l7, &drained, NULL);
 	assert_non_null(rb);
 	/* each flow's first packet also sends its protocol event: then an empty ring */
-	for (int i = 0; i < 3; i++) {
-		http_req_from(buf, pc.port[i]);
-		run(fx, TC_IN, buf, len[i]);
-	}
+	for (int i = 0; i < 3; i++)
+		run(fx, TC_IN, buf, http_req_from(buf, pc.port[i]));
 	ring_buffer__consume(rb);
 	assert_int_equal(drained, 6);
 	ring_buffer__free(rb);
@@ -1148,24 +1146,20 @@ static void test_l7_overload_sample(void **state)
 
 	const long rec = (long)PL_L7_EVENT_SIZE(PL_L7_SMALL) + 8, ring = 4L << 20;
 	long unread = 0, k = 0;
-	http_req_from(buf, pc.port[0]);
+	size_t len = http_req_from(buf, pc.port[0]);
 	for (; unread < ring / 4 * 3; unread += rec, k++)
-		run(fx, TC_IN, buf, len[0]);
-	for (int i = 2; i >= 0; i--) { /* D sampled, Q and K sent */
-		http_req_from(buf, pc.port[i]);
-		run(fx, TC_IN, buf, len[i]);
-	}
+		run(fx, TC_IN, buf, len);
+	for (int i = 2; i >= 0; i--) /* D sampled, Q and K sent */
+		run(fx, TC_IN, buf, http_req_from(buf, pc.port[i]));
 	unread += 2 * rec;
 	k++;
 	struct l7_counters c = l7_stats(fx);
 	assert_int_equal(c.sampled, 1);
-	http_req_from(buf, pc.port[0]);
+	len = http_req_from(buf, pc.port[0]);
 	for (; unread < ring / 8 * 7; unread += rec, k++)
-		run(fx, TC_IN, buf, len[0]);
-	for (int i = 2; i >= 0; i--) { /* D and Q sampled, K sent */
-		http_req_from(buf, pc.port[i]);
-		run(fx, TC_IN, buf, len[i]);
-	}
+		run(fx, TC_IN, buf, len);
+	for (int i = 2; i >= 0; i--) /* D and Q sampled, K sent */
+		run(fx, TC_IN, buf, http_req_from(buf, pc.port[i]));
 	k++;
 	c = l7_stats(fx);
 	assert_int_equal(c.sampled, 3);
