@@ -53,9 +53,19 @@ struct l7_flow {
 	__u8 flags;   /* PL_L7F_* */
 	__u8 cont[2]; /* per direction: send the next segment as PL_L7K_HTTP_CONT */
 	__u8 hello;   /* bit dir: a ClientHello went that way, no TLS record came back yet */
-	__u8 pad[3];
+	/*
+	 * An HTTP response held back for the next event of the other direction to carry
+	 * (bpf/lib/l7.bpf.h, pl_l7_hold): resp_tok is nonzero while one is held, and whoever
+	 * takes it swaps it back to 0 (compare and swap: one taker); the other fields are
+	 * written before it is set.
+	 */
+	__u8 resp_dir;	   /* enum pl_dir of the response */
+	__u16 resp_status; /* its status code, or PL_L7_RESP_TRUNC / PL_L7_RESP_BAD (shared/l7.h) */
+	__u32 resp_tok;	   /* the low half of resp_ts | 1; 0: nothing held */
+	__u32 resp_seq;	   /* its TCP sequence number (a retransmission repeats it) */
+	__u64 resp_ts;	   /* bpf_ktime_get_ns() when it passed */
 };
-_Static_assert(sizeof(struct l7_flow) == 8, "l7_flow layout");
+_Static_assert(sizeof(struct l7_flow) == 24, "l7_flow layout");
 
 /* Values are shared by all CPUs: every field is updated with atomics, never a plain +=. */
 struct flow_val {
@@ -99,7 +109,7 @@ struct flow_val {
 	 */
 	struct l7_flow l7;
 };
-_Static_assert(sizeof(struct flow_val) == 96, "flow_val layout");
+_Static_assert(sizeof(struct flow_val) == 112, "flow_val layout");
 
 /* A flow that changed in an epoch: a record of the flow_dirty ring buffer. */
 struct flow_dirty {

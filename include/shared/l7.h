@@ -22,7 +22,18 @@ enum pl_l7_kind {
 	PL_L7K_PROTO,	   /* a flow's protocol was decided or changed (no data) */
 	PL_L7K_SSL,	   /* plaintext from SSL_read/SSL_write (dir: RX read, TX write) */
 	PL_L7K_TLS_ANSWER, /* first TLS handshake or alert record against a ClientHello */
+	PL_L7K_HTTP_HELD,  /* no data: only a held HTTP response (resp_*) that no event carried */
 };
+
+/*
+ * HTTP responses do not travel in events of their own: the packet programs parse the status
+ * line and hold it in the flow (struct l7_flow), and the next event of the flow's other
+ * direction (the client's next request) carries it in resp_*; one that nothing carries goes
+ * alone as PL_L7K_HTTP_HELD. resp_status is the status code (100-599), one of these when the
+ * status line was cut or malformed, or 0: the event carries no response.
+ */
+#define PL_L7_RESP_TRUNC 1
+#define PL_L7_RESP_BAD 2
 
 /* Protocol of a flow, by content. */
 enum pl_l7_proto {
@@ -49,19 +60,24 @@ struct l7_event {
 	__u8 dir;	     /* enum pl_dir */
 	__u8 proto;	     /* enum pl_l7_proto (PL_L7K_PROTO) */
 	__u8 flags;	     /* PL_L7F_* (PL_L7K_PROTO) */
-	__u8 pad[2];
+	__u16 resp_status;   /* a carried HTTP response (see PL_L7K_HTTP_HELD): its status, or 0 */
+	__u8 resp_dir;	     /* its direction */
+	__u8 pad[3];
+	__u32 resp_seq; /* its TCP sequence number */
+	__u64 resp_ts;	/* bpf_ktime_get_ns() when it passed */
 	char comm[16];
 	__u8 data[PL_L7_DATA];
 };
-_Static_assert(sizeof(struct l7_event) == 8 + 44 + 4 + 8 + 4 + 4 + 2 + 4 + 2 + 16 + PL_L7_DATA,
+_Static_assert(sizeof(struct l7_event) ==
+		   8 + 44 + 4 + 8 + 4 + 4 + 2 + 4 + 2 + 1 + 3 + 4 + 8 + 16 + PL_L7_DATA,
 	       "l7_event layout");
 
 /*
  * Records of the l7_events ring from the packet programs are struct l7_event
  * cut after PL_L7_SMALL or PL_L7_DATA bytes of data (the record's size says
- * which; len never exceeds it): HTTP responses, read only to their status
- * line, and payloads that short travel in small records. SSL events are
- * whole structs.
+ * which; len never exceeds it): payloads that short travel in small records,
+ * PL_L7K_HTTP_HELD in records cut before any data (PL_L7_EVENT_SIZE(0)). SSL
+ * events are whole structs.
  */
 #define PL_L7_SMALL 64
 #define PL_L7_EVENT_SIZE(cap) (__builtin_offsetof(struct l7_event, data) + (cap))
@@ -73,11 +89,11 @@ struct l7_counters {
 	__u64 events_lost; /* ring buffer full */
 	__u64 ssl_calls;   /* SSL_read/SSL_write returns seen */
 	__u64 ssl_lost;	   /* plaintext not readable from the process */
-	/* BPF's per-CPU scratch (payload head): keeps the tc stack small */
-	__u8 scratch_head[8];
+	/* BPF's per-CPU scratch (payload head, a response's status line): keeps the tc stack small */
+	__u8 scratch_head[16];
 	/* events not sent: the ring was 3/4 unread and the flow outside the sample */
 	__u64 sampled;
 };
-_Static_assert(sizeof(struct l7_counters) == 48, "l7_counters layout");
+_Static_assert(sizeof(struct l7_counters) == 56, "l7_counters layout");
 
 #endif

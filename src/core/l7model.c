@@ -716,18 +716,18 @@ static void http_cont(struct l7_model *m, struct conn *c, const struct l7_event 
 	}
 }
 
-static void http_response(struct l7_model *m, struct conn *c, const struct l7_event *ev)
+/* A response of this status (from the packet programs, or parsed from an SSL read) at ts_ns. */
+static void http_answer(struct l7_model *m, struct conn *c, unsigned status, uint64_t ts_ns)
 {
-	struct pl_http_resp r;
-	if (pl_http_parse_resp(ev->data, ev->data + ev->len, &r)) {
-		m->c.err_http_resp++;
+	if (status < 100 || status > 599) {
+		m->c.err_http_resp++; /* PL_L7_RESP_TRUNC, PL_L7_RESP_BAD */
 		return;
 	}
-	if (r.status < 200 && r.status != 101)
+	if (status < 200 && status != 101)
 		return; /* interim (100 Continue): the final answer follows */
 	m->c.http_responses++;
-	m->c.by_status[r.status]++;
-	m->c.by_class[r.status / 100]++;
+	m->c.by_status[status]++;
+	m->c.by_class[status / 100]++;
 	if (!c->n) {
 		m->c.http_unmatched++;
 		return;
@@ -737,7 +737,30 @@ static void http_response(struct l7_model *m, struct conn *c, const struct l7_ev
 	c->n--;
 	if (!pq->complete && !pq->bad)
 		m->c.err_http_req++;
-	tx_finish(m, pq, r.status, ev->ts_ns);
+	tx_finish(m, pq, status, ts_ns);
+}
+
+static void http_response(struct l7_model *m, struct conn *c, const struct l7_event *ev)
+{
+	struct pl_http_resp r;
+	int err = pl_http_parse_resp(ev->data, ev->data + ev->len, &r);
+	http_answer(m, c, err ? PL_L7_RESP_BAD : r.status, ev->ts_ns);
+}
+
+/*
+ * The response a packet event carries (resp_status set), or a PL_L7K_HTTP_HELD record's: it
+ * passed before the event's own packet, and is counted first. A retransmitted one repeats its
+ * sequence number, as a response event did.
+ */
+static void http_carried(struct l7_model *m, const struct l7_event *ev)
+{
+	struct conn *c = conn_get(m, &ev->key, 0, 0, ev->resp_ts);
+	int d = ev->resp_dir & 1;
+	if (c->have_seq[d] && c->last_seq[d] == ev->resp_seq)
+		return;
+	c->have_seq[d] = 1;
+	c->last_seq[d] = ev->resp_seq;
+	http_answer(m, c, ev->resp_status, ev->resp_ts);
 }
 
 static int dns_same(const void *row, const void *key)
@@ -1012,6 +1035,10 @@ void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, u
 		return;
 	}
 	if (ev->kind != PL_L7K_SSL && loopback_mirror(&ev->key))
+		return;
+	if (ev->kind != PL_L7K_SSL && ev->resp_status)
+		http_carried(m, ev);
+	if (ev->kind == PL_L7K_HTTP_HELD)
 		return;
 	if (ev->kind == PL_L7K_DNS) {
 		if (ev->key.proto == PL_IPPROTO_TCP) {

@@ -911,8 +911,10 @@ struct l7_sink {
 static int on_l7_event(void *ctx, void *data, size_t size)
 {
 	struct l7_sink *s = ctx;
-	/* records are cut after their data class: small (HTTP responses, short payloads) or full */
-	if ((size != PL_L7_EVENT_SIZE(PL_L7_SMALL) && size != sizeof(struct l7_event)) || s->n >= 8)
+	/* records are cut after their data class: none (held HTTP responses), small or full */
+	if ((size != PL_L7_EVENT_SIZE(0) && size != PL_L7_EVENT_SIZE(PL_L7_SMALL) &&
+	     size != sizeof(struct l7_event)) ||
+	    s->n >= 8)
 		return -1;
 	memset(&s->ev[s->n], 0, sizeof(struct l7_event));
 	s->size[s->n] = size;
@@ -1008,10 +1010,9 @@ static int count_l7(void *ctx, void *data, size_t size)
 }
 
 /*
- * L7 records are cut after their data class: an 800-byte response travels in
- * a small record with its first PL_L7_SMALL bytes (the status line is all user
- * space reads of it), a 300-byte request in a full one. The reader is woken
- * once the unread bytes cross 1/16 of the ring, not for every record: an
+ * L7 records are cut after their data class: a 300-byte request travels in a full record, an
+ * 18-byte one in a small one (an 800-byte response in none: test_l7_held_responses). The
+ * reader is woken once the unread bytes cross 1/16 of the ring, not for every record: an
  * epoll on the ring stays quiet below that and reports data past it.
  */
 static void test_l7_records_and_wakeups(void **state)
@@ -1026,24 +1027,16 @@ static void test_l7_records_and_wakeups(void **state)
 	size_t len = http_frame(buf, 0, 1000, req, 300);
 	memcpy(buf + len - 4, "\r\n\r\n", 4);
 	run(fx, TC_IN, buf, len);
-	len = http_frame(buf, 1, 5000, "HTTP/1.1 404 Not Found\r\n", 800);
-	run(fx, TC_OUT, buf, len);
 	ring_buffer__consume(rb);
-	int r = -1, q = -1;
-	for (int i = 0; i < sink.n; i++) {
-		if (sink.ev[i].kind == PL_L7K_HTTP_RESP)
-			r = i;
+	int q = -1;
+	for (int i = 0; i < sink.n; i++)
 		if (sink.ev[i].kind == PL_L7K_HTTP_REQ)
 			q = i;
-	}
-	assert_true(r >= 0 && q >= 0);
+	assert_true(q >= 0);
 	assert_int_equal(sink.size[q], sizeof(struct l7_event));
 	assert_int_equal(sink.ev[q].len, 300);
+	assert_int_equal(sink.ev[q].resp_status, 0);
 	assert_memory_equal(sink.ev[q].data, req, strlen(req));
-	assert_int_equal(sink.size[r], PL_L7_EVENT_SIZE(PL_L7_SMALL));
-	assert_int_equal(sink.ev[r].len, PL_L7_SMALL);
-	assert_int_equal(sink.ev[r].payload_len, 800);
-	assert_memory_equal(sink.ev[r].data, "HTTP/1.1 404 Not Found\r\n", 24);
 	ring_buffer__free(rb);
 
 	long got = 0;
@@ -1064,6 +1057,44 @@ static void test_l7_records_and_wakeups(void **state)
 	ring_buffer__consume(rb);
 	assert_int_equal(got, below + 4);
 	ring_buffer__free(rb);
+}
+
+/* A TCP frame without payload between A:80 and B:40000 (out: A -> B). */
+static size_t tcp_bare_frame(__u8 *buf, int out, __u32 seq, __u8 flags)
+{
+	struct frame f;
+	frame_init(&f, buf, FRAME_MAX);
+	frame_eth(&f, NULL, NULL);
+	if (out) {
+		frame_ip4(&f, FRAME_IP4_A, FRAME_IP4_B, 0);
+		frame_tcp(&f, 80, 40000, seq, 1, flags, 500, 0);
+	} else {
+		frame_ip4(&f, FRAME_IP4_B, FRAME_IP4_A, 0);
+		frame_tcp(&f, 40000, 80, seq, 1, flags, 500, 0);
+	}
+	return frame_finish(&f);
+}
+
+/* Send one frame through hook and read what the L7 ring then holds into a fresh sink. */
+static void l7_step(struct fixture *fx, struct l7_sink *sink, enum hook_prog h, const __u8 *buf,
+		    size_t len)
+{
+	struct ring_buffer *rb =
+	    ring_buffer__new(bpf_map__fd(fx->skel->maps.l7_events), on_l7_event, sink, NULL);
+	assert_non_null(rb);
+	sink->n = 0;
+	run(fx, h, buf, len);
+	assert_true(ring_buffer__consume(rb) >= 0);
+	ring_buffer__free(rb);
+}
+
+static void assert_carried(const struct l7_event *e, __u16 status, __u32 seq, __u64 after)
+{
+	assert_int_equal(e->resp_status, status);
+	assert_int_equal(e->resp_dir, PL_DIR_TX);
+	assert_int_equal(e->resp_seq, seq);
+	assert_true(e->resp_ts >= after);
+	assert_true(e->resp_ts <= e->ts_ns);
 }
 
 /* A small HTTP request from B:cport to A:80 (tc ingress of A). */
@@ -1169,6 +1200,77 @@ static void test_l7_overload_sample(void **state)
 	assert_int_equal(pc.by_port[0], k);
 	assert_int_equal(pc.by_port[1], 1);
 	assert_int_equal(pc.by_port[2], 0);
+}
+
+/*
+ * HTTP responses (tc egress of the server A) send no record of their own: the flow holds the
+ * parsed status line, and the client's next request carries it; the client's ACK, a second
+ * response (pipelining) or a FIN sends a held one alone (PL_L7K_HTTP_HELD, no data). A cut
+ * status line holds PL_L7_RESP_TRUNC, a malformed one PL_L7_RESP_BAD. Every response counts
+ * once in l7_stats.events.
+ */
+static void test_l7_held_responses(void **state)
+{
+	struct fixture *fx = fixture_or_skip(state);
+	__u8 buf[FRAME_MAX];
+	struct l7_sink sink = { .n = 0 };
+	static const char get[] = "GET / HTTP/1.1\r\n\r\n";
+	size_t glen = sizeof(get) - 1;
+
+	l7_step(fx, &sink, TC_IN, buf, http_frame(buf, 0, 1000, get, glen));
+	assert_int_equal(sink.n, 2); /* the flow's protocol, then the request */
+	assert_int_equal(sink.ev[1].kind, PL_L7K_HTTP_REQ);
+	assert_int_equal(sink.ev[1].resp_status, 0);
+	__u64 t0 = sink.ev[1].ts_ns;
+
+	l7_step(fx, &sink, TC_OUT, buf,
+		http_frame(buf, 1, 5000, "HTTP/1.1 404 Not Found\r\n", 800));
+	assert_int_equal(sink.n, 0);
+	struct flow_key keys[MAX_FLOWS];
+	struct flow_val vals[MAX_FLOWS];
+	assert_int_equal(read_flows(fx, keys, vals), 1);
+	assert_int_not_equal(vals[0].l7.resp_tok, 0);
+	assert_int_equal(vals[0].l7.resp_status, 404);
+
+	/* the next request carries it */
+	l7_step(fx, &sink, TC_IN, buf, http_frame(buf, 0, 1000 + glen, get, glen));
+	assert_int_equal(sink.n, 1);
+	assert_int_equal(sink.ev[0].kind, PL_L7K_HTTP_REQ);
+	assert_carried(&sink.ev[0], 404, 5000, t0);
+	assert_int_equal(read_flows(fx, keys, vals), 1);
+	assert_int_equal(vals[0].l7.resp_tok, 0);
+	__u64 t1 = sink.ev[0].ts_ns;
+
+	/* a response, then the client's bare ACK: the response goes alone */
+	l7_step(fx, &sink, TC_OUT, buf, http_frame(buf, 1, 5800, "HTTP/1.1 200 OK\r\n", 600));
+	assert_int_equal(sink.n, 0);
+	/* more of the response's own direction sends nothing */
+	l7_step(fx, &sink, TC_OUT, buf, tcp_bare_frame(buf, 1, 6400, PL_TCP_ACK));
+	assert_int_equal(sink.n, 0);
+	l7_step(fx, &sink, TC_IN, buf, tcp_bare_frame(buf, 0, 1000 + 2 * glen, PL_TCP_ACK));
+	assert_int_equal(sink.n, 1);
+	assert_int_equal(sink.size[0], PL_L7_EVENT_SIZE(0));
+	assert_int_equal(sink.ev[0].kind, PL_L7K_HTTP_HELD);
+	assert_int_equal(sink.ev[0].len, 0);
+	assert_int_equal(sink.ev[0].seq, 5800);
+	assert_carried(&sink.ev[0], 200, 5800, t1);
+	/* nothing held: a second ACK sends nothing */
+	l7_step(fx, &sink, TC_IN, buf, tcp_bare_frame(buf, 0, 1000 + 2 * glen, PL_TCP_ACK));
+	assert_int_equal(sink.n, 0);
+
+	/* pipelined: a cut status line, then a malformed one, then the server's FIN */
+	l7_step(fx, &sink, TC_OUT, buf, http_frame(buf, 1, 6400, "HTTP/1.1 20", 11));
+	assert_int_equal(sink.n, 0);
+	l7_step(fx, &sink, TC_OUT, buf, http_frame(buf, 1, 6411, "HTTP/1.1 6xx nope\r\n", 19));
+	assert_int_equal(sink.n, 1);
+	assert_carried(&sink.ev[0], PL_L7_RESP_TRUNC, 6400, t1);
+	l7_step(fx, &sink, TC_OUT, buf, tcp_bare_frame(buf, 1, 6430, PL_TCP_ACK | PL_TCP_FIN));
+	assert_int_equal(sink.n, 1);
+	assert_carried(&sink.ev[0], PL_L7_RESP_BAD, 6411, t1);
+
+	/* 2 requests and 4 responses, the protocol event */
+	assert_int_equal(l7_stats(fx).events, 7);
+	assert_int_equal(l7_stats(fx).events_lost, 0);
 }
 
 /*
@@ -1430,6 +1532,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_l7_tls_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_l7_records_and_wakeups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_l7_overload_sample, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_l7_held_responses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_queue_and_totals, setup, teardown),
 	};

@@ -333,6 +333,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			x.proto[k] = ev.proto;
 			x.flags[k] = ev.flags;
 		}
+		/* a carried response (any status, the codes of a cut or bad line among them) */
+		if ((want & 0x8000) && ev.kind != PL_L7K_SSL && ev.kind != PL_L7K_PROTO) {
+			ev.resp_status = want % 600;
+			ev.resp_dir = !ev.dir;
+			ev.resp_seq = seq ^ dt;
+			ev.resp_ts = ts - dt;
+			x.resp_events += ev.resp_status != 0;
+			if (want & 0x4000)
+				ev.kind = PL_L7K_HTTP_HELD;
+		}
 		x.req_events += ev.kind == PL_L7K_HTTP_REQ || ev.kind == PL_L7K_SSL;
 		x.resp_events += ev.kind == PL_L7K_HTTP_RESP || ev.kind == PL_L7K_SSL;
 		x.dns_events += ev.kind == PL_L7K_DNS;

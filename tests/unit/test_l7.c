@@ -176,6 +176,68 @@ static void feed(struct l7_model *m, int kind, int dir, uint16_t port, uint32_t 
 	l7_model_event(m, &ev, sizeof(ev), 0);
 }
 
+/* An event carrying a held response (resp_status, or a PL_L7K_HTTP_HELD record alone). */
+static void feed_carry(struct l7_model *m, int kind, uint32_t seq, uint64_t ts_ms, const char *req,
+		       uint16_t status, uint32_t resp_seq, uint64_t resp_ms)
+{
+	static struct l7_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.key.family = PL_AF_INET;
+	ev.key.proto = PL_IPPROTO_TCP;
+	ev.key.local_port = 80;
+	ev.key.remote_port = 40000;
+	ev.ts_ns = ts_ms * 1000000ULL;
+	ev.seq = seq;
+	ev.kind = (__u8)kind;
+	ev.dir = kind == PL_L7K_HTTP_HELD ? PL_DIR_TX : PL_DIR_RX;
+	ev.resp_status = status;
+	ev.resp_dir = PL_DIR_TX;
+	ev.resp_seq = resp_seq;
+	ev.resp_ts = resp_ms * 1000000ULL;
+	size_t len = req ? strlen(req) : 0;
+	ev.len = (__u16)len;
+	ev.payload_len = (__u32)len;
+	if (len)
+		memcpy(ev.data, req, len);
+	/* a held record is cut before its data, as the ring delivers it */
+	l7_model_event(m, &ev, len ? sizeof(ev) : offsetof(struct l7_event, data), 0);
+}
+
+/*
+ * Responses that the packet programs held (shared/l7.h, PL_L7K_HTTP_HELD): the next request
+ * carries the one before it, and counts before itself; a held record carries one alone; a
+ * retransmitted one (its sequence number again) counts once; a cut or malformed status line
+ * is a response parse failure.
+ */
+static void test_http_carried(void **state)
+{
+	struct l7_model *m = l7_model__new(0);
+	assert_non_null(m);
+	feed_carry(m, PL_L7K_HTTP_REQ, 1, 100, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n", 0, 0, 0);
+	feed_carry(m, PL_L7K_HTTP_REQ, 29, 150, "GET /b HTTP/1.1\r\nHost: h\r\n\r\n", 404, 900,
+		   130);
+	feed_carry(m, PL_L7K_HTTP_HELD, 1000, 160, NULL, 200, 1000, 160);
+	feed_carry(m, PL_L7K_HTTP_HELD, 1000, 170, NULL, 200, 1000, 170);
+	feed_carry(m, PL_L7K_HTTP_HELD, 1100, 180, NULL, PL_L7_RESP_TRUNC, 1100, 180);
+	feed_carry(m, PL_L7K_HTTP_HELD, 1200, 190, NULL, PL_L7_RESP_BAD, 1200, 190);
+	struct snapshot_l7 *s = l7_model_read(m, NULL, 0);
+	assert_int_equal(s->http_requests, 2);
+	assert_int_equal(s->http_responses, 2);
+	assert_int_equal(s->http_unmatched, 0);
+	assert_int_equal(s->err_http_resp, 2);
+	assert_int_equal(s->by_status[404], 1);
+	assert_int_equal(s->by_status[200], 1);
+	assert_int_equal(s->n_recent, 2);
+	assert_string_equal(s->recent[0].path, "/a");
+	assert_int_equal(s->recent[0].status, 404);
+	assert_true(s->recent[0].latency_ms > 29.99 && s->recent[0].latency_ms < 30.01);
+	assert_string_equal(s->recent[1].path, "/b");
+	assert_int_equal(s->recent[1].status, 200);
+	assert_true(s->recent[1].latency_ms > 9.99 && s->recent[1].latency_ms < 10.01);
+	free(s);
+	l7_model__free(m);
+}
+
 static void http_tx(struct l7_model *m, uint32_t seq, uint64_t t0, uint64_t ms)
 {
 	static const char req[] = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
@@ -904,6 +966,7 @@ int main(void)
 		cmocka_unit_test(test_tls_extension_past_block),
 		cmocka_unit_test(test_conn_memory),
 		cmocka_unit_test(test_http_pipelined),
+		cmocka_unit_test(test_http_carried),
 		cmocka_unit_test(test_dns_unsolicited),
 		cmocka_unit_test(test_dns_eviction),
 		cmocka_unit_test(test_endpoints_cut),
