@@ -76,24 +76,31 @@ runs() {
 	tui_cap | awk -v ifc="$IF_A" '$1 == "tc-ingress" && $2 == ifc { print $4; exit }'
 }
 
-# runs_settled: RUNS once it has not moved for three refreshes (1.5 s), bounded by 20 s; in $RUNS.
+# runs_settled: RUNS and the interface's rx_packets once neither has moved for three refreshes
+# (1.5 s), bounded by 20 s; in $RUNS and $RX. Both from the same quiet spell: read apart, a
+# stray packet (a neighbour probe) between the two readings counted in one and not the other
+# (a clean-clone run: RUNS +256 for rx_packets +255).
 runs_settled() {
-	local prev cur same=0 deadline=$((SECONDS + 20))
+	local prev cur rxp rxc same=0 deadline=$((SECONDS + 20))
 	prev=$(runs)
+	rxp=$(rx_packets)
 	while [ "$SECONDS" -lt "$deadline" ]; do
 		sleep 0.5
 		cur=$(runs)
-		if [ "$cur" = "$prev" ]; then
+		rxc=$(rx_packets)
+		if [ "$cur" = "$prev" ] && [ "$rxc" = "$rxp" ]; then
 			same=$((same + 1))
 			[ "$same" -ge 3 ] && break
 		else
 			same=0
 		fi
 		prev=$cur
+		rxp=$rxc
 	done
-	[ "$same" -ge 3 ] || fail "RUNS kept moving without traffic (last $cur)"
+	[ "$same" -ge 3 ] || fail "RUNS or rx_packets kept moving without traffic (last $cur, $rxc)"
 	case "$cur" in '' | *[!0-9]*) fail "RUNS '$cur' is not an exact count" ;; esac
 	RUNS=$cur
+	RX=$rxc
 }
 
 [ "$(tc_filters)" = 1 ] || fail "$(tc_filters) ingress programs on $IF_A while attached, expected 1"
@@ -103,11 +110,11 @@ tui_wait_re "^tc-ingress +$IF_A +detached" 5
 [ "$(tc_filters)" = 0 ] || fail "the ingress program is still on $IF_A while detached"
 runs_settled
 a=$RUNS
-rx0=$(rx_packets)
+rx0=$RX
 burst 100 >/dev/null || fail "the first burst failed"
 runs_settled
 b=$RUNS
-rx1=$(rx_packets)
+rx1=$RX
 [ "$((rx1 - rx0))" -ge 100 ] || fail "$IF_A received only $((rx1 - rx0)) packets in the first burst"
 [ "$a" = "$b" ] || fail "RUNS moved while detached ($a -> $b, $((rx1 - rx0)) packets arrived)"
 
@@ -116,11 +123,11 @@ tui_wait_re "^tc-ingress +$IF_A +attached" 5
 [ "$(tc_filters)" = 1 ] || fail "$(tc_filters) ingress programs on $IF_A after re-attach, expected 1"
 runs_settled
 c=$RUNS
-rx2=$(rx_packets)
+rx2=$RX
 sent=$(burst "$BURST") || fail "the second burst failed"
 runs_settled
 d=$RUNS
-rx3=$(rx_packets)
+rx3=$RX
 got=$((d - c))
 arrived=$((rx3 - rx2))
 log "attached: RUNS $c -> $d (+$got), $IF_A rx_packets +$arrived, the sender's segments $sent"
