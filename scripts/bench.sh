@@ -245,6 +245,15 @@ tool_start() {
 			return 1
 		fi
 		;;
+	empty_tc | empty_tp)
+		# the floor: empty programs on pktlens' tc hooks or its per-call raw tracepoints
+		local how=(-p)
+		[ "$1" = empty_tc ] && how=(-t "$IF_A")
+		[ -x "$BIN/empty_hooks" ] || { log "$BIN/empty_hooks is not built"; return 1; }
+		bg_start "$TMP/tool.log" ip netns exec "$NS_A" "$BIN/empty_hooks" "${how[@]}"
+		TOOL_PID=$BG_PID
+		wait_for 20 grep -q attached "$TMP/tool.log" || return 1
+		;;
 	tcpdump)
 		bg_start "$TMP/tool.log" ip netns exec "$NS_A" tcpdump -i "$IF_A" -n -s 0 -w /dev/null
 		TOOL_PID=$BG_PID
@@ -323,11 +332,12 @@ fi
 # 3. Overhead: each workload under each tool in paired rounds, ratios against the no-tool
 # baseline of the same round. Workloads: HTTP keep-alive (wrk -> nginx) and bulk TCP (iperf3),
 # UDP 64 B on request. Tools: pktlens (default probes), iftop, nethogs, tcpdump -w /dev/null,
-# and pktlens' probe groups alone (none, tc, tracepoints, default+xdp) for the breakdown.
+# and pktlens' probe groups alone (none, tc, tracepoints, default+xdp) for the breakdown, with
+# their floor: empty programs on the same tc hooks (empty_tc) and raw tracepoints (empty_tp).
 : >"$TMP/overhead.jsonl"
 read -r -a WORKLOADS <<<"${BENCH_WORKLOADS:-http tcp}"
 COMPARE=(baseline pktlens iftop nethogs tcpdump)
-BREAKDOWN=(pktlens_none pktlens_tc pktlens_tp pktlens_xdp)
+BREAKDOWN=(pktlens_none empty_tc pktlens_tc empty_tp pktlens_tp pktlens_xdp)
 case ${BENCH_OVERHEAD:-all} in
 compare) CONFIGS=("${COMPARE[@]}") ;;
 breakdown) CONFIGS=(baseline pktlens "${BREAKDOWN[@]}") ;;
@@ -690,7 +700,7 @@ WL = {"http": "http keep-alive", "tcp": "tcp bulk", "udp": "udp 64 B"}
 CFG = {"pktlens": "pktlens", "iftop": "iftop", "nethogs": "nethogs", "tcpdump": "tcpdump",
        "pktlens_none": "none", "pktlens_tc": "tc", "pktlens_tp": "tracepoints",
        "pktlens_xdp": "default,xdp", "pktlens_ref": "pktlens ref", "pktlens_ref_tc": "ref tc",
-       "pktlens_ref_tp": "ref tracepoints"}
+       "pktlens_ref_tp": "ref tracepoints", "empty_tc": "empty tc", "empty_tp": "empty tp"}
 P("3. Overhead on a busy veth (namespace B -> A; each tool watches A's veth, pktlens with -n A)")
 ov_skips = {k: v for k, v in skipped.items() if k.startswith("overhead")}
 for k, v in ov_skips.items():
@@ -758,8 +768,9 @@ else:
     cmp_cfgs = [c for c in ("pktlens", "pktlens_ref", "iftop", "nethogs", "tcpdump")
                 if c in present]
     table(cmp_cfgs, "workload")
-    bd = [c for c in ("pktlens_none", "pktlens_tc", "pktlens_tp", "pktlens", "pktlens_xdp",
-                      "pktlens_ref_tc", "pktlens_ref_tp", "pktlens_ref") if c in present]
+    bd = [c for c in ("pktlens_none", "empty_tc", "pktlens_tc", "empty_tp", "pktlens_tp",
+                      "pktlens", "pktlens_xdp", "pktlens_ref_tc", "pktlens_ref_tp", "pktlens_ref")
+          if c in present]
     if any(c != "pktlens" for c in bd):
         P("   Breakdown, pktlens --probes:")
         table(bd, "workload")
