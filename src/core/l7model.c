@@ -736,6 +736,20 @@ static void http_cont(struct l7_model *m, struct conn *c, const struct l7_event 
 	}
 }
 
+/*
+ * Whether this direction's last segment had this sequence number (a retransmission, to count
+ * once); records it otherwise.
+ */
+static int seq_repeated(struct conn *c, int dir, uint32_t seq)
+{
+	int d = dir & 1;
+	if (c->have_seq[d] && c->last_seq[d] == seq)
+		return 1;
+	c->have_seq[d] = 1;
+	c->last_seq[d] = seq;
+	return 0;
+}
+
 /* A response of this status (from the packet programs, or parsed from an SSL read) at ts_ns. */
 static void http_answer(struct l7_model *m, struct conn *c, unsigned status, uint64_t ts_ns)
 {
@@ -774,12 +788,8 @@ static void http_response(struct l7_model *m, struct conn *c, const struct l7_ev
  */
 static void http_carried(struct l7_model *m, struct conn *c, const struct l7_event *ev)
 {
-	int d = ev->resp_dir & 1;
-	if (c->have_seq[d] && c->last_seq[d] == ev->resp_seq)
-		return;
-	c->have_seq[d] = 1;
-	c->last_seq[d] = ev->resp_seq;
-	http_answer(m, c, ev->resp_status, ev->resp_ts);
+	if (!seq_repeated(c, ev->resp_dir, ev->resp_seq))
+		http_answer(m, c, ev->resp_status, ev->resp_ts);
 }
 
 static int dns_same(const void *row, const void *key)
@@ -1067,11 +1077,8 @@ void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, u
 		if (ev->key.proto == PL_IPPROTO_TCP) {
 			/* retransmitted segments repeat the sequence number */
 			struct conn *c = conn_get(m, &ev->key, 0, 0, ev->ts_ns);
-			int d = ev->dir & 1;
-			if (c->have_seq[d] && c->last_seq[d] == ev->seq)
+			if (seq_repeated(c, ev->dir, ev->seq))
 				return;
-			c->have_seq[d] = 1;
-			c->last_seq[d] = ev->seq;
 		}
 		dns_event(m, ev);
 		return;
@@ -1079,11 +1086,8 @@ void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, u
 	if (ev->kind == PL_L7K_TLS_HELLO) {
 		/* retransmitted hellos repeat the sequence number */
 		struct conn *c = conn_get(m, &ev->key, 0, 0, ev->ts_ns);
-		int d = ev->dir & 1;
-		if (c->have_seq[d] && c->last_seq[d] == ev->seq)
+		if (seq_repeated(c, ev->dir, ev->seq))
 			return;
-		c->have_seq[d] = 1;
-		c->last_seq[d] = ev->seq;
 		tls_hello(m, ev);
 		return;
 	}
@@ -1106,13 +1110,8 @@ void l7_model_event(struct l7_model *m, const struct l7_event *ev, size_t len, u
 			return;
 	} else {
 		c = held ? held : conn_get(m, key, 0, 0, ev->ts_ns);
-		int d = ev->dir & 1;
-		if (kind != PL_L7K_HTTP_CONT) {
-			if (c->have_seq[d] && c->last_seq[d] == ev->seq)
-				return; /* retransmission */
-			c->have_seq[d] = 1;
-			c->last_seq[d] = ev->seq;
-		}
+		if (kind != PL_L7K_HTTP_CONT && seq_repeated(c, ev->dir, ev->seq))
+			return; /* retransmission */
 	}
 	if (kind == PL_L7K_HTTP_REQ)
 		http_request(m, c, ev, key, start_ns);

@@ -70,7 +70,8 @@ int main(int argc, char **argv)
 			links[n] = bpf_link_create(bpf_program__fd(skel->progs.tc_empty), ifindex,
 						   (enum bpf_attach_type)types[i], &o);
 			if (links[n++] < 0) {
-				fprintf(stderr, "empty_hooks: tcx on %s: %s\n", ifname, strerror(errno));
+				fprintf(stderr, "empty_hooks: tcx on %s: %s\n", ifname,
+					strerror(errno));
 				return 1;
 			}
 		}
