@@ -261,6 +261,7 @@ enum { T_SYN = 1, T_STEALTH = 2, T_UDP = 4, T_PING = 8, T_DNS = 16, T_ANSWERED =
 
 struct target {
 	double first, last;
+	double closed_at; /* its last refusal */
 	uint32_t probes;
 	uint8_t closed; /* this host answered RST or ICMP unreachable */
 	uint8_t how;	/* T_* */
@@ -390,7 +391,7 @@ struct alerts {
 	uint64_t sources_evicted;
 	struct sectab port_iv;	 /* sec_port_key -> port_iv, this interval */
 	struct sectab port_prev; /* sec_port_key -> port_prev */
-	struct sectab port_open; /* sec_port_key -> uint8: TCP ports that sent SYN-ACKs */
+	struct sectab port_open; /* sec_port_key -> double: when a TCP port last sent SYN-ACKs */
 	struct sectab rates;	 /* addr_key -> rate_state */
 	struct sectab lagg;	 /* lkey -> lagg, rebuilt every update */
 	struct hll rst_src;	 /* sources of resets this interval */
@@ -425,7 +426,8 @@ struct alerts *alerts__new(const struct alert_cfg *cfg)
 	sectab_init(&a->port_iv, sizeof(struct sec_port_key), sizeof(struct port_iv), 4096);
 	sectab_init(&a->port_prev, sizeof(struct sec_port_key), sizeof(struct port_prev),
 		    2 * PL_SEC_PORTS_MAX);
-	sectab_init(&a->port_open, sizeof(struct sec_port_key), 1, 2 * PL_SEC_PORTS_MAX);
+	sectab_init(&a->port_open, sizeof(struct sec_port_key), sizeof(double),
+		    2 * PL_SEC_PORTS_MAX);
 	sectab_init(&a->rates, sizeof(struct addr_key), sizeof(struct rate_state), PL_RATE_MAX);
 	sectab_init(&a->lagg, sizeof(struct lkey), sizeof(struct lagg), 1024);
 	sectab_init(&a->rst_tab, sizeof(struct rst_key), sizeof(uint32_t), 16384);
@@ -613,8 +615,10 @@ void alerts_event(struct alerts *a, const struct sec_event *ev, double t)
 		s->closed++;
 		/* an ACK or stray probe may have no PROBE event: its answer makes it one */
 		tg = target_get(a, s, ev, ev->proto, t);
-		if (tg)
+		if (tg) {
 			tg->closed = 1;
+			tg->closed_at = t;
+		}
 		break;
 	case PL_SEC_RST_IN: {
 		s->rst++;
@@ -894,11 +898,16 @@ static int cmp_by_port(const void *x, const void *y)
 	return c;
 }
 
-/* A probed target is open when this host accepted it: a SYN-ACK from that TCP port, a UDP reply. */
+/*
+ * A probed target is open when this host accepted it: a SYN-ACK from that TCP port, a UDP
+ * reply. A TCP port's reset says "closed" only when no SYN-ACK came after it: a listening
+ * port also resets connections (an application's abort, SO_LINGER 0, a segment for a
+ * connection it forgot), and the same peer's scan of it a moment later finds it open. The
+ * SYN-ACKs are counted per port in the kernel and read at each refresh, after the interval's
+ * events: in one interval the SYN-ACK wins.
+ */
 static int target_open(const struct alerts *a, const struct target_key *k, const struct target *t)
 {
-	if (t->closed)
-		return 0;
 	if (k->proto == IPPROTO_TCP) {
 		struct sec_port_key pk;
 		memset(&pk, 0, sizeof(pk));
@@ -906,8 +915,11 @@ static int target_open(const struct alerts *a, const struct target_key *k, const
 		pk.port = k->port;
 		pk.family = k->family;
 		pk.proto = IPPROTO_TCP;
-		return sectab_get(&a->port_open, &pk) != NULL;
+		const double *synack = sectab_get(&a->port_open, &pk);
+		return synack && (!t->closed || *synack >= t->closed_at);
 	}
+	if (t->closed)
+		return 0;
 	if (k->proto == IPPROTO_UDP)
 		return !!(t->how & T_ANSWERED);
 	return 0; /* a ping is a probe whatever the answer */
@@ -922,7 +934,7 @@ static void scan_alert(struct alerts *a, int kind, const struct addr_key *sk, st
 	uint8_t how = 0, proto = v[i].k.proto;
 	for (size_t k = i; k < j; k++) {
 		open += (uint32_t)v[k].open;
-		closed += v[k].t.closed;
+		closed += v[k].t.closed && !v[k].open;
 		probes += v[k].t.probes;
 		how |= v[k].t.how;
 		if (v[k].t.first < first)
@@ -1194,12 +1206,15 @@ static void eval_ports(struct alerts *a, const struct alert_input *in)
 	for (size_t i = 0; i < in->n_ports; i++) {
 		const struct sec_port_key *k = &in->port_keys[i];
 		const struct sec_port_val *v = &in->port_vals[i];
-		if (k->proto == IPPROTO_TCP && v->synack) {
-			int created;
-			sectab_put(&a->port_open, k, &created);
-		}
 		int created;
 		struct port_prev *p = sectab_put(&a->port_prev, k, &created);
+		/* SYN-ACKs sent since the last reading (all of them, when the entry is new) */
+		if (k->proto == IPPROTO_TCP && v->synack &&
+		    (!p || !p->seen || v->synack != p->v.synack)) {
+			double *when = sectab_put(&a->port_open, k, &created);
+			if (when)
+				*when = in->now;
+		}
 		if (!p)
 			continue;
 		/* an entry the kernel made (or re-made after LRU eviction) since the last

@@ -13,7 +13,7 @@ TEST_NAME=security_scans
 HTTP_PORT=8080
 
 require_root
-require_cmd ip nmap wrk curl "$PYTHON"
+require_cmd ip nmap wrk curl nstat "$PYTHON"
 require_pktlens
 cleanup_init
 make_tmpdir
@@ -29,7 +29,7 @@ for i in $(seq 100 111); do
 done
 
 bg_start "$TMP/http.log" ip netns exec "$NS_A" "$PYTHON" -c '
-import http.server, socket, sys
+import http.server, socket, struct, sys
 class S(http.server.ThreadingHTTPServer):
     address_family = socket.AF_INET6
     def server_bind(self):
@@ -38,6 +38,12 @@ class S(http.server.ThreadingHTTPServer):
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
+        if self.path == "/reset":
+            # no answer: the connection ends with a reset out of the listening port
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
         body = b"ok\n"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -68,9 +74,17 @@ for _ in $(seq 200); do
 	ip netns exec "$NS_B" curl -s -o /dev/null -m 5 "http://$ADDR_A:$HTTP_PORT/" && ok=$((ok + 1))
 done
 [ "$ok" = 200 ] || fail "only $ok of 200 curl requests succeeded"
+# The server resets one connection (SO_LINGER 0): a listening port's reset is no refusal, and the
+# scan from the same address that follows must still find the port open.
+rst_before=$(ip netns exec "$NS_A" nstat -saz TcpOutRsts | awk '/TcpOutRsts/ { print $2 }')
+if ip netns exec "$NS_B" curl -s -o /dev/null -m 5 "http://$ADDR_A:$HTTP_PORT/reset"; then
+	fail "the /reset request got an answer"
+fi
+rst_after=$(ip netns exec "$NS_A" nstat -saz TcpOutRsts | awk '/TcpOutRsts/ { print $2 }')
+[ "$((rst_after - rst_before))" -ge 1 ] || fail "the server sent no reset (TcpOutRsts $rst_before -> $rst_after)"
 sleep 2
-log "wrk made $requests requests, curl 200 connections"
-ALERT_DELAY=- report "busy clients (wrk $requests requests + 200 curl)" 0 "$t0"
+log "wrk made $requests requests, curl 200 connections and one the server reset"
+ALERT_DELAY=- report "busy clients (wrk $requests requests + 200 curl + 1 reset)" 0 "$t0"
 
 log "nmap -sS (IPv4, default timing) from $ADDR_B"
 t1=$(now_s)

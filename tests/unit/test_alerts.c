@@ -157,6 +157,53 @@ static void test_vertical_scan(void **state)
 	alerts__free(a);
 }
 
+/*
+ * A port's reset means "closed" only when no SYN-ACK followed it. The peer's own connection to
+ * 8080 was reset by the server (SO_LINGER 0): its scan a moment later finds 8080 open. 9090
+ * listened when the peer connected and refuses by the time of the scan: refused.
+ */
+static void test_scan_after_reset(void **state)
+{
+	struct alerts *a = alerts__new(NULL);
+	struct ports p = { 0 };
+	update(a, 0, 0, &p, NULL, 0, NULL, 0);
+	uint16_t listeners[] = { 8080, 9090 };
+	for (int i = 0; i < 2; i++) {
+		struct sec_event e =
+		    ev(PL_SEC_PROBE, PEER, LOCAL, listeners[i], 40000, IPPROTO_TCP, PL_TCP_SYN);
+		alerts_event(a, &e, 0.5);
+		port(&p, LOCAL, listeners[i], IPPROTO_TCP)->syn = 1;
+		port(&p, LOCAL, listeners[i], IPPROTO_TCP)->synack = 1;
+	}
+	update(a, 1, 1, &p, NULL, 0, NULL, 0);
+	struct sec_event e =
+	    ev(PL_SEC_CLOSED, PEER, LOCAL, 8080, 40000, IPPROTO_TCP, PL_TCP_RST | PL_TCP_ACK);
+	alerts_event(a, &e, 1.2);
+	update(a, 2, 1, &p, NULL, 0, NULL, 0);
+	assert_int_equal(rows(a, out), 0);
+	for (uint16_t pt = 1; pt <= 102; pt++) {
+		uint16_t lport = pt <= 100 ? pt : listeners[pt - 101];
+		e = ev(PL_SEC_PROBE, PEER, LOCAL, lport, 50000, IPPROTO_TCP, PL_TCP_SYN);
+		alerts_event(a, &e, 2.5 + pt * 0.001);
+		if (lport == 8080) {
+			port(&p, LOCAL, 8080, IPPROTO_TCP)->syn++;
+			port(&p, LOCAL, 8080, IPPROTO_TCP)->synack++;
+			continue;
+		}
+		e = ev(PL_SEC_CLOSED, PEER, LOCAL, lport, 50000, IPPROTO_TCP,
+		       PL_TCP_RST | PL_TCP_ACK);
+		alerts_event(a, &e, 2.5 + pt * 0.001);
+	}
+	update(a, 3, 1, &p, NULL, 0, NULL, 0);
+	size_t n = rows(a, out);
+	const struct alert_row *r = only(out, n, AK_PORT_SCAN);
+	assert_string_equal(r->ports, "1-100,8080,9090");
+	if (!strstr(r->detail, "102 ports") ||
+	    !strstr(r->detail, "1 open (8080), 101 refused, 0 unanswered"))
+		fail_msg("detail: %s", r->detail);
+	alerts__free(a);
+}
+
 /* Exactly at the threshold, and one below; a monitoring client on many open ports stays quiet. */
 static void test_scan_threshold(void **state)
 {
@@ -905,6 +952,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vertical_scan),
+		cmocka_unit_test(test_scan_after_reset),
 		cmocka_unit_test(test_scan_threshold),
 		cmocka_unit_test(test_udp_scan),
 		cmocka_unit_test(test_host_scan_and_ping_sweep),
