@@ -25,11 +25,15 @@ struct {
 #define PL_PF_KTHREAD 0x00200000
 
 /* The calling process as struct proc_key: tgid and its thread group leader's start time. */
-static __always_inline void pl_proc_key(struct proc_key *k, __u64 pid_tgid)
+static __always_inline void pl_proc_key(struct proc_key *k, __u64 pid_tgid, const int btf)
 {
-	struct task_struct *t = (void *)bpf_get_current_task();
 	k->tgid = (__u32)(pid_tgid >> 32);
 	k->pad = 0;
+	if (btf) {
+		k->start_ns = bpf_get_current_task_btf()->group_leader->start_boottime;
+		return;
+	}
+	struct task_struct *t = (void *)bpf_get_current_task();
 	k->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
 }
 
@@ -67,12 +71,20 @@ static __always_inline struct proc_info_val *pl_proc_info(const struct proc_key 
  * The socket's inode number, as /proc/PID/fd shows it. The inode is allocated with the struct
  * socket (struct socket_alloc): two reads instead of four through the file, which a socket
  * being closed no longer has (its bytes then count under the same socket all the same).
+ * btf (tp_btf programs): the socket's file's inode is three loads, where its file is still
+ * there; the verifier follows no pointer back from struct socket to socket_alloc, so that one
+ * stays a read.
  */
-static __always_inline __u64 pl_sk_ino(const struct sock *sk)
+static __always_inline __u64 pl_sk_ino(const struct sock *sk, const int btf)
 {
-	const struct socket *so = BPF_CORE_READ(sk, sk_socket);
+	const struct socket *so = btf ? sk->sk_socket : BPF_CORE_READ(sk, sk_socket);
 	if (!so)
 		return 0;
+	if (btf) {
+		const struct file *f = so->file;
+		if (f)
+			return f->f_inode->i_ino;
+	}
 	if (bpf_core_type_exists(struct socket_alloc)) {
 		const struct socket_alloc *sa =
 		    (const void *)so - bpf_core_field_offset(struct socket_alloc, socket);
@@ -118,10 +130,10 @@ static __always_inline void pl_psock_addrs(struct proc_sock_val *v, const struct
 static __always_inline struct proc_sock_val *pl_psock_get(const struct sock *sk,
 							  const struct pl_skc_head *h, __u64 ino,
 							  __u64 pid_tgid, __u8 proto, __u64 now,
-							  int *created)
+							  int *created, const int btf)
 {
 	struct proc_key pk;
-	pl_proc_key(&pk, pid_tgid);
+	pl_proc_key(&pk, pid_tgid, btf);
 	struct proc_sock_key k = {
 		.sk = (__u64)sk, .ino = ino, .start_ns = pk.start_ns, .tgid = pk.tgid
 	};
@@ -165,7 +177,7 @@ static __always_inline int pl_proto_tracked(__u16 family, __u16 proto)
 static __always_inline void pl_proc_count(__u64 pid_tgid, int accept)
 {
 	struct proc_key pk;
-	pl_proc_key(&pk, pid_tgid);
+	pl_proc_key(&pk, pid_tgid, 0);
 	struct proc_info_val *pi = bpf_map_lookup_elem(&proc_info, &pk);
 	if (!pi)
 		return;
@@ -192,7 +204,7 @@ static __always_inline int pl_sk_passive(const struct sock *sk, const struct pl_
 
 /* proto: the tracepoint record's, or -1 to read it from the socket (raw tracepoints). */
 static __always_inline int pl_sock_bytes(const struct sock *sk, int ret, int flags, int proto,
-					 int rx)
+					 int rx, const int btf)
 {
 	if (ret < 0 || !sk)
 		return 0;
@@ -200,12 +212,15 @@ static __always_inline int pl_sock_bytes(const struct sock *sk, int ret, int fla
 	if (rx && (flags & PL_MSG_PEEK))
 		return 0;
 	/* the namespace first: with -n most sockets of the host are not watched */
-	if (!pl_sk_in_netns(sk))
+	if (btf ? !pl_sk_in_netns_btf(sk) : !pl_sk_in_netns(sk))
 		return 0;
 	struct pl_skc_head h;
-	pl_skc_head(sk, &h);
+	if (btf)
+		pl_skc_head_btf(sk, &h);
+	else
+		pl_skc_head(sk, &h);
 	if (proto < 0)
-		proto = BPF_CORE_READ(sk, sk_protocol);
+		proto = btf ? sk->sk_protocol : BPF_CORE_READ(sk, sk_protocol);
 	if (!pl_proto_tracked(h.family, proto))
 		return 0;
 	/*
@@ -218,7 +233,7 @@ static __always_inline int pl_sock_bytes(const struct sock *sk, int ret, int fla
 	__u64 id = bpf_get_current_pid_tgid();
 	int created = 0;
 	struct proc_sock_val *v =
-	    pl_psock_get(sk, &h, pl_sk_ino(sk), id, (__u8)proto, now, &created);
+	    pl_psock_get(sk, &h, pl_sk_ino(sk, btf), id, (__u8)proto, now, &created, btf);
 	if (!v)
 		return 0;
 	if (created && proto == PL_IPPROTO_TCP && pl_sk_passive(sk, &h)) {
@@ -240,13 +255,13 @@ static __always_inline int pl_sock_bytes(const struct sock *sk, int ret, int fla
 SEC("tracepoint/sock/sock_recv_length")
 int tp_procs_recv(struct trace_event_raw_sock_msg_length *ctx)
 {
-	return pl_sock_bytes(ctx->sk, ctx->ret, ctx->flags, ctx->protocol, 1);
+	return pl_sock_bytes(ctx->sk, ctx->ret, ctx->flags, ctx->protocol, 1, 0);
 }
 
 SEC("tracepoint/sock/sock_send_length")
 int tp_procs_send(struct trace_event_raw_sock_msg_length *ctx)
 {
-	return pl_sock_bytes(ctx->sk, ctx->ret, ctx->flags, ctx->protocol, 0);
+	return pl_sock_bytes(ctx->sk, ctx->ret, ctx->flags, ctx->protocol, 0, 0);
 }
 
 /*
@@ -261,13 +276,26 @@ int tp_procs_send(struct trace_event_raw_sock_msg_length *ctx)
 SEC("raw_tp/sock_recv_length")
 int BPF_PROG(raw_procs_recv, const struct sock *sk, int ret, int flags)
 {
-	return pl_sock_bytes(sk, ret, flags, -1, 1);
+	return pl_sock_bytes(sk, ret, flags, -1, 1, 0);
 }
 
 SEC("raw_tp/sock_send_length")
 int BPF_PROG(raw_procs_send, const struct sock *sk, int ret, int flags)
 {
-	return pl_sock_bytes(sk, ret, flags, -1, 0);
+	return pl_sock_bytes(sk, ret, flags, -1, 0, 0);
+}
+
+/* The same two as tp_btf programs: the socket's and the task's fields are loads. */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(btf_procs_recv, struct sock *sk, int ret, int flags)
+{
+	return pl_sock_bytes(sk, ret, flags, -1, 1, 1);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(btf_procs_send, struct sock *sk, int ret, int flags)
+{
+	return pl_sock_bytes(sk, ret, flags, -1, 0, 1);
 }
 
 /*
@@ -289,8 +317,8 @@ static __always_inline void pl_procs_open(const struct sock *sk, int newstate)
 	pl_skc_head(sk, &h);
 	__u64 id = bpf_get_current_pid_tgid();
 	int created = 0;
-	struct proc_sock_val *v =
-	    pl_psock_get(sk, &h, pl_sk_ino(sk), id, PL_IPPROTO_TCP, bpf_ktime_get_ns(), &created);
+	struct proc_sock_val *v = pl_psock_get(sk, &h, pl_sk_ino(sk, 0), id, PL_IPPROTO_TCP,
+					       bpf_ktime_get_ns(), &created, 0);
 	if (!v)
 		return;
 	/* the tracepoint fires before the state is stored: the socket still says CLOSE */

@@ -52,6 +52,25 @@ static __always_inline int pl_sk_in_netns(const void *skaddr)
 }
 
 /*
+ * The same for a BTF-typed socket (tp_btf programs): the verifier lets such a program load the
+ * socket's fields as memory (a load the JIT guards with an exception-table entry), where the
+ * raw and classic programs call bpf_probe_read_kernel, a helper call per field.
+ */
+static __always_inline int pl_sk_in_netns_btf(const struct sock *sk)
+{
+	if (!netns_ino)
+		return 1;
+	struct net *net = sk->__sk_common.skc_net.net;
+	__u64 known = netns_net;
+	if (known)
+		return (__u64)net == known;
+	if (!net || net->ns.inum != netns_ino)
+		return 0;
+	netns_net = (__u64)net;
+	return 1;
+}
+
+/*
  * The head of struct sock_common: both IPv4 addresses, both ports, family and state, which the
  * kernel has kept in this order in its first 20 bytes since 4.x. One read of those bytes
  * instead of five (each read is a helper call and costs as much as a map lookup; the socket
@@ -97,6 +116,17 @@ static __always_inline void pl_skc_head(const struct sock *sk, struct pl_skc_hea
 	h->num = BPF_CORE_READ(sk, __sk_common.skc_num);
 	h->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	h->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+}
+
+/* The same, loaded from a BTF-typed socket (tp_btf). */
+static __always_inline void pl_skc_head_btf(const struct sock *sk, struct pl_skc_head *h)
+{
+	h->daddr = sk->__sk_common.skc_daddr;
+	h->rcv_saddr = sk->__sk_common.skc_rcv_saddr;
+	h->dport = sk->__sk_common.skc_dport;
+	h->num = sk->__sk_common.skc_num;
+	h->family = sk->__sk_common.skc_family;
+	h->state = sk->__sk_common.skc_state;
 }
 
 /*
@@ -393,6 +423,33 @@ int BPF_PROG(raw_tcp_probe, const struct sock *sk, const struct sk_buff *skb)
 	v->ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
 	v->snd_wnd = BPF_CORE_READ(tp, snd_wnd);
 	v->rcv_wnd = BPF_CORE_READ(tp, rcv_wnd);
+	v->probes++;
+	return 0;
+}
+
+/* The same as a tp_btf program: the socket's fields are loads, not helper calls. */
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(btf_tcp_probe, struct sock *sk, const struct sk_buff *skb)
+{
+	if (!pl_sk_in_netns_btf(sk))
+		return 0;
+	/* a cast would keep the verifier's type, struct sock: the helper checks and retypes */
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return 0;
+	struct pl_skc_head h;
+	pl_skc_head_btf(sk, &h);
+	struct sock_key k;
+	if (pl_sock_key_head(&k, sk, &h))
+		return 0;
+	struct sock_val *v = pl_sock_get(&k);
+	if (!v)
+		return 0;
+	v->srtt_us = tp->srtt_us >> 3;
+	v->cwnd = tp->snd_cwnd;
+	v->ssthresh = tp->snd_ssthresh;
+	v->snd_wnd = tp->snd_wnd;
+	v->rcv_wnd = tp->rcv_wnd;
 	v->probes++;
 	return 0;
 }

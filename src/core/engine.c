@@ -301,6 +301,17 @@ reopen:
 			 "pktlens' fexit programs did not load");
 		goto reopen;
 	}
+	if (ret && e->feat.tp_btf) {
+		/* The probe's tp_btf program loaded but ours did not: the raw tracepoints then. */
+		pr_warn("tp_btf variants did not load (%s); using the raw tracepoint versions",
+			strerror(-ret));
+		pktlens_bpf__destroy(e->skel);
+		e->skel = NULL;
+		e->feat.tp_btf = false;
+		snprintf(e->feat.tp_btf_why, sizeof(e->feat.tp_btf_why),
+			 "pktlens' tp_btf programs did not load");
+		goto reopen;
+	}
 	if (ret) {
 		snprintf(err, errlen,
 			 "the kernel refused pktlens' BPF programs (%s); run with PKTLENS_DEBUG=1 "
@@ -938,12 +949,12 @@ void engine_print_probes(struct engine *e, FILE *f)
 		fputc('\n', f);
 	}
 	fprintf(f,
-		"kernel: BTF %s, tracefs %s, kprobes %s, uprobes %s, fentry/fexit %s, XDP %s, "
-		"tc as %s, lockdown %s\n",
+		"kernel: BTF %s, tracefs %s, kprobes %s, uprobes %s, fentry/fexit %s, tp_btf %s, "
+		"XDP %s, tc as %s, lockdown %s\n",
 		e->feat.btf ? "yes" : "no", e->feat.tracefs ? "yes" : "no",
 		e->feat.kprobe ? "yes" : "no", e->feat.uprobe ? "yes" : "no",
-		e->feat.fexit ? "yes" : "no", e->feat.xdp ? "yes" : "no",
-		e->feat.tcx ? "tcx links" : "classic tc filters",
+		e->feat.fexit ? "yes" : "no", e->feat.tp_btf ? "yes" : "no",
+		e->feat.xdp ? "yes" : "no", e->feat.tcx ? "tcx links" : "classic tc filters",
 		e->feat.lockdown[0] ? e->feat.lockdown : "none");
 	fprintf(f, "xdp: %s%s\n",
 		e->feat.xdp_chain ? "chained through libxdp's dispatcher"

@@ -57,6 +57,42 @@ static bool probe_fexit(const char *func, char *why, size_t len)
 }
 
 /*
+ * tp_btf: a raw tracepoint program typed by the kernel's BTF (the btf_trace_NAME typedef), whose
+ * arguments are BTF pointers the program loads from directly. Asked with what pktlens' own
+ * tp_btf programs need: tcp_probe's socket as tcp_sock (bpf_skc_to_tcp_sock, 5.9) and the
+ * current task as a BTF pointer (bpf_get_current_task_btf, 5.11). Loading is the answer:
+ * attaching needs no trampoline (the development kernel here refuses fexit and takes tp_btf).
+ */
+static bool probe_tp_btf(char *why, size_t len)
+{
+	int id = libbpf_find_vmlinux_btf_id("tcp_probe", BPF_TRACE_RAW_TP);
+	if (id < 0) {
+		snprintf(why, len, "the kernel's BTF has no btf_trace_tcp_probe");
+		return false;
+	}
+	struct bpf_insn insns[] = {
+		/* r6 = ctx; call get_current_task_btf; r1 = ctx[0] (sk); call skc_to_tcp_sock */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_6, .src_reg = BPF_REG_1 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_get_current_task_btf },
+		{ .code = BPF_LDX | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_6 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_skc_to_tcp_sock },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_RAW_TP,
+		    .attach_btf_id = (__u32)id);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "pl_probe_tpbtf", "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), &o);
+	if (fd < 0) {
+		snprintf(why, len, "kernel refuses tp_btf programs with pktlens' helpers: %s",
+			 strerror(errno));
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/*
  * tcx: asking the kernel which programs sit on lo's tcx ingress hook is
  * harmless and answers the question exactly. A kernel without tcx does not
  * know the attach type (EINVAL); one with tcx answers, with an empty list
@@ -226,6 +262,14 @@ void features_probe(struct features *f)
 	f->fexit = f->btf && probe_fexit("tcp_retransmit_skb", f->fexit_why, sizeof(f->fexit_why));
 	if (!f->fexit)
 		pr_debug("fexit variants off: %s", f->fexit_why);
+	/* PKTLENS_TP=raw: raw tracepoints even where tp_btf loads (tests, odd kernels) */
+	const char *tp = getenv("PKTLENS_TP");
+	if (tp && !strcmp(tp, "raw"))
+		snprintf(f->tp_btf_why, sizeof(f->tp_btf_why), "PKTLENS_TP=raw");
+	else
+		f->tp_btf = f->btf && probe_tp_btf(f->tp_btf_why, sizeof(f->tp_btf_why));
+	if (!f->tp_btf)
+		pr_debug("tp_btf variants off: %s", f->tp_btf_why);
 
 	FILE *lf = fopen("/sys/kernel/security/lockdown", "r");
 	if (lf) {

@@ -48,7 +48,8 @@ struct probe_ops {
 };
 
 extern const struct probe_ops probe_ops_xdp, probe_ops_tc, probe_ops_tcx, probe_ops_tracepoint,
-    probe_ops_raw_tp, probe_ops_fexit, probe_ops_kprobe, probe_ops_rxlat, probe_ops_uprobe;
+    probe_ops_raw_tp, probe_ops_tp_btf, probe_ops_fexit, probe_ops_kprobe, probe_ops_rxlat,
+    probe_ops_uprobe;
 
 struct probe {
 	struct probe_info info;
@@ -93,6 +94,8 @@ struct features {
 	char kprobe_why[160];
 	bool fexit; /* a tracing (fexit) program loads and attaches here */
 	char fexit_why[160];
+	bool tp_btf; /* a BTF-typed raw tracepoint (tp_btf) with pktlens' helpers loads here */
+	char tp_btf_why[160];
 	bool xdp_chain; /* XDP chains through libxdp's dispatcher (freplace works, bpffs) */
 	char xdp_chain_why[160];
 	char xdp_chain_short[40]; /* the same in a few words, for a probe's mode */

@@ -344,16 +344,24 @@ const struct probe_ops probe_ops_raw_tp = {
 	.detach = link_detach,
 };
 
-static int fexit_attach(struct engine *e, struct probe *p, char *err, size_t errlen)
+/* tp_btf and fexit programs name their target in their BTF attach target, set when they loaded. */
+static int trace_attach(struct engine *e, struct probe *p, char *err, size_t errlen)
 {
 	p->link = bpf_program__attach_trace(p->prog);
 	return p->link ? 0 : attach_error(p, err, errlen);
 }
 
+const struct probe_ops probe_ops_tp_btf = {
+	.method = "tp_btf",
+	.support = tp_support,
+	.attach = trace_attach,
+	.detach = link_detach,
+};
+
 const struct probe_ops probe_ops_fexit = {
 	.method = "fexit",
 	.support = tp_support,
-	.attach = fexit_attach,
+	.attach = trace_attach,
 	.detach = link_detach,
 };
 

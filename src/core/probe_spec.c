@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "core/internal.h"
@@ -21,16 +22,19 @@ static bool path_exists(const char *p)
 /*
  * Built-in tracepoints and their programs, by the name bpftool shows.
  * Where a faster or exacter variant exists (raw tracepoint: exact under
- * concurrent BPF load, see raw_tcp_retransmit; fexit), it is named here
- * with the format field that proves its argument list fits this kernel.
+ * concurrent BPF load, see raw_tcp_retransmit; fexit; tp_btf, the raw
+ * tracepoint typed by BTF, whose socket fields are loads rather than helper
+ * calls, for the three that run per segment or per socket call), it is named
+ * here with the format field that proves its argument list fits this kernel.
  */
 static const struct builtin_tp {
 	const char *cat, *name, *prog, *group;
-	const char *raw, *raw_field, *fexit;
+	const char *raw, *raw_field, *fexit, *btf;
 } builtin_tps[] = {
 	{ "sock", "inet_sock_set_state", "tp_sock_state", "tracepoints", "raw_sock_state",
 	  "int newstate;" },
-	{ "tcp", "tcp_probe", "tp_tcp_probe", "tracepoints", "raw_tcp_probe", "snd_cwnd;" },
+	{ "tcp", "tcp_probe", "tp_tcp_probe", "tracepoints", "raw_tcp_probe", "snd_cwnd;", NULL,
+	  "btf_tcp_probe" },
 	{ "tcp", "tcp_retransmit_skb", "tp_tcp_retransmit", "tracepoints", "raw_tcp_retransmit",
 	  "int err;", "fexit_tcp_retransmit" },
 	{ "tcp", "tcp_retransmit_synack", "tp_tcp_retransmit_synack", "tracepoints",
@@ -49,9 +53,9 @@ static const struct builtin_tp {
 	{ "net", "netif_receive_skb", "tp_netif_receive", "latency" },
 	{ "skb", "skb_copy_datagram_iovec", "tp_skb_copy", "latency" },
 	{ "sock", "sock_recv_length", "tp_procs_recv", "tracepoints", "raw_procs_recv",
-	  "int flags;" },
+	  "int flags;", NULL, "btf_procs_recv" },
 	{ "sock", "sock_send_length", "tp_procs_send", "tracepoints", "raw_procs_send",
-	  "int flags;" },
+	  "int flags;", NULL, "btf_procs_send" },
 };
 #define N_BUILTIN_TPS (sizeof(builtin_tps) / sizeof(builtin_tps[0]))
 
@@ -315,8 +319,19 @@ static bool raw_tp_fits(struct engine *e, const char *cat, const char *name, con
  * kprobe-type program (kprobes, uprobes) stays out where the kernel
  * refuses that type.
  */
+/* The kernel's BTF types this tracepoint for tp_btf programs (typedef btf_trace_NAME). */
+static bool btf_has_trace(struct btf **vmlinux, const char *name)
+{
+	char tn[128];
+	if (!*vmlinux && !(*vmlinux = btf__load_vmlinux_btf()))
+		return false;
+	snprintf(tn, sizeof(tn), "btf_trace_%s", name);
+	return btf__find_by_name_kind(*vmlinux, tn, BTF_KIND_TYPEDEF) > 0;
+}
+
 void probes_set_autoload(struct engine *e)
 {
+	struct btf *vmlinux = NULL;
 	char path[PATH_MAX];
 	struct bpf_program *prog;
 	if (!e->feat.kprobe_prog)
@@ -328,17 +343,23 @@ void probes_set_autoload(struct engine *e)
 		snprintf(path, sizeof(path), TRACEFS "/events/%s/%s/id", b->cat, b->name);
 		bool have = !e->feat.tracefs || path_exists(path);
 		/* One variant per probe row: fexit where tracing programs work, else a raw
-		 * tracepoint whose arguments fit, else the classic tracepoint. */
+		 * tracepoint whose arguments fit, as tp_btf where the kernel types it, else the
+		 * classic tracepoint. */
 		bool fexit = have && b->fexit && e->feat.fexit;
-		bool raw =
+		bool fits =
 		    have && b->raw && !fexit && raw_tp_fits(e, b->cat, b->name, b->raw_field);
+		bool btf = fits && b->btf && e->feat.tp_btf && btf_has_trace(&vmlinux, b->name);
+		bool raw = fits && !btf;
 		if (b->fexit)
 			bpf_program__set_autoload(prog_by_name(e, b->fexit), fexit);
+		if (b->btf)
+			bpf_program__set_autoload(prog_by_name(e, b->btf), btf);
 		if (b->raw)
 			bpf_program__set_autoload(prog_by_name(e, b->raw), raw);
-		if (!have || fexit || raw)
+		if (!have || fexit || fits)
 			bpf_program__set_autoload(prog_by_name(e, b->prog), false);
 	}
+	btf__free(vmlinux);
 }
 
 int probes_build(struct engine *e, char *err, size_t errlen)
@@ -349,11 +370,15 @@ int probes_build(struct engine *e, char *err, size_t errlen)
 		const struct builtin_tp *b = &builtin_tps[i];
 		struct bpf_program *fexit = b->fexit ? prog_by_name(e, b->fexit) : NULL;
 		struct bpf_program *raw = b->raw ? prog_by_name(e, b->raw) : NULL;
+		struct bpf_program *btf = b->btf ? prog_by_name(e, b->btf) : NULL;
 		const struct probe_ops *ops = &probe_ops_tracepoint;
 		struct bpf_program *prog = prog_by_name(e, b->prog);
 		if (fexit && bpf_program__autoload(fexit)) {
 			ops = &probe_ops_fexit;
 			prog = fexit;
+		} else if (btf && bpf_program__autoload(btf)) {
+			ops = &probe_ops_tp_btf;
+			prog = btf;
 		} else if (raw && bpf_program__autoload(raw)) {
 			ops = &probe_ops_raw_tp;
 			prog = raw;

@@ -229,9 +229,11 @@ static int cycles_for(const struct probe_info *p)
 	case PK_TC_EGRESS:
 		return CYCLES;
 	case PK_TRACEPOINT:
-		/* raw_tp and fexit links are bpf links without a perf event behind them */
-		return !strcmp(p->detail, "raw_tp") || !strcmp(p->detail, "fexit") ? CYCLES
-										   : PERF_CYCLES;
+		/* raw_tp, tp_btf and fexit links are bpf links without a perf event behind them */
+		return !strcmp(p->detail, "raw_tp") || !strcmp(p->detail, "tp_btf") ||
+			       !strcmp(p->detail, "fexit")
+			   ? CYCLES
+			   : PERF_CYCLES;
 	default:
 		return PERF_CYCLES;
 	}

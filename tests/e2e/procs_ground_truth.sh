@@ -184,6 +184,8 @@ pktlens_start "$TMP/pl.json" -n "$NS_A" -i "$IF_A" --json --interval 0.5
 pktlens_wait_attached "$TMP/pl.json" tracepoint sock:sock_send_length 15 ||
 	fail "sock_send_length did not attach: $(cat "$TMP/pl.json.err")"
 pktlens_wait_attached "$TMP/pl.json" tc-ingress "$IF_A" 5 || fail "tc ingress did not attach"
+expect_tp_mode "$TMP/pl.json" sock:sock_send_length
+expect_tp_mode "$TMP/pl.json" sock:sock_recv_length
 # one more snapshot so the start-up /proc scan has happened
 sleep 0.7
 

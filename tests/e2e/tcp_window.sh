@@ -5,7 +5,7 @@
 # the flow. A receiver that stops reading: the zero-window segments it sends equal those a
 # dumpcap capture holds.
 set -u
-TEST_NAME=tcp_window
+TEST_NAME=${TEST_NAME:-tcp_window}
 . "$(dirname "$0")/../lib/netns.sh"
 # shellcheck source=tests/lib/capture.sh
 . "$(dirname "$0")/../lib/capture.sh"
@@ -82,6 +82,7 @@ capture_start "$NS_B" "$IF_B" "$TMP/cap.pcapng" "tcp port $ZW_PORT"
 pktlens_start "$TMP/pl.json" -n "$NS_B" -i "$IF_B" --json --interval 0.5
 pktlens_wait_attached "$TMP/pl.json" tracepoint tcp:tcp_probe 20 || fail "tcp_probe did not attach"
 pktlens_wait_attached "$TMP/pl.json" tc-ingress "$IF_B" 5 || fail "tc-ingress did not attach"
+expect_tp_mode "$TMP/pl.json" tcp:tcp_probe
 
 # ---- the lossy connection, then idle ----
 bg_start "$TMP/client.log" ip netns exec "$NS_B" "$PYTHON" -c '

@@ -130,17 +130,35 @@ print(json.dumps(v) if isinstance(v, (dict, list)) else v)
 # probe_state FILE KIND TARGET: state of one probe in the last JSON object of FILE
 # (matched by kind and target, or by the id "KIND:TARGET").
 probe_state() {
+	probe_attr "$1" "$2" "$3" state
+}
+
+# probe_attr LOG KIND TARGET FIELD: that field (state, mode, ...) of the probe in the last JSON line.
+probe_attr() {
 	local last
 	last=$(json_last "$1" 2>/dev/null) || return 0
 	printf '%s\n' "$last" | "$PYTHON" -c '
 import json, sys
 j = json.loads(sys.stdin.read())
-kind, target = sys.argv[1], sys.argv[2]
+kind, target, field = sys.argv[1], sys.argv[2], sys.argv[3]
 for p in j.get("probes", []):
     if p.get("id") == kind + ":" + target or (p.get("kind") == kind and p.get("target") == target):
-        print(p.get("state", ""))
+        print(p.get(field, ""))
         break
-' "$2" "$3"
+' "$2" "$3" "$4"
+}
+
+# expect_tp_mode LOG TARGET: the built-in tracepoint TARGET (e.g. tcp:tcp_probe) runs as the
+# variant asked for: raw_tp under PKTLENS_TP=raw, tp_btf where pktlens reports the kernel takes
+# it (the wrappers *_raw.sh run the same test on the raw tracepoints).
+expect_tp_mode() {
+	local want=raw_tp got
+	if [ "${PKTLENS_TP:-}" != raw ] && "$PKTLENS" --list-probes 2>/dev/null | grep -q 'tp_btf yes'; then
+		want=tp_btf
+	fi
+	got=$(probe_attr "$1" tracepoint "$2" mode)
+	[ "$got" = "$want" ] || fail "$2 runs as '$got', expected $want"
+	log "$2 runs as $got"
 }
 
 # icmp_ping ADDR [COUNT] [INTERVAL_S]: ICMP/ICMPv6 echo with a raw socket (no iputils-ping needed);

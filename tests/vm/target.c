@@ -51,6 +51,38 @@ out:
 }
 
 /*
+ * One loopback connection within this process: the client writes N blocks of BYTES, the server
+ * reads them all, then both stay open for a second and a half (a monitor's refresh sees them).
+ */
+static int stream(long n, long bytes)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int ls = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), s = -1;
+	static char buf[65536];
+	long want = n * bytes, got = 0;
+	if (bytes <= 0 || bytes > (long)sizeof(buf) || ls < 0 || c < 0 ||
+	    bind(ls, (void *)&a, sizeof(a)) || listen(ls, 1) || getsockname(ls, (void *)&a, &al) ||
+	    connect(c, (void *)&a, sizeof(a)) || (s = accept(ls, NULL, NULL)) < 0)
+		return 1;
+	memset(buf, 'x', sizeof(buf));
+	for (long i = 0; i < n; i++)
+		if (write(c, buf, (size_t)bytes) != bytes)
+			return 1;
+	while (got < want) {
+		ssize_t r = read(s, buf, sizeof(buf));
+		if (r <= 0)
+			return 1;
+		got += r;
+	}
+	usleep(1500000);
+	close(s);
+	close(c);
+	close(ls);
+	return 0;
+}
+
+/*
  * A connect() to ADDR port 9 that nobody answers (the route's device drops
  * it), held for SECONDS: the kernel retransmits the SYN meanwhile.
  */
@@ -69,7 +101,8 @@ static int syn_hold(long seconds, const char *addr)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: pl-target getppid N | call N [WAIT_FILE] | reset N | syn SECONDS ADDR\n");
+		"usage: pl-target getppid N | call N [WAIT_FILE] | reset N | syn SECONDS ADDR | "
+		"stream N BYTES\n");
 	exit(2);
 }
 
@@ -80,6 +113,8 @@ int main(int argc, char **argv)
 	long n = strtol(argv[2], NULL, 10);
 	if (!strcmp(argv[1], "syn"))
 		return argc > 3 ? syn_hold(n, argv[3]) : 2;
+	if (!strcmp(argv[1], "stream"))
+		return argc > 3 ? stream(n, strtol(argv[3], NULL, 10)) : 2;
 	/* call N WAIT_FILE: print the pid, wait until WAIT_FILE exists, then call. */
 	if (argc > 3) {
 		printf("%d\n", getpid());
