@@ -290,26 +290,25 @@ reopen:
 			pl_models[i]->configure(e->models[i], e->skel);
 	probes_set_autoload(e);
 	int ret = pktlens_bpf__load(e->skel);
-	if (ret && e->feat.fexit) {
-		/* The probe's empty fexit loaded but ours did not: fall back to the tracepoints. */
-		pr_warn("fexit variants did not load (%s); using the tracepoint versions",
-			strerror(-ret));
+	/*
+	 * A feature probe's program loaded but pktlens' own variants did not: fall back one kind
+	 * at a time (fexit to the tracepoints, tp_btf to the raw tracepoints) and load again.
+	 */
+	bool *on = !ret		    ? NULL
+		   : e->feat.fexit  ? &e->feat.fexit
+		   : e->feat.tp_btf ? &e->feat.tp_btf
+				    : NULL;
+	if (on) {
+		const char *kind = on == &e->feat.fexit ? "fexit" : "tp_btf";
+		char *why = on == &e->feat.fexit ? e->feat.fexit_why : e->feat.tp_btf_why;
+		size_t wl =
+		    on == &e->feat.fexit ? sizeof(e->feat.fexit_why) : sizeof(e->feat.tp_btf_why);
+		pr_warn("%s variants did not load (%s); using the %stracepoint versions", kind,
+			strerror(-ret), on == &e->feat.fexit ? "" : "raw ");
 		pktlens_bpf__destroy(e->skel);
 		e->skel = NULL;
-		e->feat.fexit = false;
-		snprintf(e->feat.fexit_why, sizeof(e->feat.fexit_why),
-			 "pktlens' fexit programs did not load");
-		goto reopen;
-	}
-	if (ret && e->feat.tp_btf) {
-		/* The probe's tp_btf program loaded but ours did not: the raw tracepoints then. */
-		pr_warn("tp_btf variants did not load (%s); using the raw tracepoint versions",
-			strerror(-ret));
-		pktlens_bpf__destroy(e->skel);
-		e->skel = NULL;
-		e->feat.tp_btf = false;
-		snprintf(e->feat.tp_btf_why, sizeof(e->feat.tp_btf_why),
-			 "pktlens' tp_btf programs did not load");
+		*on = false;
+		snprintf(why, wl, "pktlens' %s programs did not load", kind);
 		goto reopen;
 	}
 	if (ret) {
