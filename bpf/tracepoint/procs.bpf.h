@@ -77,7 +77,7 @@ static __always_inline struct proc_info_val *pl_proc_info(const struct proc_key 
  */
 static __always_inline __u64 pl_sk_ino(const struct sock *sk, const int btf)
 {
-	const struct socket *so = btf ? sk->sk_socket : BPF_CORE_READ(sk, sk_socket);
+	const struct socket *so = PL_FIELD(btf, sk, sk_socket);
 	if (!so)
 		return 0;
 	if (btf) {
@@ -212,15 +212,12 @@ static __always_inline int pl_sock_bytes(const struct sock *sk, int ret, int fla
 	if (rx && (flags & PL_MSG_PEEK))
 		return 0;
 	/* the namespace first: with -n most sockets of the host are not watched */
-	if (btf ? !pl_sk_in_netns_btf(sk) : !pl_sk_in_netns(sk))
+	if (!pl_sk_in_netns_x(sk, btf))
 		return 0;
 	struct pl_skc_head h;
-	if (btf)
-		pl_skc_head_btf(sk, &h);
-	else
-		pl_skc_head(sk, &h);
+	pl_skc_head_x(sk, &h, btf);
 	if (proto < 0)
-		proto = btf ? sk->sk_protocol : BPF_CORE_READ(sk, sk_protocol);
+		proto = PL_FIELD(btf, sk, sk_protocol);
 	if (!pl_proto_tracked(h.family, proto))
 		return 0;
 	/*

@@ -35,39 +35,32 @@ static __always_inline struct tcp_counters *pl_tcp_stats(void)
 #define PL_AF_INET_KERNEL 2
 #define PL_AF_INET6_KERNEL 10
 
+/*
+ * A field of a kernel object, as a program of either kind can get it. btf (a constant at every
+ * call): the program is tp_btf, whose arguments are BTF pointers the verifier lets it load
+ * from (a load the JIT guards with an exception-table entry); raw and classic programs call
+ * bpf_probe_read_kernel, a helper call per field. The other branch is folded away.
+ */
+#define PL_FIELD(btf, p, ...) ((btf) ? (p)->__VA_ARGS__ : BPF_CORE_READ(p, __VA_ARGS__))
+
 /* With -n, only sockets of the watched namespace count. */
-static __always_inline int pl_sk_in_netns(const void *skaddr)
+static __always_inline int pl_sk_in_netns_x(const struct sock *sk, const int btf)
 {
 	if (!netns_ino)
 		return 1;
-	const struct sock *sk = skaddr;
-	struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	struct net *net = PL_FIELD(btf, sk, __sk_common.skc_net.net);
 	__u64 known = netns_net;
 	if (known)
 		return (__u64)net == known;
-	if (BPF_CORE_READ(net, ns.inum) != netns_ino)
+	if (!net || PL_FIELD(btf, net, ns.inum) != netns_ino)
 		return 0;
 	netns_net = (__u64)net;
 	return 1;
 }
 
-/*
- * The same for a BTF-typed socket (tp_btf programs): the verifier lets such a program load the
- * socket's fields as memory (a load the JIT guards with an exception-table entry), where the
- * raw and classic programs call bpf_probe_read_kernel, a helper call per field.
- */
-static __always_inline int pl_sk_in_netns_btf(const struct sock *sk)
+static __always_inline int pl_sk_in_netns(const void *skaddr)
 {
-	if (!netns_ino)
-		return 1;
-	struct net *net = sk->__sk_common.skc_net.net;
-	__u64 known = netns_net;
-	if (known)
-		return (__u64)net == known;
-	if (!net || net->ns.inum != netns_ino)
-		return 0;
-	netns_net = (__u64)net;
-	return 1;
+	return pl_sk_in_netns_x(skaddr, 0);
 }
 
 /*
@@ -85,10 +78,11 @@ struct pl_skc_head {
 	__u8 state;
 };
 
-static __always_inline void pl_skc_head(const struct sock *sk, struct pl_skc_head *h)
+static __always_inline void pl_skc_head_x(const struct sock *sk, struct pl_skc_head *h,
+					  const int btf)
 {
 	const struct sock_common *c = &sk->__sk_common;
-	if (bpf_core_field_offset(c->skc_daddr) == 0 &&
+	if (!btf && bpf_core_field_offset(c->skc_daddr) == 0 &&
 	    bpf_core_field_offset(c->skc_rcv_saddr) == 4 &&
 	    bpf_core_field_offset(c->skc_dport) == 12 && bpf_core_field_offset(c->skc_num) == 14 &&
 	    bpf_core_field_offset(c->skc_family) == 16 &&
@@ -110,23 +104,17 @@ static __always_inline void pl_skc_head(const struct sock *sk, struct pl_skc_hea
 		h->state = b.state;
 		return;
 	}
-	h->daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-	h->rcv_saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-	h->dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
-	h->num = BPF_CORE_READ(sk, __sk_common.skc_num);
-	h->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	h->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	h->daddr = PL_FIELD(btf, sk, __sk_common.skc_daddr);
+	h->rcv_saddr = PL_FIELD(btf, sk, __sk_common.skc_rcv_saddr);
+	h->dport = PL_FIELD(btf, sk, __sk_common.skc_dport);
+	h->num = PL_FIELD(btf, sk, __sk_common.skc_num);
+	h->family = PL_FIELD(btf, sk, __sk_common.skc_family);
+	h->state = PL_FIELD(btf, sk, __sk_common.skc_state);
 }
 
-/* The same, loaded from a BTF-typed socket (tp_btf). */
-static __always_inline void pl_skc_head_btf(const struct sock *sk, struct pl_skc_head *h)
+static __always_inline void pl_skc_head(const struct sock *sk, struct pl_skc_head *h)
 {
-	h->daddr = sk->__sk_common.skc_daddr;
-	h->rcv_saddr = sk->__sk_common.skc_rcv_saddr;
-	h->dport = sk->__sk_common.skc_dport;
-	h->num = sk->__sk_common.skc_num;
-	h->family = sk->__sk_common.skc_family;
-	h->state = sk->__sk_common.skc_state;
+	pl_skc_head_x(sk, h, 0);
 }
 
 /*
@@ -406,52 +394,43 @@ static __always_inline int pl_sock_key_sk(struct sock_key *k, const struct sock 
  * the record holds tcp_current_ssthresh(), max(snd_ssthresh, 3/4 cwnd) outside
  * a cwnd reduction.
  */
-SEC("raw_tp/tcp_probe")
-int BPF_PROG(raw_tcp_probe, const struct sock *sk, const struct sk_buff *skb)
+static __always_inline int pl_tcp_probe(const struct sock *sk, const int btf)
 {
-	if (!pl_sk_in_netns(sk))
+	if (!pl_sk_in_netns_x(sk, btf))
 		return 0;
-	struct sock_key k;
-	if (pl_sock_key_sk(&k, sk))
-		return 0;
-	struct sock_val *v = pl_sock_get(&k);
-	if (!v)
-		return 0;
-	const struct tcp_sock *tp = (const void *)sk;
-	v->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	v->cwnd = BPF_CORE_READ(tp, snd_cwnd);
-	v->ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
-	v->snd_wnd = BPF_CORE_READ(tp, snd_wnd);
-	v->rcv_wnd = BPF_CORE_READ(tp, rcv_wnd);
-	v->probes++;
-	return 0;
-}
-
-/* The same as a tp_btf program: the socket's fields are loads, not helper calls. */
-SEC("tp_btf/tcp_probe")
-int BPF_PROG(btf_tcp_probe, struct sock *sk, const struct sk_buff *skb)
-{
-	if (!pl_sk_in_netns_btf(sk))
-		return 0;
-	/* a cast would keep the verifier's type, struct sock: the helper checks and retypes */
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	/* tp_btf: a cast would keep the verifier's type, struct sock; the helper checks and
+	 * retypes */
+	const struct tcp_sock *tp = btf ? bpf_skc_to_tcp_sock((void *)sk) : (const void *)sk;
 	if (!tp)
 		return 0;
 	struct pl_skc_head h;
-	pl_skc_head_btf(sk, &h);
+	pl_skc_head_x(sk, &h, btf);
 	struct sock_key k;
 	if (pl_sock_key_head(&k, sk, &h))
 		return 0;
 	struct sock_val *v = pl_sock_get(&k);
 	if (!v)
 		return 0;
-	v->srtt_us = tp->srtt_us >> 3;
-	v->cwnd = tp->snd_cwnd;
-	v->ssthresh = tp->snd_ssthresh;
-	v->snd_wnd = tp->snd_wnd;
-	v->rcv_wnd = tp->rcv_wnd;
+	v->srtt_us = PL_FIELD(btf, tp, srtt_us) >> 3;
+	v->cwnd = PL_FIELD(btf, tp, snd_cwnd);
+	v->ssthresh = PL_FIELD(btf, tp, snd_ssthresh);
+	v->snd_wnd = PL_FIELD(btf, tp, snd_wnd);
+	v->rcv_wnd = PL_FIELD(btf, tp, rcv_wnd);
 	v->probes++;
 	return 0;
+}
+
+SEC("raw_tp/tcp_probe")
+int BPF_PROG(raw_tcp_probe, const struct sock *sk, const struct sk_buff *skb)
+{
+	return pl_tcp_probe(sk, 0);
+}
+
+/* The same as a tp_btf program: the socket's fields are loads, not helper calls. */
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(btf_tcp_probe, struct sock *sk, const struct sk_buff *skb)
+{
+	return pl_tcp_probe(sk, 1);
 }
 
 /*

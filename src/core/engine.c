@@ -294,21 +294,18 @@ reopen:
 	 * A feature probe's program loaded but pktlens' own variants did not: fall back one kind
 	 * at a time (fexit to the tracepoints, tp_btf to the raw tracepoints) and load again.
 	 */
-	bool *on = !ret		    ? NULL
-		   : e->feat.fexit  ? &e->feat.fexit
-		   : e->feat.tp_btf ? &e->feat.tp_btf
-				    : NULL;
-	if (on) {
-		const char *kind = on == &e->feat.fexit ? "fexit" : "tp_btf";
-		char *why = on == &e->feat.fexit ? e->feat.fexit_why : e->feat.tp_btf_why;
-		size_t wl =
-		    on == &e->feat.fexit ? sizeof(e->feat.fexit_why) : sizeof(e->feat.tp_btf_why);
+	if (ret && (e->feat.fexit || e->feat.tp_btf)) {
+		bool fexit = e->feat.fexit;
+		const char *kind = fexit ? "fexit" : "tp_btf";
+		bool *on = fexit ? &e->feat.fexit : &e->feat.tp_btf;
+		char(*why)[sizeof(e->feat.fexit_why)] =
+		    fexit ? &e->feat.fexit_why : &e->feat.tp_btf_why;
 		pr_warn("%s variants did not load (%s); using the %stracepoint versions", kind,
-			strerror(-ret), on == &e->feat.fexit ? "" : "raw ");
+			strerror(-ret), fexit ? "" : "raw ");
 		pktlens_bpf__destroy(e->skel);
 		e->skel = NULL;
 		*on = false;
-		snprintf(why, wl, "pktlens' %s programs did not load", kind);
+		snprintf(*why, sizeof(*why), "pktlens' %s programs did not load", kind);
 		goto reopen;
 	}
 	if (ret) {

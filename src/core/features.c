@@ -26,11 +26,9 @@ static bool path_exists(const char *p)
  * to "does this kernel take tracing programs" (BTF, JIT trampolines and
  * lockdown all play a part). Attached for an instant, then gone.
  */
-static bool probe_fexit(const char *func, char *why, size_t len)
+static bool probe_fexit(const struct btf *vmlinux, const char *func, char *why, size_t len)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
 	int id = vmlinux ? btf__find_by_name_kind(vmlinux, func, BTF_KIND_FUNC) : -ENOENT;
-	btf__free(vmlinux);
 	if (id < 0) {
 		snprintf(why, len, "the kernel's BTF has no function %s", func);
 		return false;
@@ -63,9 +61,10 @@ static bool probe_fexit(const char *func, char *why, size_t len)
  * current task as a BTF pointer (bpf_get_current_task_btf, 5.11). Loading is the answer:
  * attaching needs no trampoline (the development kernel here refuses fexit and takes tp_btf).
  */
-static bool probe_tp_btf(char *why, size_t len)
+static bool probe_tp_btf(const struct btf *vmlinux, char *why, size_t len)
 {
-	int id = libbpf_find_vmlinux_btf_id("tcp_probe", BPF_TRACE_RAW_TP);
+	int id = vmlinux ? btf__find_by_name_kind(vmlinux, "btf_trace_tcp_probe", BTF_KIND_TYPEDEF)
+			 : -ENOENT;
 	if (id < 0) {
 		snprintf(why, len, "the kernel's BTF has no btf_trace_tcp_probe");
 		return false;
@@ -259,7 +258,10 @@ void features_probe(struct features *f)
 		snprintf(f->kprobe_why, sizeof(f->kprobe_why),
 			 "kernel built without kprobes (no kprobe PMU, no kprobe_events)");
 
-	f->fexit = f->btf && probe_fexit("tcp_retransmit_skb", f->fexit_why, sizeof(f->fexit_why));
+	/* both tracing probes look their targets up in the kernel's BTF, loaded once */
+	struct btf *vmlinux = f->btf ? btf__load_vmlinux_btf() : NULL;
+	f->fexit = f->btf &&
+		   probe_fexit(vmlinux, "tcp_retransmit_skb", f->fexit_why, sizeof(f->fexit_why));
 	if (!f->fexit)
 		pr_debug("fexit variants off: %s", f->fexit_why);
 	/* PKTLENS_TP=raw: raw tracepoints even where tp_btf loads (tests, odd kernels) */
@@ -267,9 +269,10 @@ void features_probe(struct features *f)
 	if (tp && !strcmp(tp, "raw"))
 		snprintf(f->tp_btf_why, sizeof(f->tp_btf_why), "PKTLENS_TP=raw");
 	else
-		f->tp_btf = f->btf && probe_tp_btf(f->tp_btf_why, sizeof(f->tp_btf_why));
+		f->tp_btf = f->btf && probe_tp_btf(vmlinux, f->tp_btf_why, sizeof(f->tp_btf_why));
 	if (!f->tp_btf)
 		pr_debug("tp_btf variants off: %s", f->tp_btf_why);
+	btf__free(vmlinux);
 
 	FILE *lf = fopen("/sys/kernel/security/lockdown", "r");
 	if (lf) {

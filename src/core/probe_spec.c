@@ -312,13 +312,6 @@ static bool raw_tp_fits(struct engine *e, const char *cat, const char *name, con
 	return found;
 }
 
-/*
- * One program the kernel refuses fails the whole object, so built-in
- * tracepoint programs whose tracepoint this kernel lacks (older kernels:
- * sock_recv_length, ...) are not loaded; their probes then say so. Every
- * kprobe-type program (kprobes, uprobes) stays out where the kernel
- * refuses that type.
- */
 /* The kernel's BTF types this tracepoint for tp_btf programs (typedef btf_trace_NAME). */
 static bool btf_has_trace(struct btf **vmlinux, const char *name)
 {
@@ -329,6 +322,13 @@ static bool btf_has_trace(struct btf **vmlinux, const char *name)
 	return btf__find_by_name_kind(*vmlinux, tn, BTF_KIND_TYPEDEF) > 0;
 }
 
+/*
+ * One program the kernel refuses fails the whole object, so built-in
+ * tracepoint programs whose tracepoint this kernel lacks (older kernels:
+ * sock_recv_length, ...) are not loaded; their probes then say so. Every
+ * kprobe-type program (kprobes, uprobes) stays out where the kernel
+ * refuses that type.
+ */
 void probes_set_autoload(struct engine *e)
 {
 	struct btf *vmlinux = NULL;
