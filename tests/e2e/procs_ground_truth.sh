@@ -15,6 +15,7 @@ UDP_PORT=46002
 OLD_TCP=46003
 OLD_UDP=46004
 HTTP_PORT=46005
+ECHO_PORT=46006
 
 require_root
 require_cmd ip "$PYTHON" curl
@@ -25,9 +26,10 @@ netns_pair 203
 
 cat >"$TMP/server.py" <<'EOF'
 # Server in B: TCP replies 2n+7 bytes after reading n bytes to EOF; UDP answers each datagram
-# with one 3 bytes longer.
+# with one 3 bytes longer; the echo port sends back what it reads.
 import socket, sys, threading
 a4, a6, tport, uport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+eport = int(sys.argv[6])
 
 def tcp_conn(c):
     n = 0
@@ -55,8 +57,26 @@ def udp(fam, addr):
         d, peer = s.recvfrom(65535)
         s.sendto(d + b"xyz", peer)
 
+def echo_conn(c):
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        c.sendall(d)
+    c.close()
+
+def echo():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a4, eport))
+    s.listen(4)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=echo_conn, args=(c,), daemon=True).start()
+
 ts = [threading.Thread(target=f, args=a, daemon=True)
       for f in (tcp, udp) for a in ((socket.AF_INET, a4), (socket.AF_INET6, a6))]
+ts.append(threading.Thread(target=echo, daemon=True))
 for t in ts:
     t.start()
 open(sys.argv[5], "w").close()
@@ -102,6 +122,35 @@ with open(out + ".tmp", "w") as f:
 os.replace(out + ".tmp", out)
 # stay a moment so that pktlens sees it alive too (the short-lived client passes 0)
 time.sleep(float(sys.argv[8]))
+EOF
+
+cat >"$TMP/chat.py" <<'EOF'
+# Client in A: many small exchanges on one established TCP connection (the socket programs'
+# per-thread shortcut), from one thread, then another, then the first again; counts every
+# byte its send/recv calls returned.
+import json, os, socket, sys, threading
+srv, port, n, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+c = socket.create_connection((srv, port))
+tot = {"tx": 0, "rx": 0}
+
+def chat(k0):
+    for i in range(k0, k0 + n):
+        m = b"m" * (1 + (i * 37) % 1400)
+        tot["tx"] += c.send(m)
+        got = 0
+        while got < len(m):
+            got += len(c.recv(len(m) - got))
+        tot["rx"] += got
+
+chat(0)
+t = threading.Thread(target=chat, args=(n,))
+t.start()
+t.join()
+chat(2 * n)
+with open(out + ".tmp", "w") as f:
+    json.dump({"pid": os.getpid(), "tx": tot["tx"], "rx": tot["rx"]}, f)
+os.replace(out + ".tmp", out)
+c.close()
 EOF
 
 cat >"$TMP/old.py" <<'EOF'
@@ -166,7 +215,7 @@ head -c 54321 /dev/zero >"$TMP/www/f"
 bg_start "$TMP/http.log" ip netns exec "$NS_B" "$PYTHON" -m http.server -b "$ADDR_B" -d "$TMP/www" \
 	"$HTTP_PORT"
 bg_start "$TMP/server.log" ip netns exec "$NS_B" "$PYTHON" "$TMP/server.py" "$ADDR_B" "$ADDR6_B" \
-	"$TCP_PORT" "$UDP_PORT" "$TMP/server.ready"
+	"$TCP_PORT" "$UDP_PORT" "$TMP/server.ready" "$ECHO_PORT"
 wait_for 5 test -e "$TMP/server.ready" || fail "server did not start: $(cat "$TMP/server.log")"
 
 # the process that predates pktlens, with its connection already accepted
@@ -211,6 +260,8 @@ ns_a sh -c 'echo $$ >"$1"; exec curl -s -o /dev/null -w "%{size_request} %{size_
 	_ "$TMP/curl.pid" "http://$ADDR_B:$HTTP_PORT/f" >"$TMP/curl.out" 2>&1 ||
 	fail "curl failed: $(cat "$TMP/curl.out")"
 log "curl: request, header, body bytes and seconds: $(cat "$TMP/curl.out")"
+ns_a "$PYTHON" "$TMP/chat.py" "$ADDR_B" "$ECHO_PORT" 200 "$TMP/chat.json" >"$TMP/chat.log" 2>&1 ||
+	fail "chatty client failed: $(cat "$TMP/chat.log")"
 wait_for 10 test -s "$TMP/pre.json" || fail "pre process did not finish: $(cat "$TMP/pre.log")"
 wait "$C1" || fail "client 1 failed: $(cat "$TMP/c1.log")"
 wait "$C2" || fail "client 2 failed: $(cat "$TMP/c2.log")"
@@ -261,6 +312,14 @@ for name in ("c1", "c2", "c3"):
         for f in fl:
             check(f["pid"] == c["pid"], "%s %s flow pid: expected %d, pktlens %d (%s)"
                   % (name, proto, c["pid"], f["pid"], f["comm"]))
+
+c = json.load(open(tmp + "/chat.json"))
+p = procs.get(c["pid"])
+check(p is not None, "chatty client pid %d listed" % c["pid"])
+if p:
+    check(p["tx_bytes"] == c["tx"] and p["rx_bytes"] == c["rx"],
+          "chatty client (600 exchanges, two threads) bytes: process counted tx %d rx %d, "
+          "pktlens %d %d" % (c["tx"], c["rx"], p["tx_bytes"], p["rx_bytes"]))
 
 curl_pid = int(open(tmp + "/curl.pid").read())
 req, hdr, body, secs = open(tmp + "/curl.out").read().split()
