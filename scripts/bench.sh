@@ -226,7 +226,12 @@ tool_start() {
 	case $1 in
 	baseline) return 0 ;;
 	pktlens*)
-		local probes=${PKTLENS_PROBES[$1]:-}
+		local probes=${PKTLENS_PROBES[$1]:-} ready=${PKTLENS_READY[$1]:-}
+		# pktlens@LIST, pktlens_ref@LIST: any --probes list (a probe taken out, one group)
+		if [[ $1 == pktlens@* || $1 == pktlens_ref@* ]]; then
+			probes=${1#*@}
+			ready=none
+		fi
 		[ -n "$probes" ] || { log "unknown configuration $1"; return 1; }
 		local stats=()
 		# Figure 2 reads run_time_ns; figure 3 measures pktlens as it runs by default.
@@ -237,7 +242,7 @@ tool_start() {
 			--interval 1 --duration 900 --probes "$probes" "${stats[@]}"
 		TOOL_PID=$PL_PID
 		# shellcheck disable=SC2086 # a list of words
-		if ! wait_for 60 pktlens_ready "$TMP/tool.json" ${PKTLENS_READY[$1]}; then
+		if ! wait_for 60 pktlens_ready "$TMP/tool.json" $ready; then
 			if ! kill -0 "$PL_PID" 2>/dev/null; then
 				wait "$PL_PID"
 				log "pktlens exited with status $? before attaching"
@@ -347,7 +352,8 @@ esac
 [ "$QUICK" = 1 ] && [ -z "${BENCH_CONFIGS:-}" ] && CONFIGS=("${COMPARE[@]}" pktlens_none)
 [ -n "${BENCH_CONFIGS:-}" ] && read -r -a CONFIGS <<<"baseline $BENCH_CONFIGS"
 # PKTLENS_REF: another pktlens build (e.g. before a change) run beside this one, default probes;
-# BENCH_CONFIGS may name pktlens_ref_tc and pktlens_ref_tp (its probe groups) too.
+# BENCH_CONFIGS may name pktlens_ref_tc and pktlens_ref_tp (its probe groups) too, and
+# pktlens@LIST or pktlens_ref@LIST for any --probes list (default,-tracepoint:tcp:tcp_probe).
 REF_BIN=
 if [ -n "${PKTLENS_REF:-}" ]; then
 	if [ -x "$PKTLENS_REF" ] && cp "$PKTLENS_REF" "$TMP/pktlens-ref"; then
@@ -794,6 +800,35 @@ else:
                                                  row["sys_cores"]["median"])
                                 if row and row["user_cores"] else "n/a")
         P(line)
+    lists = sorted(c for c in present if "@" in c)
+    if lists:
+        P("   pktlens with a --probes list (pktlens@LIST; pktlens_ref@LIST: PKTLENS_REF's build):")
+        for c in lists:
+            P("   %s" % c)
+            P("   %-16s %s" % ("", "; ".join(
+                "%s %s" % (WL[w], fmt(cell(w, c)["ratio"], "%.2f")) for w in wls
+                if cell(w, c) and cell(w, c)["ratio"])))
+    # Paired: each other pktlens configuration against the default one, round by round (the
+    # rounds share their load; medians of separate columns do not).
+    paired = {}
+    for c in sorted(x for x in present if x.startswith("pktlens") and x != "pktlens"):
+        for wl in wls:
+            mine = {r["round"]: r.get("value") for r in ov_rows
+                    if r["workload"] == wl and r["config"] == c}
+            ref = {r["round"]: r.get("value") for r in ov_rows
+                   if r["workload"] == wl and r["config"] == "pktlens"}
+            rs = [mine[k] / ref[k] for k in mine if mine[k] and ref.get(k)]
+            if rs:
+                paired.setdefault(c, {})[wl] = dict(stat(rs), ahead=sum(x > 1 for x in rs),
+                                                    rounds=len(rs))
+    if paired:
+        P("   Per round, each configuration's rate / pktlens' (default probes) in the same round,")
+        P("   median [min..max], rounds where it was ahead:")
+        for c, by in paired.items():
+            P("   %-24s %s" % (c, "; ".join(
+                "%s %s, ahead %d of %d" % (WL[w], fmt(v, "%.3f"), v["ahead"], v["rounds"])
+                for w, v in by.items())))
+        ov["paired_with_pktlens"] = paired
     for c in ("pktlens", "pktlens_ref", "pktlens_tc", "pktlens_ref_tc"):
         row = cell("http", c) if "http" in wls else None
         if row and row.get("us_per_l7_event"):
