@@ -299,6 +299,24 @@ struct trace_event_raw_tcp_event_sk_skb___pl {
  * retransmitted skb, so the segments come from the skb's control block and
  * a failed attempt (err != 0) adds none.
  */
+/*
+ * Whether TcpRetransSegs counted a retransmission that ended with err. __tcp_retransmit_skb
+ * adds the segments to the MIB (and to the socket's total_retrans) just before it hands the
+ * skb to tcp_transmit_skb, so an attempt that failed after that point counts all the same:
+ * a device or qdisc that dropped it (NET_XMIT_DROP, err 1), netfilter (-EPERM), no buffer for
+ * a copy (-ENOBUFS), ... (e2e/retrans_ground_truth drops every 17th data segment in the
+ * sender's output hook: 116 of 866 retransmissions failed so, all in TcpRetransSegs and in
+ * TCPRetransFail). The errors it returns before counting are these: the skb still in a
+ * device queue (-EBUSY), no window (-EAGAIN), no memory to trim or split it (-ENOMEM), and
+ * a route that went away (rebuild_header: -EHOSTUNREACH, -ENETUNREACH, -EINVAL).
+ */
+static __always_inline int pl_retrans_counted(int err)
+{
+	return err != -16 /* EBUSY */ && err != -11 /* EAGAIN */ && err != -12 /* ENOMEM */ &&
+	       err != -113 /* EHOSTUNREACH */ && err != -101 /* ENETUNREACH */ &&
+	       err != -22 /* EINVAL */;
+}
+
 static __always_inline int pl_tcp_retransmit(const struct sock_key *k, const struct sk_buff *skb,
 					     int state, int err)
 {
@@ -307,16 +325,17 @@ static __always_inline int pl_tcp_retransmit(const struct sock_key *k, const str
 	__u16 segs = BPF_CORE_READ(cb, tcp_gso_segs);
 	if (!segs)
 		segs = 1;
+	int counted = pl_retrans_counted(err);
 	struct sock_val *v = pl_sock_get(k);
 	if (v) {
-		if (!err)
+		if (counted)
 			__sync_fetch_and_add(&v->retrans, segs);
 		__sync_fetch_and_add(&v->retrans_events, 1);
 	}
 	struct tcp_counters *tc = pl_tcp_stats();
-	if (tc && !err)
+	if (tc && counted)
 		tc->retrans_segs += segs;
-	if (!err)
+	if (counted)
 		pl_tcp_event(k, state == PL_TCP_SYN_SENT ? PL_TE_RETRANS_SYN : PL_TE_RETRANS, state,
 			     seq, segs);
 	return 0;

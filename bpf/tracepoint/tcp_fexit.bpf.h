@@ -7,11 +7,12 @@
 
 /*
  * The tracepoint carries the retransmission's error only on recent
- * kernels; older ones count a failed attempt like a sent one. fexit sees
- * the return value everywhere, so only successful retransmits add
- * segments, as TcpRetransSegs does. Chosen at load time by probing
- * whether this kernel loads and attaches tracing programs; the
- * tracepoint program is the fallback.
+ * kernels; older ones fire it only for a retransmission that was sent. fexit
+ * sees the return value everywhere, so the segments count exactly when
+ * TcpRetransSegs counted them (pl_retrans_counted: also an attempt that
+ * failed after the MIB counted it). Chosen at load time by probing whether
+ * this kernel loads and attaches tracing programs; the tracepoint program is
+ * the fallback.
  */
 SEC("fexit/tcp_retransmit_skb")
 int BPF_PROG(fexit_tcp_retransmit, struct sock *sk, struct sk_buff *skb, int segs, int ret)

@@ -111,7 +111,7 @@ enum tcp_event_kind {
 
 /* Global TCP event counters (per-CPU array, one entry). */
 struct tcp_counters {
-	__u64 retrans_segs; /* what TcpRetransSegs counts: segments of successful retransmits */
+	__u64 retrans_segs; /* what TcpRetransSegs counts (pl_retrans_counted) */
 	__u64 synack_retrans;
 	__u64 resets_rx;
 	__u64 resets_tx;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # TCP retransmissions, srtt and cwnd in pktlens --json against the kernel's own view:
-# nstat TcpRetransSegs growth under receiver-side loss, and `ss -ti` on an idle connection.
+# nstat TcpRetransSegs growth under receiver-side loss (with some retransmissions dropped in the
+# sender's own output hook, which the kernel counts all the same), and `ss -ti` on an idle
+# connection.
 set -u
 TEST_NAME=${TEST_NAME:-retrans_ground_truth}
 . "$(dirname "$0")/../lib/netns.sh"
@@ -12,6 +14,8 @@ RTT_PORT=46002
 BULK_BYTES=${RETRANS_BULK_BYTES:-8000000}
 # every Nth data segment arriving at the receiver is dropped (a deterministic fraction)
 DROP_EVERY=${RETRANS_DROP_EVERY:-10}
+# every Nth data segment leaving the sender is dropped there
+OUT_DROP_EVERY=${RETRANS_OUT_DROP_EVERY:-17}
 RTT_ROUNDS=4
 NFT_TABLE=pktlens_test
 
@@ -137,6 +141,19 @@ table inet $NFT_TABLE {
 }
 NFT
 cleanup_add_cmd "ip netns exec '$NS_A' nft delete table inet $NFT_TABLE"
+# Sender-side drops: a segment dropped in the output hook fails its send (-EPERM). New data is
+# sent again as new data, but a retransmission was already counted in TcpRetransSegs (the
+# kernel counts it before it hands it on) and fails into TCPRetransFail: pktlens must count
+# it as the MIB does.
+ip netns exec "$NS_B" nft -f - <<NFT || fail "cannot add the nftables output rule"
+table inet $NFT_TABLE {
+	chain output {
+		type filter hook output priority 0; policy accept;
+		tcp dport $LOSS_PORT meta length > 200 numgen inc mod $OUT_DROP_EVERY == 0 counter drop
+	}
+}
+NFT
+cleanup_add_cmd "ip netns exec '$NS_B' nft delete table inet $NFT_TABLE"
 
 bg_start "$TMP/sink.log" ip netns exec "$NS_A" "$PYTHON" "$TMP/sink.py" "$TMP" "$ADDR_A" "$LOSS_PORT" \
 	"$RTT_PORT"
@@ -162,9 +179,11 @@ nft_dropped=$(ip netns exec "$NS_A" nft list table inet $NFT_TABLE |
 loss_sport=$(json_get 'j["sport"]' <"$TMP/bulk.json")
 loss_expected=$((retr1 - retr0))
 log "phase 1: nft dropped $nft_dropped segments, TcpRetransSegs grew by $loss_expected" \
-	"(TCPRetransFail: $rfail of them were not sent)"
+	"(TCPRetransFail: $rfail of them were dropped on the sender after the kernel counted them)"
 [ "$loss_expected" -ge 5 ] || fail "the loss rule caused only $loss_expected retransmissions"
+[ "$rfail" -ge 1 ] || fail "the output rule made no retransmission fail (TCPRetransFail 0)"
 ip netns exec "$NS_A" nft delete table inet $NFT_TABLE
+ip netns exec "$NS_B" nft delete table inet $NFT_TABLE
 
 # ---- phase 2: srtt and cwnd of an idle long-lived connection against ss -ti ----
 bg_start "$TMP/rounds.log" ip netns exec "$NS_B" "$PYTHON" "$TMP/rounds.py" "$ADDR_A" "$RTT_PORT" \
