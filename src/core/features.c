@@ -118,7 +118,10 @@ static bool probe_tcx(void)
  * EPERM before the verifier runs (an EXT program without a target gets
  * EPERM and an empty verifier log, where a stock kernel answers EINVAL
  * "Tracing programs must provide btf_id"); so do fentry/fexit and LSM
- * programs, while tp_btf, which needs no trampoline, loads. The same
+ * programs, while tp_btf, which needs no trampoline, loads. Iterator
+ * programs (BPF_TRACE_ITER, e.g. iter/bpf_sk_storage_map) get the same EPERM
+ * with nothing verified, though they need no trampoline either (README,
+ * issue 14's fifth step: why socket-storage counts were not kept). The same
  * kernel refuses the ftrace function tracer (EPERM writing "function" to
  * current_tracer, EPERM opening available_filter_functions) and is built
  * without kprobes: it lets nothing patch kernel or BPF code at run time,
