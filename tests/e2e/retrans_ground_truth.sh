@@ -130,30 +130,25 @@ make_tmpdir
 netns_pair 213
 write_programs
 
-# Receiver-side loss: the sender's TCP sees real loss and retransmits. (A drop in the sender's
-# output hook only fails the send locally; it never shows in TcpRetransSegs.)
-ip netns exec "$NS_A" nft -f - <<NFT || fail "cannot add the nftables loss rule"
+# nft_drop NS HOOK EVERY: drop every EVERY-th data segment to the loss port in NS's HOOK.
+nft_drop() {
+	ip netns exec "$1" nft -f - <<NFT || fail "cannot add the nftables $2 rule"
 table inet $NFT_TABLE {
-	chain input {
-		type filter hook input priority 0; policy accept;
-		tcp dport $LOSS_PORT meta length > 200 numgen inc mod $DROP_EVERY == 0 counter drop
+	chain $2 {
+		type filter hook $2 priority 0; policy accept;
+		tcp dport $LOSS_PORT meta length > 200 numgen inc mod $3 == 0 counter drop
 	}
 }
 NFT
-cleanup_add_cmd "ip netns exec '$NS_A' nft delete table inet $NFT_TABLE"
+	cleanup_add_cmd "ip netns exec '$1' nft delete table inet $NFT_TABLE"
+}
+# Receiver-side loss: the sender's TCP sees real loss and retransmits.
+nft_drop "$NS_A" input "$DROP_EVERY"
 # Sender-side drops: a segment dropped in the output hook fails its send (-EPERM). New data is
-# sent again as new data, but a retransmission was already counted in TcpRetransSegs (the
-# kernel counts it before it hands it on) and fails into TCPRetransFail: pktlens must count
-# it as the MIB does.
-ip netns exec "$NS_B" nft -f - <<NFT || fail "cannot add the nftables output rule"
-table inet $NFT_TABLE {
-	chain output {
-		type filter hook output priority 0; policy accept;
-		tcp dport $LOSS_PORT meta length > 200 numgen inc mod $OUT_DROP_EVERY == 0 counter drop
-	}
-}
-NFT
-cleanup_add_cmd "ip netns exec '$NS_B' nft delete table inet $NFT_TABLE"
+# sent again as new data (no retransmission), but a retransmission was already counted in
+# TcpRetransSegs (the kernel counts it before it hands it on) and fails into TCPRetransFail:
+# pktlens must count it as the MIB does.
+nft_drop "$NS_B" output "$OUT_DROP_EVERY"
 
 bg_start "$TMP/sink.log" ip netns exec "$NS_A" "$PYTHON" "$TMP/sink.py" "$TMP" "$ADDR_A" "$LOSS_PORT" \
 	"$RTT_PORT"
