@@ -804,19 +804,19 @@ else:
     if lists:
         P("   pktlens with a --probes list (pktlens@LIST; pktlens_ref@LIST: PKTLENS_REF's build):")
         for c in lists:
+            rows = [cell(w, c) for w in wls]  # once each: cell() adds to the summary
             P("   %s" % c)
-            P("   %-16s %s" % ("", "; ".join(
-                "%s %s" % (WL[w], fmt(cell(w, c)["ratio"], "%.2f")) for w in wls
-                if cell(w, c) and cell(w, c)["ratio"])))
+            P("   %-16s %s" % ("", "; ".join("%s %s" % (WL[r["workload"]], fmt(r["ratio"], "%.2f"))
+                                            for r in rows if r and r["ratio"])))
     # Paired: each other pktlens configuration against the default one, round by round (the
     # rounds share their load; medians of separate columns do not).
     paired = {}
+    by_round = {}
+    for r in ov_rows:
+        by_round.setdefault((r["workload"], r["config"]), {})[r["round"]] = r.get("value")
     for c in sorted(x for x in present if x.startswith("pktlens") and x != "pktlens"):
         for wl in wls:
-            mine = {r["round"]: r.get("value") for r in ov_rows
-                    if r["workload"] == wl and r["config"] == c}
-            ref = {r["round"]: r.get("value") for r in ov_rows
-                   if r["workload"] == wl and r["config"] == "pktlens"}
+            mine, ref = by_round.get((wl, c), {}), by_round.get((wl, "pktlens"), {})
             rs = [mine[k] / ref[k] for k in mine if mine[k] and ref.get(k)]
             if rs:
                 paired.setdefault(c, {})[wl] = dict(stat(rs), ahead=sum(x > 1 for x in rs),

@@ -295,20 +295,16 @@ struct trace_event_raw_tcp_event_sk_skb___pl {
 } __attribute__((preserve_access_index));
 
 /*
- * TcpRetransSegs grows by tcp_skb_pcount() of each successfully
- * retransmitted skb, so the segments come from the skb's control block and
- * a failed attempt (err != 0) adds none.
- */
-/*
- * Whether TcpRetransSegs counted a retransmission that ended with err. __tcp_retransmit_skb
- * adds the segments to the MIB (and to the socket's total_retrans) just before it hands the
- * skb to tcp_transmit_skb, so an attempt that failed after that point counts all the same:
- * a device or qdisc that dropped it (NET_XMIT_DROP, err 1), netfilter (-EPERM), no buffer for
- * a copy (-ENOBUFS), ... (e2e/retrans_ground_truth drops every 17th data segment in the
- * sender's output hook: 116 of 866 retransmissions failed so, all in TcpRetransSegs and in
- * TCPRetransFail). The errors it returns before counting are these: the skb still in a
- * device queue (-EBUSY), no window (-EAGAIN), no memory to trim or split it (-ENOMEM), and
- * a route that went away (rebuild_header: -EHOSTUNREACH, -ENETUNREACH, -EINVAL).
+ * TcpRetransSegs grows by tcp_skb_pcount() of each retransmitted skb, so the segments come from
+ * the skb's control block. __tcp_retransmit_skb adds them to the MIB (and to the socket's
+ * total_retrans) just before it hands the skb to tcp_transmit_skb, so an attempt that failed
+ * after that point counts all the same: a device or qdisc that dropped it (NET_XMIT_DROP, err
+ * 1), netfilter (-EPERM), no buffer for a copy (-ENOBUFS), ... (e2e/retrans_ground_truth drops
+ * every 17th data segment in the sender's output hook: 116 of 866 retransmissions failed so,
+ * all in TcpRetransSegs and in TCPRetransFail). The errors it returns before counting are: the
+ * skb still in a device queue (-EBUSY), no window (-EAGAIN), no memory to trim or split it
+ * (-ENOMEM), and a route that went away (rebuild_header: -EHOSTUNREACH, -ENETUNREACH,
+ * -EINVAL). pl_retrans_counted: whether the MIB counted an attempt that ended with err.
  */
 static __always_inline int pl_retrans_counted(int err)
 {

@@ -125,9 +125,8 @@ time.sleep(float(sys.argv[8]))
 EOF
 
 cat >"$TMP/chat.py" <<'EOF'
-# Client in A: many small exchanges on one established TCP connection (the socket programs'
-# per-thread shortcut), from one thread, then another, then the first again; counts every
-# byte its send/recv calls returned.
+# Client in A: many small exchanges on one established TCP connection, from one thread, then
+# another, then the first again; counts every byte its send/recv calls returned.
 import json, os, socket, sys, threading
 srv, port, n, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 c = socket.create_connection((srv, port))

@@ -174,7 +174,7 @@ nft_dropped=$(ip netns exec "$NS_A" nft list table inet $NFT_TABLE |
 loss_sport=$(json_get 'j["sport"]' <"$TMP/bulk.json")
 loss_expected=$((retr1 - retr0))
 log "phase 1: nft dropped $nft_dropped segments, TcpRetransSegs grew by $loss_expected" \
-	"(TCPRetransFail: $rfail of them were dropped on the sender after the kernel counted them)"
+	"(TCPRetransFail: $rfail failed sends, most of them dropped by the sender's output rule)"
 [ "$loss_expected" -ge 5 ] || fail "the loss rule caused only $loss_expected retransmissions"
 [ "$rfail" -ge 1 ] || fail "the output rule made no retransmission fail (TCPRetransFail 0)"
 ip netns exec "$NS_A" nft delete table inet $NFT_TABLE
