@@ -615,10 +615,22 @@ struct snapshot *engine_refresh(struct engine *e)
 	flowstore_end(&e->fs);
 
 	engine_poll_events(e);
+	/*
+	 * The responses that aged-out flows held, after the ring's records (the request one
+	 * answers may still have been there), as the records the programs would have sent.
+	 */
+	size_t n_held;
+	const struct l7_event *held = flow_reader_take_held(&e->flowmaps, &n_held);
+	void *l7 = engine_model(e, &l7_model_ops);
+	for (size_t i = 0; l7 && i < n_held; i++)
+		l7_model_ops.event(l7, &held[i], PL_L7_EVENT_SIZE(0), &e->env);
 	struct model_tick tick = { .now_ns = now, .dt = dt, .gen = e->fs.gen };
 	for (size_t i = 0; i < pl_n_models; i++)
 		if (pl_models[i]->read)
 			pl_models[i]->read(e->models[i], &e->env, &tick, s);
+	/* the programs count a response when they send it: these were sent here */
+	if (s->l7)
+		s->l7->events += e->flowmaps.held_total;
 
 	s->gen = e->fs.gen;
 	s->rate_hist = hist_pool_get(e->fs.hist);
@@ -965,7 +977,6 @@ int engine_set_slow_ms(struct engine *e, double ms, char *err, size_t errlen)
 			 (double)PL_SLOW_MS_MIN, (double)PL_SLOW_MS_MAX);
 		return -EINVAL;
 	}
-	extern const struct model_ops l7_model_ops;
 	void l7ops_set_slow_ms(void *l7ops, double ms);
 	l7ops_set_slow_ms(engine_model(e, &l7_model_ops), ms);
 	return 0;

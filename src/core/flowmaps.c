@@ -75,6 +75,7 @@ void flow_reader_free(struct flow_reader *r)
 	ring_buffer__free(r->rb);
 	free(r->keys);
 	free(r->carry);
+	free(r->held);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -121,6 +122,49 @@ static void read_key(struct flow_reader *r, struct flowstore *fs, const struct f
 	maybe_carry(r, &next->carry, &next->n_carry, &next->cap_carry, k, &v);
 }
 
+/*
+ * A flow leaving the table may still hold an HTTP response (bpf/lib/l7.bpf.h, pl_l7_hold):
+ * the other direction's next packet would have sent it, and none came. Seen from one side
+ * only (tc egress alone on a server, XDP alone on a client) that is every connection's last
+ * response until the connection ends, which an idle keep-alive connection does not do within
+ * --idle. The record pl_l7_flush would send, made here, so that the response is counted, not
+ * lost with the flow. (A program that still holds the old element could take the same
+ * response in the instant between: it would then count twice, not go missing.)
+ */
+static void keep_held(struct flow_reader *r, const struct flow_key *k, const struct flow_val *v)
+{
+	if (!v->l7.resp_tok)
+		return;
+	if (r->n_held == r->cap_held) {
+		size_t c = r->cap_held ? r->cap_held * 2 : 16;
+		struct l7_event *a = realloc(r->held, c * sizeof(*a));
+		if (!a)
+			return;
+		r->held = a;
+		r->cap_held = c;
+	}
+	struct l7_event *ev = &r->held[r->n_held++];
+	memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = v->l7.resp_ts;
+	ev->key = *k;
+	ev->seq = v->l7.resp_seq;
+	ev->kind = PL_L7K_HTTP_HELD;
+	ev->dir = v->l7.resp_dir;
+	ev->proto = PL_L7P_HTTP;
+	ev->resp_status = v->l7.resp_status;
+	ev->resp_dir = v->l7.resp_dir;
+	ev->resp_seq = v->l7.resp_seq;
+	ev->resp_ts = v->l7.resp_ts;
+	r->held_total++;
+}
+
+const struct l7_event *flow_reader_take_held(struct flow_reader *r, size_t *n)
+{
+	*n = r->n_held;
+	r->n_held = 0;
+	return r->held;
+}
+
 void flow_reader_read(struct flow_reader *r, struct flowstore *fs, const struct pl_counters *c,
 		      uint64_t now_ns, double idle_s)
 {
@@ -162,9 +206,17 @@ void flow_reader_read(struct flow_reader *r, struct flowstore *fs, const struct 
 
 	/* flows idle for --idle leave the kernel's table: the oldest first */
 	struct fs_entry *e;
+	r->n_held = 0;
 	while ((e = flowstore_oldest_idle(fs, now_ns, idle_s))) {
-		if (!bpf_map_delete_elem(r->fd, &e->key))
+		struct flow_val v;
+		if (!bpf_map_lookup_and_delete_elem(r->fd, &e->key, &v)) {
 			r->aged_out++;
+			keep_held(r, &e->key, &v);
+		} else if (errno != ENOENT && !bpf_map_delete_elem(r->fd, &e->key)) {
+			/* a kernel without lookup-and-delete for hash maps (before 5.14) */
+			r->aged_out++;
+			keep_held(r, &e->key, &e->val);
+		}
 		flowstore_remove(fs, e);
 	}
 	/*

@@ -7,6 +7,7 @@
 
 #include "core/flowstore.h"
 #include "shared/flow.h"
+#include "shared/l7.h"
 
 struct ring_buffer;
 
@@ -26,6 +27,14 @@ struct flow_reader {
 	uint64_t dirty_lost, created; /* the counters at the last reading */
 	/* what the table did, for the snapshot */
 	uint64_t aged_out, evicted, full_reads, dirty_reads;
+	/*
+	 * HTTP responses that aged-out flows still held (struct l7_flow): the records the
+	 * programs would have sent for them (PL_L7K_HTTP_HELD), for the L7 model, taken by
+	 * flow_reader_take_held(); held_total counts them since the start.
+	 */
+	struct l7_event *held;
+	size_t n_held, cap_held;
+	uint64_t held_total;
 };
 
 /* ring_fd: flow_dirty; epoch: the mmapped flow_epoch; size: the flows map's max_entries. */
@@ -42,5 +51,11 @@ void flow_reader_free(struct flow_reader *r);
  */
 void flow_reader_read(struct flow_reader *r, struct flowstore *fs, const struct pl_counters *c,
 		      uint64_t now_ns, double idle_s);
+
+/*
+ * The held responses of the flows the last reading aged out, as PL_L7K_HTTP_HELD records of
+ * PL_L7_EVENT_SIZE(0) bytes each (*n of them); valid until the next reading.
+ */
+const struct l7_event *flow_reader_take_held(struct flow_reader *r, size_t *n);
 
 #endif

@@ -81,5 +81,7 @@ struct model_ops {
 /* models.c: every model, in the order their reads, fills and JSON sections run. */
 extern const struct model_ops *const pl_models[];
 extern const size_t pl_n_models;
+/* l7ops.c: the engine hands it the held responses of flows leaving the table */
+extern const struct model_ops l7_model_ops;
 
 #endif
