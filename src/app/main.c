@@ -350,7 +350,7 @@ static int run_loop(struct app *a)
 	/* The last object on exit, so a script always gets the final counts; the last packets. */
 	if ((!a->ui && !a->write_errno) || (a->cap && !a->cap_errno)) {
 		capture_poll(a->cap);
-		s = engine_refresh(a->eng);
+		s = engine_refresh_last(a->eng);
 		if (s && !a->ui && !a->write_errno && (!a->opt.json || !write_json(a, s)))
 			record(a, s);
 		flush_capture(a, s, 1);

@@ -596,7 +596,19 @@ static void fill_totals(struct engine *e, const struct pl_counters *c, double dt
  *   flowrow.c            rows of the changed flows, each model's fill and count, in view order
  *   snapshot             immutable, reference counted: view.c and src/ui, json.c
  */
+static struct snapshot *refresh(struct engine *e, int last);
+
 struct snapshot *engine_refresh(struct engine *e)
+{
+	return refresh(e, 0);
+}
+
+struct snapshot *engine_refresh_last(struct engine *e)
+{
+	return refresh(e, 1);
+}
+
+static struct snapshot *refresh(struct engine *e, int last)
 {
 	struct snapshot *s = snapshot__new();
 	if (!s)
@@ -616,9 +628,13 @@ struct snapshot *engine_refresh(struct engine *e)
 
 	engine_poll_events(e);
 	/*
-	 * The responses that aged-out flows held, after the ring's records (the request one
-	 * answers may still have been there), as the records the programs would have sent.
+	 * The responses that aged-out flows held (and on exit those all flows hold), after the
+	 * ring's records (the request one answers may still have been there), as the records
+	 * the programs would have sent. On exit a program that sends one after this reading
+	 * sends it to a ring nobody reads again: each is counted once.
 	 */
+	if (last)
+		flow_reader_keep_open(&e->flowmaps, &e->fs);
 	size_t n_held;
 	const struct l7_event *held = flow_reader_take_held(&e->flowmaps, &n_held);
 	void *l7 = engine_model(e, &l7_model_ops);

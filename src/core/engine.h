@@ -54,6 +54,12 @@ void engine__free(struct engine *e);
 /* Reads the maps and returns a new snapshot (caller owns one reference). */
 struct snapshot *engine_refresh(struct engine *e);
 /*
+ * The last snapshot, on exit: also counts the HTTP responses that flows still hold (their
+ * other direction's next packet would have sent them), as engine_refresh counts those of
+ * flows it ages out.
+ */
+struct snapshot *engine_refresh_last(struct engine *e);
+/*
  * The order of the snapshots' flows from the next refresh on: key is an enum
  * flow_sort (view.h), desc biggest first; key < 0 keeps each flow's place.
  * A list sorted by the same key then finds its rows already sorted.

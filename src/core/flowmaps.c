@@ -158,6 +158,18 @@ static void keep_held(struct flow_reader *r, const struct flow_key *k, const str
 	r->held_total++;
 }
 
+void flow_reader_keep_open(struct flow_reader *r, const struct flowstore *fs)
+{
+	/* the reading just before tells which flows are HTTP; the table, whether one holds */
+	for (uint32_t i = 0; i < fs->n_slots; i++) {
+		const struct fs_entry *e = &fs->e[i];
+		struct flow_val v;
+		if (e->serial && e->val.l7.proto == PL_L7P_HTTP &&
+		    !bpf_map_lookup_elem(r->fd, &e->key, &v))
+			keep_held(r, &e->key, &v);
+	}
+}
+
 const struct l7_event *flow_reader_take_held(struct flow_reader *r, size_t *n)
 {
 	*n = r->n_held;
@@ -206,7 +218,6 @@ void flow_reader_read(struct flow_reader *r, struct flowstore *fs, const struct 
 
 	/* flows idle for --idle leave the kernel's table: the oldest first */
 	struct fs_entry *e;
-	r->n_held = 0;
 	while ((e = flowstore_oldest_idle(fs, now_ns, idle_s))) {
 		struct flow_val v;
 		if (!bpf_map_lookup_and_delete_elem(r->fd, &e->key, &v)) {

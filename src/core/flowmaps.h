@@ -53,9 +53,12 @@ void flow_reader_read(struct flow_reader *r, struct flowstore *fs, const struct 
 		      uint64_t now_ns, double idle_s);
 
 /*
- * The held responses of the flows the last reading aged out, as PL_L7K_HTTP_HELD records of
- * PL_L7_EVENT_SIZE(0) bytes each (*n of them); valid until the next reading.
+ * The held responses of the flows the readings aged out (and of those flow_reader_keep_open
+ * kept), as PL_L7K_HTTP_HELD records of PL_L7_EVENT_SIZE(0) bytes each (*n of them), since
+ * the last call; valid until the next reading.
  */
 const struct l7_event *flow_reader_take_held(struct flow_reader *r, size_t *n);
+/* Keeps, for flow_reader_take_held, the held responses of every flow in fs as the table has them now. */
+void flow_reader_keep_open(struct flow_reader *r, const struct flowstore *fs);
 
 #endif
