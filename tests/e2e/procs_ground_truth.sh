@@ -41,14 +41,17 @@ def tcp_conn(c):
     c.sendall(b"r" * (2 * n + 7))
     c.close()
 
-def tcp(fam, addr):
+def serve(fam, addr, port, conn):
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, tport))
+    s.bind((addr, port))
     s.listen(16)
     while True:
         c, _ = s.accept()
-        threading.Thread(target=tcp_conn, args=(c,), daemon=True).start()
+        threading.Thread(target=conn, args=(c,), daemon=True).start()
+
+def tcp(fam, addr):
+    serve(fam, addr, tport, tcp_conn)
 
 def udp(fam, addr):
     s = socket.socket(fam, socket.SOCK_DGRAM)
@@ -66,13 +69,7 @@ def echo_conn(c):
     c.close()
 
 def echo():
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((a4, eport))
-    s.listen(4)
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=echo_conn, args=(c,), daemon=True).start()
+    serve(socket.AF_INET, a4, eport, echo_conn)
 
 ts = [threading.Thread(target=f, args=a, daemon=True)
       for f in (tcp, udp) for a in ((socket.AF_INET, a4), (socket.AF_INET6, a6))]
